@@ -1,0 +1,80 @@
+/**
+ * AWS wiring for the step Lambdas: clients and adapters are built on first use, once per container,
+ * from environment variables that serverless.yml sets.
+ */
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GlueClient } from '@aws-sdk/client-glue';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
+import { ConfigError } from '../../domain/errors';
+import type { Clock, Deps } from '../../domain/ports';
+import { AthenaQueries } from './athena';
+import { DynamoArrivalLedger, DynamoRunLeases } from './dynamo-state';
+import { GlueCrawlers, GlueJobs } from './glue';
+import { SfnExecutions } from './sfn';
+import { SnsNotifier } from './sns';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function consoleUrlFor(region: string) {
+  return (executionArn: string): string =>
+    `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+let cached: Deps | undefined;
+
+export function awsDeps(): Deps {
+  if (cached) return cached;
+  const config: ResolvedConfig = loadConfigFile(env('SLUICE_CONFIG_FILE'));
+  const region = process.env.AWS_REGION ?? config.region;
+  const glue = lazy(() => new GlueClient({ region }));
+  const doc = lazy(() => DynamoDBDocumentClient.from(new DynamoDBClient({ region })));
+  const crawlers = lazy(() => new GlueCrawlers(glue(), systemClock));
+  const jobs = lazy(() => new GlueJobs(glue()));
+  const queries = lazy(() => new AthenaQueries(new AthenaClient({ region })));
+  const notifier = lazy(() => new SnsNotifier(new SNSClient({ region }), env('SLUICE_TOPIC_ARN')));
+  const arrivals = lazy(() => new DynamoArrivalLedger(doc(), env('SLUICE_TABLE_NAME')));
+  const leases = lazy(() => new DynamoRunLeases(doc(), env('SLUICE_TABLE_NAME')));
+  const executions = lazy(() => new SfnExecutions(new SFNClient({ region }), env('SLUICE_STATE_MACHINE_ARN')));
+  cached = {
+    config,
+    clock: systemClock,
+    get crawlers() {
+      return crawlers();
+    },
+    get jobs() {
+      return jobs();
+    },
+    get queries() {
+      return queries();
+    },
+    get notifier() {
+      return notifier();
+    },
+    get arrivals() {
+      return arrivals();
+    },
+    get leases() {
+      return leases();
+    },
+    get executions() {
+      return executions();
+    },
+    consoleUrl: consoleUrlFor(region),
+  };
+  return cached;
+}

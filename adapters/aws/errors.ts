@@ -1,0 +1,44 @@
+import {
+  AthenaQueryFailedError,
+  AwsThrottledError,
+  ConcurrentRunsExceededError,
+  GlueEntityNotFoundError,
+} from '../../domain/errors';
+
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServiceException',
+  'InternalServerException',
+  'InternalServerError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'OperationTimeoutException',
+  'TimeoutError',
+  'ECONNRESET',
+]);
+
+/** Maps an AWS SDK error onto sluice's named errors, which the ASL Retry/Catch clauses know. */
+export function mapAwsError(error: unknown, call: string): Error {
+  const e = error as { name?: string; message?: string; $retryable?: unknown };
+  const name = e?.name ?? 'Error';
+  const message = `${call}: ${name}: ${e?.message ?? String(error)}`;
+  if (name === 'ConcurrentRunsExceededException') return new ConcurrentRunsExceededError(message, { cause: error });
+  if (name === 'EntityNotFoundException') return new GlueEntityNotFoundError(message, { cause: error });
+  if (TRANSIENT.has(name) || e?.$retryable) return new AwsThrottledError(message, { cause: error });
+  if (call.startsWith('Athena') && name === 'InvalidRequestException')
+    return new AthenaQueryFailedError(message, { cause: error });
+  return error instanceof Error ? error : new Error(message);
+}
+
+export async function call<T>(name: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw mapAwsError(error, name);
+  }
+}

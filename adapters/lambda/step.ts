@@ -1,0 +1,76 @@
+/**
+ * The thin-handler recipe every step Lambda follows: validate input against its schema, run the pure core with
+ * injected ports and a logger that carries dataset/partition/execution, validate the output, return it.
+ * `invokeStep` is the same path without middy: the local runtime and the state-machine tests call it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { InvalidOutputError } from '../../domain/errors';
+import type { Deps, Log } from '../../domain/ports';
+import { validate, type SchemaName } from '../../domain/validation';
+
+export interface StepDefinition<I, O> {
+  /** Also the function's name in serverless.yml and its `${<Id>FunctionArn}` placeholder in the ASL. */
+  id: string;
+  input: SchemaName;
+  output: SchemaName;
+  run(input: I, deps: Deps, log: Log): Promise<O>;
+}
+
+export function defineStep<I, O>(step: StepDefinition<I, O>): StepDefinition<I, O> {
+  return step;
+}
+
+export const rootLogger = new Logger({ serviceName: 'sluice' });
+
+/** dataset, partition and execution id, wherever the input holds them. */
+export function logKeys(input: unknown): Record<string, string> {
+  const keys: Record<string, string> = {};
+  if (typeof input !== 'object' || input === null) return keys;
+  const record = input as Record<string, unknown>;
+  const state = (record.state ?? {}) as Record<string, unknown>;
+  const run = (state.run ?? record.run ?? {}) as Record<string, unknown>;
+  const dataset = record.dataset ?? run.dataset ?? state.dataset;
+  if (typeof dataset === 'string') keys.dataset = dataset;
+  const execution = record.executionArn ?? run.executionArn;
+  if (typeof execution === 'string') keys.executionArn = execution;
+  if (typeof record.partition === 'object' && record.partition !== null)
+    keys.partition = Object.entries(record.partition)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('/');
+  return keys;
+}
+
+export function asLog(logger: Logger): Log {
+  return {
+    debug: (message, extra) => logger.debug(message, extra ?? {}),
+    info: (message, extra) => logger.info(message, extra ?? {}),
+    warn: (message, extra) => logger.warn(message, extra ?? {}),
+    error: (message, extra) => logger.error(message, extra ?? {}),
+  };
+}
+
+export async function invokeStep<I, O>(
+  step: StepDefinition<I, O>,
+  rawInput: unknown,
+  deps: Deps,
+  logger: Logger = rootLogger,
+): Promise<O> {
+  const log = asLog(logger.createChild({ persistentKeys: { step: step.id, ...logKeys(rawInput) } }));
+  try {
+    const input = validate<I>(step.input, structuredClone(rawInput), `${step.id} input`);
+    const output = await step.run(input, deps, log);
+    return validate<O>(step.output, output, `${step.id} output`, InvalidOutputError);
+  } catch (error) {
+    log.error('step failed', { error: error as Error });
+    throw error;
+  }
+}
+
+/** The Lambda entry point for a step; AWS ports are created lazily, once per container. */
+export function lambdaHandler<I, O>(step: StepDefinition<I, O>, deps: () => Deps) {
+  return middy(async (event: unknown) => invokeStep(step, event, deps())).use(
+    injectLambdaContext(rootLogger, { resetKeys: true }),
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * In-memory debounce ledger and run lease: same contract as the DynamoDB adapters, for one process
+ * (the local runtime and the unit/state-machine tests).
+ */
+import type { Arrival, ArrivalLedger, Clock, Lease, PendingSummary, RunLeaseStore } from '../../domain/ports';
+
+interface Pending {
+  firstAt: number;
+  lastAt: number;
+  count: number;
+}
+
+export class MemoryArrivalLedger implements ArrivalLedger {
+  private readonly pending = new Map<string, Map<string, Pending>>();
+  private readonly seen = new Set<string>();
+  readonly claims: Array<{ dataset: string; executionArn: string; partitions: string[] }> = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  async recordArrival(arrival: Arrival): Promise<{ duplicate: boolean }> {
+    const id = `${arrival.objectKey}\n${arrival.sequencer}`;
+    if (this.seen.has(id)) return { duplicate: true };
+    const at = this.clock.now().getTime();
+    const byPartition = this.pending.get(arrival.dataset) ?? new Map<string, Pending>();
+    const current = byPartition.get(arrival.partitionKey);
+    byPartition.set(arrival.partitionKey, {
+      firstAt: current?.firstAt ?? at,
+      lastAt: at,
+      count: (current?.count ?? 0) + 1,
+    });
+    this.pending.set(arrival.dataset, byPartition);
+    this.seen.add(id);
+    return { duplicate: false };
+  }
+
+  async pendingSummary(dataset: string): Promise<PendingSummary | null> {
+    const byPartition = this.pending.get(dataset);
+    if (!byPartition || byPartition.size === 0) return null;
+    const all = [...byPartition.values()];
+    return {
+      partitions: all.length,
+      firstArrivalAt: new Date(Math.min(...all.map((p) => p.firstAt))).toISOString(),
+      lastArrivalAt: new Date(Math.max(...all.map((p) => p.lastAt))).toISOString(),
+    };
+  }
+
+  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
+    const partitions = [...(this.pending.get(dataset)?.keys() ?? [])].sort();
+    this.pending.delete(dataset);
+    this.claims.push({ dataset, executionArn, partitions });
+    return partitions;
+  }
+}
+
+export class MemoryRunLeases implements RunLeaseStore {
+  private readonly leases = new Map<string, { owner: string; expiresAt: number }>();
+
+  async acquire(dataset: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+    const lease = this.leases.get(dataset);
+    if (lease && lease.owner !== owner && lease.expiresAt >= now.getTime()) return false;
+    this.leases.set(dataset, { owner, expiresAt: now.getTime() + leaseSeconds * 1000 });
+    return true;
+  }
+
+  async release(dataset: string, owner: string): Promise<boolean> {
+    if (this.leases.get(dataset)?.owner !== owner) return false;
+    this.leases.delete(dataset);
+    return true;
+  }
+
+  async current(dataset: string): Promise<Lease | null> {
+    const lease = this.leases.get(dataset);
+    return lease ? { owner: lease.owner, expiresAt: new Date(lease.expiresAt).toISOString() } : null;
+  }
+}

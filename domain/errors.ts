@@ -1,0 +1,83 @@
+/**
+ * Named errors. Their `name` is what Step Functions sees as the error type, so the ASL Retry/Catch
+ * clauses match on these exact strings: keep `RETRYABLE_ERRORS` in step with the definition (a test checks it).
+ */
+export abstract class SluiceError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input did not match its schema or the dataset config; `message` names the bad field. Fatal. */
+export class InvalidInputError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** A step produced output that breaks its own schema: a bug in sluice. Fatal. */
+export class InvalidOutputError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** The configuration file is invalid; `message` names the bad field. Fatal. */
+export class ConfigError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** The run names a dataset that is not configured for this stage. Fatal. */
+export class UnknownDatasetError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** A partition value does not match its key's pattern. Fatal: values reach S3 paths and DDL. */
+export class InvalidPartitionError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** The crawl ended FAILED or CANCELLED; `message` carries the crawler's own error message. Fatal. */
+export class CrawlerFailedError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** A Glue crawler, job, database or table that the config names does not exist. Fatal. */
+export class GlueEntityNotFoundError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** Glue refused a job run because MaxConcurrentRuns is reached. Retried with backoff and jitter. */
+export class ConcurrentRunsExceededError extends SluiceError {
+  readonly retryable = true;
+}
+
+/** An AWS API throttled us or had a transient fault. Retried with backoff and jitter. */
+export class AwsThrottledError extends SluiceError {
+  readonly retryable = true;
+}
+
+/** An Athena statement ended FAILED or CANCELLED. Fatal. */
+export class AthenaQueryFailedError extends SluiceError {
+  readonly retryable = false;
+}
+
+/** Another execution holds the dataset's run lease. Fatal for the caller. */
+export class LeaseHeldError extends SluiceError {
+  readonly retryable = false;
+}
+
+export const RETRYABLE_ERRORS = ['AwsThrottledError', 'ConcurrentRunsExceededError'] as const;
+export const FATAL_ERRORS = [
+  'InvalidInputError',
+  'InvalidOutputError',
+  'ConfigError',
+  'UnknownDatasetError',
+  'InvalidPartitionError',
+  'CrawlerFailedError',
+  'GlueEntityNotFoundError',
+  'AthenaQueryFailedError',
+  'LeaseHeldError',
+] as const;
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

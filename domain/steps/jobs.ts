@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type {
+  CheckJobRunInput,
+  JobRunResult,
+  JobRunState,
+  JobRunSummary,
+  StartJobRunInput,
+  SummarizeJobRunsInput,
+} from '../../schemas/types.generated';
+import { datasetNamed, type ResolvedDataset } from '../config';
+import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
+import { nextPollSeconds, secondsBetween } from '../polling';
+import { FINISHED_JOB_STATES, type Deps, type JobRunInfo, type Log } from '../ports';
+import type { PartitionValues } from '../../schemas/types.generated';
+
+export const RUN_KEY_ARGUMENT = '--sluice_run_key';
+/** How many of the job's most recent runs the start step searches for its run key. */
+export const RUN_LOOKUP_LIMIT = 600;
+const MESSAGE_LIMIT = 200;
+
+/** Run key: `sk1-` + 40 hex of sha256(executionArn + partition key). Same execution and partition, same key. */
+export function jobRunKey(executionArn: string, partition: string): string {
+  return `sk1-${createHash('sha256').update(`${executionArn}\n${partition}`).digest('hex').slice(0, 40)}`;
+}
+
+const isFinished = (state: string): boolean => (FINISHED_JOB_STATES as readonly string[]).includes(state);
+
+export function truncate(text: string, limit = MESSAGE_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/** Arguments every run gets: where to read, where to write, how to map. The Glue script reads exactly these. */
+export function jobArguments(
+  dataset: ResolvedDataset,
+  partition: PartitionValues,
+  runKey: string,
+): Record<string, string> {
+  return {
+    ...dataset.job.arguments,
+    '--sluice_dataset': dataset.name,
+    '--sluice_partition': JSON.stringify(partition),
+    '--sluice_source_path': `s3://${dataset.raw.bucket}/${rawPartitionPrefix(dataset, partition)}`,
+    '--sluice_target_path': `s3://${dataset.target.bucket}/${targetPartitionPrefix(dataset, partition)}`,
+    '--sluice_format': dataset.raw.format,
+    '--sluice_mapping': JSON.stringify(dataset.mapping),
+    '--sluice_max_bad_rows_fraction': String(dataset.job.maxBadRowsFraction),
+    [RUN_KEY_ARGUMENT]: runKey,
+  };
+}
+
+function resultOf(partition: PartitionValues, run: JobRunInfo): JobRunResult {
+  const result: JobRunResult = { partition, ok: run.state === 'SUCCEEDED', state: run.state };
+  if (run.state !== 'SUCCEEDED') result.message = truncate(run.errorMessage ?? `job run ${run.id} ended ${run.state}`);
+  return result;
+}
+
+/**
+ * Starts one partition's Glue job run, unless a run with this (execution, partition) key is already alive or has
+ * succeeded: then it attaches to that run. If the look-up itself fails, the error propagates (and is retried)
+ * rather than starting a run blindly.
+ */
+export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log): Promise<JobRunState> {
+  const dataset = datasetNamed(deps.config, input.dataset);
+  const partition = assertPartition(dataset, input.partition);
+  const runKey = jobRunKey(input.executionArn, partitionKey(dataset, partition));
+  const jobName = dataset.job.name;
+  const recent = await deps.jobs.listRecentJobRuns(jobName, RUN_LOOKUP_LIMIT);
+  const earlier = recent.find((run) => run.arguments[RUN_KEY_ARGUMENT] === runKey);
+  const now = deps.clock.now().toISOString();
+  if (earlier && (!isFinished(earlier.state) || earlier.state === 'SUCCEEDED')) {
+    const done = earlier.state === 'SUCCEEDED';
+    log.info('attached to an earlier run of this partition', { runId: earlier.id, state: earlier.state });
+    const state: JobRunState = {
+      runId: earlier.id,
+      runKey,
+      attached: true,
+      startedAt: earlier.startedAt ?? now,
+      done,
+      waitSeconds: done ? 0 : dataset.polling.minSeconds,
+    };
+    if (done) state.result = resultOf(partition, earlier);
+    return state;
+  }
+  const runId = await deps.jobs.startJobRun(jobName, jobArguments(dataset, partition, runKey));
+  log.info('job run started', { runId, jobName });
+  return { runId, runKey, attached: false, startedAt: now, done: false, waitSeconds: dataset.polling.minSeconds };
+}
+
+/** Polls one job run; every terminal state becomes a result (a failed partition is data, not an exception). */
+export async function checkJobRun(input: CheckJobRunInput, deps: Deps, log: Log): Promise<JobRunState> {
+  const dataset = datasetNamed(deps.config, input.dataset);
+  const run = await deps.jobs.getJobRun(dataset.job.name, input.job.runId);
+  if (isFinished(run.state)) {
+    const result = resultOf(input.partition, run);
+    (result.ok ? log.info : log.warn).call(log, 'job run finished', { runId: run.id, state: run.state });
+    return { ...input.job, done: true, waitSeconds: 0, result };
+  }
+  const waitSeconds = nextPollSeconds(secondsBetween(input.job.startedAt, deps.clock.now()), dataset.polling);
+  log.debug('job run still running', { runId: run.id, state: run.state, waitSeconds });
+  return { ...input.job, done: false, waitSeconds };
+}
+
+export async function summarizeJobRuns(input: SummarizeJobRunsInput, _deps: Deps, log: Log): Promise<JobRunSummary> {
+  const succeeded = input.results.filter((r) => r.ok).map((r) => r.partition);
+  const failed = input.results.filter((r) => !r.ok);
+  log.info('partition runs summarized', { succeeded: succeeded.length, failed: failed.length });
+  return { succeeded, failed, succeededCount: succeeded.length, failedCount: failed.length };
+}

@@ -1,0 +1,40 @@
+/** Every step Lambda by id: the local runtime and the state-machine tests wire ASL Task states through this. */
+import { step as prepareRun } from './prepare-run';
+import { step as claimArrivals } from './claim-arrivals';
+import { step as startCrawler } from './start-crawler';
+import { step as checkCrawler } from './check-crawler';
+import { step as startJobRun } from './start-job-run';
+import { step as checkJobRun } from './check-job-run';
+import { step as summarizeJobRuns } from './summarize-job-runs';
+import { step as startPartitionRefresh } from './start-partition-refresh';
+import { step as checkPartitionRefresh } from './check-partition-refresh';
+import { step as notifyFailure } from './notify-failure';
+import { step as releaseLease } from './release-lease';
+
+export const STEPS = {
+  prepareRun,
+  claimArrivals,
+  startCrawler,
+  checkCrawler,
+  startJobRun,
+  checkJobRun,
+  summarizeJobRuns,
+  startPartitionRefresh,
+  checkPartitionRefresh,
+  notifyFailure,
+  releaseLease,
+} as const;
+export type StepId = keyof typeof STEPS;
+export const STEP_FILES: Record<StepId, string> = {
+  prepareRun: 'functions/prepare-run.handler',
+  claimArrivals: 'functions/claim-arrivals.handler',
+  startCrawler: 'functions/start-crawler.handler',
+  checkCrawler: 'functions/check-crawler.handler',
+  startJobRun: 'functions/start-job-run.handler',
+  checkJobRun: 'functions/check-job-run.handler',
+  summarizeJobRuns: 'functions/summarize-job-runs.handler',
+  startPartitionRefresh: 'functions/start-partition-refresh.handler',
+  checkPartitionRefresh: 'functions/check-partition-refresh.handler',
+  notifyFailure: 'functions/notify-failure.handler',
+  releaseLease: 'functions/release-lease.handler',
+};
