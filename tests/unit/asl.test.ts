@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { allStates, DEFINITION_FILE, loadDefinition, stepIdOfResource } from '../../adapters/local/state-machine';
+import { FATAL_ERRORS, RETRYABLE_ERRORS } from '../../domain/errors';
+import { RUN_TIMEOUT_SECONDS } from '../../domain/runs';
+import { STEPS } from '../../functions';
+
+const definition = loadDefinition();
+const states = allStates(definition.States);
+const tasks = states.filter(([, s]) => s.Type === 'Task') as Array<[string, Record<string, unknown>]>;
+
+test('the definition passes asl-validator', () => {
+  const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'asl-validator');
+  expect(execFileSync(bin, ['--json-path', DEFINITION_FILE]).toString()).toContain('is valid');
+});
+
+test('every Task state names a step that exists in functions/', () => {
+  for (const [, s] of tasks) expect(STEPS[stepIdOfResource(String(s.Resource))]).toBeDefined();
+});
+
+test('every step in functions/ is used by some Task state', () => {
+  const used = new Set(tasks.map(([, s]) => stepIdOfResource(String(s.Resource))));
+  expect([...used].sort()).toEqual(Object.keys(STEPS).sort());
+});
+
+test('every Task state has a timeout and a Catch for all errors', () => {
+  for (const [name, s] of tasks) {
+    expect([name, s.TimeoutSeconds]).toEqual([name, expect.any(Number)]);
+    expect([name, (s.Catch as Array<{ ErrorEquals: string[] }>)[0]?.ErrorEquals]).toEqual([name, ['States.ALL']]);
+  }
+});
+
+test('Retry clauses name only retryable sluice errors or AWS service errors', () => {
+  const retried = tasks.flatMap(([, s]) => (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals));
+  for (const error of retried) {
+    expect(FATAL_ERRORS as readonly string[]).not.toContain(error);
+    if (!error.startsWith('Lambda.') && !error.startsWith('States.')) expect(RETRYABLE_ERRORS as readonly string[]).toContain(error);
+  }
+});
+
+test('the machine timeout is the one the run lease is sized for', () => {
+  expect((definition as unknown as { TimeoutSeconds: number }).TimeoutSeconds).toBe(RUN_TIMEOUT_SECONDS);
+});
+
+test('the fan-out is a Distributed Map whose concurrency comes from the run', () => {
+  const [, map] = states.find(([n]) => n === 'Process each partition')!;
+  expect(map).toMatchObject({
+    MaxConcurrencyPath: '$.run.maxConcurrency',
+    ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+  });
+});
