@@ -29,7 +29,7 @@ for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
 
 const compiled = new Map<string, ValidateFunction>();
 
-function validatorFor(name: SchemaName): ValidateFunction {
+export function validatorFor(name: SchemaName): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
     const ref =

@@ -17,6 +17,15 @@ export class MemoryArrivalLedger implements ArrivalLedger {
 
   constructor(private readonly clock: Clock) {}
 
+  /** The recorded event ids, so a local lake can remember across processes what it already took in. */
+  exportSeen(): string[] {
+    return [...this.seen];
+  }
+
+  importSeen(ids: string[]): void {
+    for (const id of ids) this.seen.add(id);
+  }
+
   async recordArrival(arrival: Arrival): Promise<{ duplicate: boolean }> {
     const id = `${arrival.objectKey}\n${arrival.sequencer}`;
     if (this.seen.has(id)) return { duplicate: true };

@@ -34,7 +34,11 @@ test('a 1,000-partition backfill of 1-hour jobs stays within the history and pay
 
   const partitions = Array.from({ length: 1000 }, (_, i) => {
     const date = new Date(Date.UTC(2021, 0, 1) + i * 86_400_000);
-    return { year: String(date.getUTCFullYear()), month: String(date.getUTCMonth() + 1).padStart(2, '0'), day: String(date.getUTCDate()).padStart(2, '0') };
+    return {
+      year: String(date.getUTCFullYear()),
+      month: String(date.getUTCMonth() + 1).padStart(2, '0'),
+      day: String(date.getUTCDate()).padStart(2, '0'),
+    };
   });
   const result = await runManual(world, { dataset: 'orders', partitions, skipCrawler: false });
   expect(result.status).toBe('SUCCEEDED');
@@ -42,11 +46,15 @@ test('a 1,000-partition backfill of 1-hour jobs stays within the history and pay
 
   const parent = result.events.filter((e) => e.index === undefined);
   const children = new Map<number, LocalEvent[]>();
-  for (const e of result.events) if (e.index !== undefined && e.type.startsWith('State')) children.set(e.index, [...(children.get(e.index) ?? []), e]);
+  for (const e of result.events)
+    if (e.index !== undefined && e.type.startsWith('State'))
+      children.set(e.index, [...(children.get(e.index) ?? []), e]);
   const parentHistory = historyEvents(parent);
   const childHistories = [...children.values()].map(historyEvents);
   const max = (values: number[]): number => values.reduce((a, b) => Math.max(a, b), 0);
-  const childTransitions = [...children.values()].map((events) => events.filter((e) => e.type === 'StateEntered').length);
+  const childTransitions = [...children.values()].map(
+    (events) => events.filter((e) => e.type === 'StateEntered').length,
+  );
   const largestPayload = result.events.reduce(
     (max, e) => Math.max(max, bytes(e.state?.input), bytes(e.state?.output)),
     0,

@@ -7,7 +7,7 @@ import { STEPS } from '../../functions';
 
 const definition = loadDefinition();
 const states = allStates(definition.States);
-const tasks = states.filter(([, s]) => s.Type === 'Task') as Array<[string, Record<string, unknown>]>;
+const tasks = states.filter(([, s]) => s.Type === 'Task') as unknown as Array<[string, Record<string, unknown>]>;
 
 test('the definition passes asl-validator', () => {
   const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'asl-validator');
@@ -34,7 +34,8 @@ test('Retry clauses name only retryable sluice errors or AWS service errors', ()
   const retried = tasks.flatMap(([, s]) => (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals));
   for (const error of retried) {
     expect(FATAL_ERRORS as readonly string[]).not.toContain(error);
-    if (!error.startsWith('Lambda.') && !error.startsWith('States.')) expect(RETRYABLE_ERRORS as readonly string[]).toContain(error);
+    if (!error.startsWith('Lambda.') && !error.startsWith('States.'))
+      expect(RETRYABLE_ERRORS as readonly string[]).toContain(error);
   }
 });
 

@@ -81,7 +81,10 @@ describe('Glue job adapter', () => {
 
   test('maps ConcurrentRunsExceededException to the retryable ConcurrentRunsExceededError', async () => {
     glueMock.on(StartJobRunCommand).rejects(new ConcurrentRunsExceededException({ message: 'max', ...meta }));
-    await expect(jobs().startJobRun('j', {})).rejects.toMatchObject({ name: 'ConcurrentRunsExceededError', retryable: true });
+    await expect(jobs().startJobRun('j', {})).rejects.toMatchObject({
+      name: 'ConcurrentRunsExceededError',
+      retryable: true,
+    });
   });
 
   test('maps throttling to the retryable AwsThrottledError', async () => {
@@ -90,13 +93,23 @@ describe('Glue job adapter', () => {
   });
 
   test('reads a run state and its error message', async () => {
-    glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_1', JobRunState: 'TIMEOUT', ErrorMessage: 'too slow', Arguments: {} } });
-    await expect(jobs().getJobRun('j', 'jr_1')).resolves.toMatchObject({ id: 'jr_1', state: 'TIMEOUT', errorMessage: 'too slow' });
+    glueMock
+      .on(GetJobRunCommand)
+      .resolves({ JobRun: { Id: 'jr_1', JobRunState: 'TIMEOUT', ErrorMessage: 'too slow', Arguments: {} } });
+    await expect(jobs().getJobRun('j', 'jr_1')).resolves.toMatchObject({
+      id: 'jr_1',
+      state: 'TIMEOUT',
+      errorMessage: 'too slow',
+    });
   });
 
   test('pages through recent runs and stops at the bound', async () => {
     const page = (from: number, next?: string) => ({
-      JobRuns: Array.from({ length: 200 }, (_, i) => ({ Id: `jr_${from + i}`, JobRunState: 'SUCCEEDED' as const, Arguments: {} })),
+      JobRuns: Array.from({ length: 200 }, (_, i) => ({
+        Id: `jr_${from + i}`,
+        JobRunState: 'SUCCEEDED' as const,
+        Arguments: {},
+      })),
       NextToken: next,
     });
     glueMock.on(GetJobRunsCommand).resolvesOnce(page(0, 't1')).resolvesOnce(page(200, 't2')).resolves(page(400));
@@ -111,7 +124,9 @@ describe('Athena adapter', () => {
   test('starts a query with database, workgroup and client request token', async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q1' });
     const q = new AthenaQueries(new AthenaClient({}));
-    await expect(q.startQuery({ sql: 'ALTER TABLE t ADD', database: 'db', workgroup: 'wg', clientRequestToken: 'x'.repeat(64) })).resolves.toBe('q1');
+    await expect(
+      q.startQuery({ sql: 'ALTER TABLE t ADD', database: 'db', workgroup: 'wg', clientRequestToken: 'x'.repeat(64) }),
+    ).resolves.toBe('q1');
     expect(athenaMock).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
       QueryString: 'ALTER TABLE t ADD',
       QueryExecutionContext: { Database: 'db' },
@@ -121,14 +136,20 @@ describe('Athena adapter', () => {
   });
 
   test('reads the state and the reason of a failed query', async () => {
-    athenaMock.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'bad DDL' } } });
-    await expect(new AthenaQueries(new AthenaClient({})).getQuery('q1')).resolves.toEqual({ state: 'FAILED', reason: 'bad DDL' });
+    athenaMock
+      .on(GetQueryExecutionCommand)
+      .resolves({ QueryExecution: { Status: { State: 'FAILED', StateChangeReason: 'bad DDL' } } });
+    await expect(new AthenaQueries(new AthenaClient({})).getQuery('q1')).resolves.toEqual({
+      state: 'FAILED',
+      reason: 'bad DDL',
+    });
   });
 
   test('maps InvalidRequestException on start to AthenaQueryFailedError', () => {
-    expect(mapAwsError(Object.assign(new Error('syntax'), { name: 'InvalidRequestException' }), 'Athena StartQueryExecution').name).toBe(
-      'AthenaQueryFailedError',
-    );
+    expect(
+      mapAwsError(Object.assign(new Error('syntax'), { name: 'InvalidRequestException' }), 'Athena StartQueryExecution')
+        .name,
+    ).toBe('AthenaQueryFailedError');
   });
 });
 
@@ -149,15 +170,23 @@ describe('SNS adapter', () => {
 describe('Step Functions adapter', () => {
   const sm = 'arn:aws:states:eu-west-1:1:stateMachine:sluice-dev';
   test('starts a named execution whose ARN is known in advance', async () => {
-    sfnMock.on(StartExecutionCommand).resolves({ executionArn: `arn:aws:states:eu-west-1:1:execution:sluice-dev:n1`, startDate: new Date() });
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `arn:aws:states:eu-west-1:1:execution:sluice-dev:n1`, startDate: new Date() });
     const s = new SfnExecutions(new SFNClient({}), sm);
     expect(s.executionArnFor('n1')).toBe('arn:aws:states:eu-west-1:1:execution:sluice-dev:n1');
     await s.startExecution('n1', { dataset: 'orders', trigger: 'arrival' });
-    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: sm, name: 'n1', input: '{"dataset":"orders","trigger":"arrival"}' });
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: sm,
+      name: 'n1',
+      input: '{"dataset":"orders","trigger":"arrival"}',
+    });
   });
 
   test('treats ExecutionAlreadyExists as our own earlier start', async () => {
     sfnMock.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
-    await expect(new SfnExecutions(new SFNClient({}), sm).startExecution('n1', { dataset: 'orders', trigger: 'arrival' })).resolves.toContain(':n1');
+    await expect(
+      new SfnExecutions(new SFNClient({}), sm).startExecution('n1', { dataset: 'orders', trigger: 'arrival' }),
+    ).resolves.toContain(':n1');
   });
 });

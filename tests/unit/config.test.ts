@@ -26,7 +26,7 @@ describe('dataset config', () => {
   });
 
   test('rejects an unanchored partition pattern', () => {
-    const doc = withDataset((d) => (((d.partitioning as { keys: { pattern: string }[] }).keys[0]!.pattern = '[0-9]{4}')));
+    const doc = withDataset((d) => ((d.partitioning as { keys: { pattern: string }[] }).keys[0]!.pattern = '[0-9]{4}'));
     expect(() => parseConfig(doc)).toThrow(/\/datasets\/0\/partitioning\/keys\/0\/pattern/);
   });
 
@@ -38,7 +38,9 @@ describe('dataset config', () => {
   });
 
   test('rejects a target location that would let partitions overwrite each other', () => {
-    const doc = withDataset((d) => ((d.target as { locationTemplate: string }).locationTemplate = 'orders/year={year}/'));
+    const doc = withDataset(
+      (d) => ((d.target as { locationTemplate: string }).locationTemplate = 'orders/year={year}/'),
+    );
     expect(() => parseConfig(doc)).toThrow(/locationTemplate must place every partition key; \{month\} is missing/);
   });
 

@@ -35,12 +35,18 @@ describe('parsing raw keys', () => {
 
 describe('partition values', () => {
   test('are returned in the configured key order', () => {
-    expect(Object.keys(assertPartition(orders, { day: '05', year: '2024', month: '01' }))).toEqual(['year', 'month', 'day']);
+    expect(Object.keys(assertPartition(orders, { day: '05', year: '2024', month: '01' }))).toEqual([
+      'year',
+      'month',
+      'day',
+    ]);
   });
 
   test('with a missing or extra key are refused', () => {
     expect(() => assertPartition(orders, { year: '2024', month: '01' })).toThrow(InvalidPartitionError);
-    expect(() => assertPartition(orders, { year: '2024', month: '01', day: '05', hour: '1' })).toThrow(/'hour' is not a key/);
+    expect(() => assertPartition(orders, { year: '2024', month: '01', day: '05', hour: '1' })).toThrow(
+      /'hour' is not a key/,
+    );
   });
 
   test('render the canonical key and the target location', () => {

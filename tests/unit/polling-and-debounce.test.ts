@@ -25,7 +25,11 @@ describe('polling policy', () => {
 
 describe('debounce decision', () => {
   const at = (s: number) => new Date(Date.parse('2024-01-01T00:00:00Z') + s * 1000);
-  const pending = (first: number, last: number) => ({ partitions: 1, firstArrivalAt: at(first).toISOString(), lastArrivalAt: at(last).toISOString() });
+  const pending = (first: number, last: number) => ({
+    partitions: 1,
+    firstArrivalAt: at(first).toISOString(),
+    lastArrivalAt: at(last).toISOString(),
+  });
   const rule = { quietSeconds: 60, maxWaitSeconds: 300 };
 
   test('is settled after the quiet period', () => {

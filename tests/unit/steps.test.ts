@@ -14,7 +14,11 @@ const P = { year: '2024', month: '01', day: '05' };
 describe('startCrawler', () => {
   test('starts the crawler when it is idle', async () => {
     const w = fakeWorld();
-    const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T09:59:00Z' }, w.deps, log);
+    const out = await startCrawler(
+      { dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T09:59:00Z' },
+      w.deps,
+      log,
+    );
     expect(out).toMatchObject({ started: true, attached: false, crawlerName: 'sluice-test-orders-raw' });
     expect(w.crawlers.starts).toBe(1);
   });
@@ -22,7 +26,11 @@ describe('startCrawler', () => {
   test('attaches to a crawl that began after the request instead of starting another', async () => {
     const w = fakeWorld();
     w.crawlers.runningSince('2024-03-01T10:00:30Z', 5);
-    const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T10:00:00Z' }, w.deps, log);
+    const out = await startCrawler(
+      { dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T10:00:00Z' },
+      w.deps,
+      log,
+    );
     expect(out).toMatchObject({ started: true, attached: true, startedAt: '2024-03-01T10:00:30Z' });
     expect(w.crawlers.starts).toBe(0);
   });
@@ -30,7 +38,11 @@ describe('startCrawler', () => {
   test('asks to wait when the running crawl began before the files landed', async () => {
     const w = fakeWorld();
     w.crawlers.runningSince('2024-03-01T09:00:00Z', 5);
-    const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T10:00:00Z' }, w.deps, log);
+    const out = await startCrawler(
+      { dataset: 'orders', executionArn: ARN, requestedAt: '2024-03-01T10:00:00Z' },
+      w.deps,
+      log,
+    );
     expect(out).toMatchObject({ started: false, waitSeconds: 15 });
   });
 });
@@ -38,8 +50,18 @@ describe('startCrawler', () => {
 describe('checkCrawler', () => {
   test('fails with the crawler own message when the crawl is cancelled', async () => {
     const w = fakeWorld();
-    w.crawlers.status = { state: 'READY', lastCrawl: { status: 'CANCELLED', startedAt: '2024-03-01T10:00:01Z', errorMessage: 'stopped by admin' } };
-    const crawl = { crawlerName: 'c', started: true, done: false, requestedAt: '2024-03-01T10:00:00Z', startedAt: '2024-03-01T10:00:01Z', waitSeconds: 1 };
+    w.crawlers.status = {
+      state: 'READY',
+      lastCrawl: { status: 'CANCELLED', startedAt: '2024-03-01T10:00:01Z', errorMessage: 'stopped by admin' },
+    };
+    const crawl = {
+      crawlerName: 'c',
+      started: true,
+      done: false,
+      requestedAt: '2024-03-01T10:00:00Z',
+      startedAt: '2024-03-01T10:00:01Z',
+      waitSeconds: 1,
+    };
     await expect(checkCrawler({ dataset: 'orders', executionArn: ARN, crawl }, w.deps, log)).rejects.toThrow(
       /crawler c ended CANCELLED: stopped by admin/,
     );
@@ -60,7 +82,9 @@ describe('startJobRun', () => {
 
   test('refuses a partition value outside its pattern before anything starts', async () => {
     const w = fakeWorld();
-    await expect(startJobRun({ dataset: 'orders', partition: { ...P, day: '32' }, executionArn: ARN }, w.deps, log)).rejects.toThrow(InvalidPartitionError);
+    await expect(
+      startJobRun({ dataset: 'orders', partition: { ...P, day: '32' }, executionArn: ARN }, w.deps, log),
+    ).rejects.toThrow(InvalidPartitionError);
     expect(w.jobs.runs).toHaveLength(0);
   });
 
@@ -72,15 +96,18 @@ describe('startJobRun', () => {
 });
 
 describe('checkJobRun', () => {
-  test.each(['FAILED', 'TIMEOUT', 'STOPPED', 'ERROR', 'EXPIRED'] as const)('turns %s into a failed result with its message', async (state) => {
-    const w = fakeWorld();
-    w.jobs.script = () => ({ pollsToFinish: 0, finalState: state, errorMessage: `x`.repeat(500) });
-    const job = await startJobRun({ dataset: 'orders', partition: P, executionArn: ARN }, w.deps, log);
-    const out = await checkJobRun({ dataset: 'orders', partition: P, executionArn: ARN, job }, w.deps, log);
-    expect(out.done).toBe(true);
-    expect(out.result).toMatchObject({ ok: false, state });
-    expect(out.result?.message?.length).toBeLessThanOrEqual(200);
-  });
+  test.each(['FAILED', 'TIMEOUT', 'STOPPED', 'ERROR', 'EXPIRED'] as const)(
+    'turns %s into a failed result with its message',
+    async (state) => {
+      const w = fakeWorld();
+      w.jobs.script = () => ({ pollsToFinish: 0, finalState: state, errorMessage: `x`.repeat(500) });
+      const job = await startJobRun({ dataset: 'orders', partition: P, executionArn: ARN }, w.deps, log);
+      const out = await checkJobRun({ dataset: 'orders', partition: P, executionArn: ARN, job }, w.deps, log);
+      expect(out.done).toBe(true);
+      expect(out.result).toMatchObject({ ok: false, state });
+      expect(out.result?.message?.length).toBeLessThanOrEqual(200);
+    },
+  );
 
   test('keeps polling a running run with a growing interval', async () => {
     const w = fakeWorld();
@@ -102,18 +129,34 @@ describe('the Athena statement', () => {
 
   test('refuses values that could break out of the literal', () => {
     const dataset = fakeWorld().deps.config.datasets[1]!;
-    expect(() => addPartitionsStatement(dataset, [{ dt: "2024-01-01' OR '1", hour: '01' }])).toThrow(InvalidPartitionError);
+    expect(() => addPartitionsStatement(dataset, [{ dt: "2024-01-01' OR '1", hour: '01' }])).toThrow(
+      InvalidPartitionError,
+    );
   });
 });
 
 describe('claimArrivals', () => {
   test('claims settled partitions; later arrivals stay pending', async () => {
     const w = fakeWorld();
-    await w.arrivals.recordArrival({ dataset: 'orders', partitionKey: 'year=2024/month=01/day=05', objectKey: 'k1', sequencer: '1', size: 1, arrivedAt: '' });
+    await w.arrivals.recordArrival({
+      dataset: 'orders',
+      partitionKey: 'year=2024/month=01/day=05',
+      objectKey: 'k1',
+      sequencer: '1',
+      size: 1,
+      arrivedAt: '',
+    });
     w.clock.advance(120);
     const out = await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, log);
     expect(out).toMatchObject({ settled: true, partitions: [P], partitionCount: 1 });
-    await w.arrivals.recordArrival({ dataset: 'orders', partitionKey: 'year=2024/month=01/day=06', objectKey: 'k2', sequencer: '1', size: 1, arrivedAt: '' });
+    await w.arrivals.recordArrival({
+      dataset: 'orders',
+      partitionKey: 'year=2024/month=01/day=06',
+      objectKey: 'k2',
+      sequencer: '1',
+      size: 1,
+      arrivedAt: '',
+    });
     expect(await w.arrivals.pendingSummary('orders')).toMatchObject({ partitions: 1 });
   });
 });
@@ -122,7 +165,11 @@ describe('releaseLease', () => {
   test('only the owner releases the lease', async () => {
     const w = fakeWorld();
     await w.leases.acquire('orders', 'other', w.clock.now(), 600);
-    const out = await releaseLease({ dataset: 'orders', executionArn: ARN, outcome: 'succeeded', runStartedAt: '2024-03-01T10:00:00Z' }, w.deps, log);
+    const out = await releaseLease(
+      { dataset: 'orders', executionArn: ARN, outcome: 'succeeded', runStartedAt: '2024-03-01T10:00:00Z' },
+      w.deps,
+      log,
+    );
     expect(out).toEqual({ released: false });
     expect((await w.leases.current('orders'))?.owner).toBe('other');
   });
@@ -130,22 +177,51 @@ describe('releaseLease', () => {
 
 describe('notifyFailure', () => {
   test('reads the message out of a Lambda error cause', () => {
-    expect(readCause(JSON.stringify({ errorType: 'X', errorMessage: 'the reason', trace: ['a', 'b'] }))).toBe('the reason');
+    expect(readCause(JSON.stringify({ errorType: 'X', errorMessage: 'the reason', trace: ['a', 'b'] }))).toBe(
+      'the reason',
+    );
     expect(readCause('plain')).toBe('plain');
   });
 
   test('publishes dataset, stage, step, error, console link and re-run input', async () => {
     const w = fakeWorld();
-    const run = { dataset: 'orders', stage: 'test', mode: 'manual' as const, executionArn: ARN, skipCrawler: false, maxConcurrency: 5 };
+    const run = {
+      dataset: 'orders',
+      stage: 'test',
+      mode: 'manual' as const,
+      executionArn: ARN,
+      skipCrawler: false,
+      maxConcurrency: 5,
+    };
     const out = await notifyFailure(
-      { executionArn: ARN, state: { run, partitions: [P], crawl: { crawlerName: 'c', started: true, done: true, requestedAt: '', waitSeconds: 0 }, failure: { startPartitionRefresh: { Error: 'AthenaQueryFailedError', Cause: 'nope' } } } },
+      {
+        executionArn: ARN,
+        state: {
+          run,
+          partitions: [P],
+          crawl: { crawlerName: 'c', started: true, done: true, requestedAt: '', waitSeconds: 0 },
+          failure: { startPartitionRefresh: { Error: 'AthenaQueryFailedError', Cause: 'nope' } },
+        },
+      },
       w.deps,
       log,
     );
-    expect(out.report).toMatchObject({ dataset: 'orders', stage: 'test', failedStep: 'startPartitionRefresh', error: 'AthenaQueryFailedError', cause: 'nope', rerunInput: { dataset: 'orders', partitions: [P], skipCrawler: true } });
+    expect(out.report).toMatchObject({
+      dataset: 'orders',
+      stage: 'test',
+      failedStep: 'startPartitionRefresh',
+      error: 'AthenaQueryFailedError',
+      cause: 'nope',
+      rerunInput: { dataset: 'orders', partitions: [P], skipCrawler: true },
+    });
     const sent = w.notifier.published[0]!;
     expect(sent.subject).toBe('sluice test: orders failed at startPartitionRefresh');
     expect(sent.message).toContain(`https://console.example/${ARN}`);
-    expect(sent.attributes).toEqual({ dataset: 'orders', stage: 'test', failedStep: 'startPartitionRefresh', error: 'AthenaQueryFailedError' });
+    expect(sent.attributes).toEqual({
+      dataset: 'orders',
+      stage: 'test',
+      failedStep: 'startPartitionRefresh',
+      error: 'AthenaQueryFailedError',
+    });
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * Local "Athena": the partition DDL the refresh step sends registers partitions in the local catalog; any
+ * other SQL runs in DuckDB over the registered partitions of the target tables (unregistered files stay
+ * invisible, exactly as in Athena).
+ */
+import { existsSync } from 'node:fs';
+import type { ResolvedConfig } from '../../domain/config';
+import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/ports';
+import { quoteIdent, quoteString, type LocalEngine } from './duckdb';
+import type { LocalLake } from './lake';
+import { appendFileSync } from 'node:fs';
+
+const ADD_PARTITIONS = /^ALTER TABLE `([a-z_][a-z0-9_]*)` ADD IF NOT EXISTS\s+([\s\S]+)$/;
+const PARTITION_CLAUSE = /PARTITION \(([^)]*)\) LOCATION '([^']*)'/g;
+const SPEC = /`([a-z_][a-z0-9_]*)` = '([^']*)'/g;
+
+export class LocalQueries implements QueryPort {
+  private readonly queries = new Map<string, { state: QueryStateName; reason?: string }>();
+  private readonly byToken = new Map<string, string>();
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly lake: LocalLake,
+    private readonly engine: LocalEngine,
+  ) {}
+
+  /** Creates the target tables, as the deploy does with Glue tables on AWS. */
+  ensureTargetTables(): void {
+    this.lake.updateCatalog((catalog) => {
+      for (const d of this.config.datasets) {
+        const name = `${d.target.database}.${d.target.table}`;
+        catalog.tables[name] ??= {
+          database: d.target.database,
+          name: d.target.table,
+          location: `s3://${d.target.bucket}/`,
+          columns: d.mapping.map((m) => ({ name: m.target, type: m.type })),
+          partitionKeys: d.partitioning.keys.map((k) => k.name),
+          partitions: {},
+          schemaChanges: [],
+        };
+      }
+    });
+  }
+
+  async startQuery(q: {
+    sql: string;
+    database: string;
+    workgroup: string;
+    clientRequestToken: string;
+  }): Promise<string> {
+    const existing = this.byToken.get(q.clientRequestToken);
+    if (existing) return existing;
+    const id = `local-query-${this.queries.size + 1}`;
+    this.byToken.set(q.clientRequestToken, id);
+    try {
+      const ddl = ADD_PARTITIONS.exec(q.sql.trim());
+      if (ddl) this.addPartitions(q.database, ddl[1] ?? '', ddl[2] ?? '');
+      else await this.query(q.sql);
+      this.queries.set(id, { state: 'SUCCEEDED' });
+    } catch (error) {
+      this.queries.set(id, { state: 'FAILED', reason: (error as Error).message });
+    }
+    return id;
+  }
+
+  async getQuery(id: string): Promise<{ state: QueryStateName; reason?: string }> {
+    return this.queries.get(id) ?? { state: 'FAILED', reason: `no query ${id}` };
+  }
+
+  private addPartitions(database: string, table: string, clauses: string): void {
+    this.lake.updateCatalog((catalog) => {
+      const entry = catalog.tables[`${database}.${table}`];
+      if (!entry) throw new Error(`FAILED: SemanticException [Error 10001]: Table not found ${database}.${table}`);
+      for (const clause of clauses.matchAll(PARTITION_CLAUSE)) {
+        const key = [...(clause[1] ?? '').matchAll(SPEC)].map((m) => `${m[1]}=${m[2]}`).join('/');
+        entry.partitions[key] ??= clause[2] ?? '';
+      }
+    });
+  }
+
+  /** Runs SQL over views of the registered partitions of every target table. */
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    const catalog = this.lake.readCatalog();
+    for (const d of this.config.datasets) {
+      const table = catalog.tables[`${d.target.database}.${d.target.table}`];
+      const files = Object.values(table?.partitions ?? {})
+        .map((uri) => this.lake.pathOf(uri))
+        .filter((dir) => existsSync(dir))
+        .map((dir) => `${dir.replace(/\/$/, '')}/*.parquet`);
+      const view = quoteIdent(d.target.table);
+      if (files.length === 0) {
+        const columns = d.mapping.map((m) => `NULL::VARCHAR AS ${quoteIdent(m.target)}`).join(', ');
+        await this.engine.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns} WHERE false`);
+      } else
+        await this.engine.run(
+          `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`,
+        );
+    }
+    return this.engine.rows(sql);
+  }
+}
+
+/** Local SNS: prints the message and appends it to <lake>/notifications.jsonl. */
+export class LocalNotifier implements NotifierPort {
+  readonly published: Array<{ subject: string; message: string }> = [];
+  constructor(
+    private readonly file: string,
+    private readonly print: (text: string) => void,
+  ) {}
+  async publish(n: { subject: string; message: string; attributes: Record<string, string> }): Promise<string> {
+    const id = `local-msg-${this.published.length + 1}`;
+    this.published.push(n);
+    appendFileSync(this.file, JSON.stringify({ id, at: new Date().toISOString(), ...n }) + '\n');
+    this.print(`\n✉  SNS ${n.subject}\n${n.message.split('\nMachine-readable report:')[0]}`);
+    return id;
+  }
+}
