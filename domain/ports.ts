@@ -88,6 +88,14 @@ export interface ArrivalLedger {
    * An arrival recorded before the claim is in it; one recorded after stays pending for the next run.
    */
   claimPending(dataset: string, executionArn: string, now: Date): Promise<string[]>;
+  /**
+   * Puts an execution's claim back to pending and forgets it. Called with the claim of an execution that died
+   * (aborted, timed out) so its partitions are not lost; a run that ended through its own last step has
+   * nothing to give back (its claim was processed or named in its failure notification).
+   */
+  returnClaim(dataset: string, executionArn: string): Promise<string[]>;
+  /** Forgets the record of a claim that its run has dealt with. */
+  forgetClaim(dataset: string, executionArn: string): Promise<void>;
 }
 
 export interface Lease {

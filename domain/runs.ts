@@ -35,15 +35,26 @@ export function executionNameFor(dataset: string, now: Date, trigger: string): s
 export async function ensureRunActive(
   dataset: string,
   trigger: 'arrival' | 'follow-up' | 'schedule',
-  deps: Pick<Deps, 'clock' | 'leases' | 'executions'>,
+  deps: Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>,
   log: Log,
 ): Promise<string | null> {
   const now = deps.clock.now();
   const name = executionNameFor(dataset, now, trigger);
   const arn = deps.executions.executionArnFor(name);
+  const previous = await deps.leases.current(dataset);
   if (!(await deps.leases.acquire(dataset, arn, now, STARTUP_LEASE_SECONDS))) {
     log.debug('a run is already active; it will pick the arrival up', { trigger });
     return null;
+  }
+  if (previous && previous.owner !== arn) {
+    // We took over an expired lease: its owner died without its status-change event. Whatever it had
+    // claimed goes back to pending, so this run processes it.
+    const returned = await deps.arrivals.returnClaim(dataset, previous.owner);
+    if (returned.length > 0)
+      log.warn('took over an expired lease and its claim', {
+        previousOwner: previous.owner,
+        partitions: returned.length,
+      });
   }
   const input: ExecutionInput = { dataset, trigger };
   try {
@@ -55,4 +66,43 @@ export async function ensureRunActive(
   }
   log.info('started a run', { startedExecution: arn, trigger });
   return arn;
+}
+
+export interface ExecutionStatusChange {
+  detail?: { executionArn?: string; status?: string; input?: string | null };
+}
+
+const DEAD = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/**
+ * Self-healing: an execution that died without reaching its own release step (aborted in the console, timed
+ * out, failed in the runtime) holds the lease; its Step Functions status-change event frees it and starts a
+ * run for whatever is pending. The event is best effort, so the lease also expires on its own.
+ */
+export async function releaseLeaseOfDeadExecution(
+  event: ExecutionStatusChange,
+  deps: Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>,
+  log: Log,
+): Promise<{ released: boolean; followUp: string | null }> {
+  const { executionArn, status, input } = event.detail ?? {};
+  if (!executionArn || !status || !DEAD.has(status)) return { released: false, followUp: null };
+  let dataset: unknown;
+  try {
+    dataset = (JSON.parse(input ?? '{}') as { dataset?: unknown }).dataset;
+  } catch {
+    dataset = undefined;
+  }
+  if (typeof dataset !== 'string') {
+    log.warn('status change without a dataset in its input; nothing to release', { executionArn, status });
+    return { released: false, followUp: null };
+  }
+  // Its claimed partitions were neither processed nor notified: put them back before freeing the lease.
+  const returned = await deps.arrivals.returnClaim(dataset, executionArn);
+  const released = await deps.leases.release(dataset, executionArn);
+  if (!released) return { released: false, followUp: null };
+  if (returned.length > 0)
+    log.warn('returned the claim of a dead execution to pending', { partitions: returned.length });
+  log.warn('released the lease of a dead execution', { executionArn, status, dataset });
+  const pending = await deps.arrivals.pendingSummary(dataset);
+  return { released: true, followUp: pending ? await ensureRunActive(dataset, 'follow-up', deps, log) : null };
 }

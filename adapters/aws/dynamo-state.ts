@@ -3,6 +3,7 @@
  *
  *   DS#<dataset>  LEASE                  owner, expiresAt (epoch ms), ttl   - the run lease
  *   DS#<dataset>  PENDING#<partition>    firstAt, lastAt (epoch ms), count, version - a pending partition
+ *   DS#<dataset>  CLAIM#<executionArn>   partitions, ttl                    - what a live run has claimed
  *   EV#<bucket>/<key>  <sequencer>       ttl                               - "this object event was recorded"
  *
  * Only single-item conditional writes (no transactions), ordered so a crash between two writes loses nothing:
@@ -11,6 +12,8 @@
  * comes after the marker is skipped, so it cannot re-open a partition that a run has already claimed.
  * claimPending deletes each pending item on the version it read; an arrival that bumps the version in between
  * makes the delete fail, and the item is read again: what was recorded before the delete is in this claim.
+ * The claim record is written before the pending items are deleted and rewritten with what was claimed, so
+ * a run that dies after claiming (aborted, timed out) can have its partitions put back (returnClaim).
  * The lease's expiry is checked inside the condition: DynamoDB's TTL deletes late and is only housekeeping.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -68,14 +71,19 @@ export class DynamoArrivalLedger implements ArrivalLedger {
         }),
       ),
     );
-    await call('DynamoDB PutItem', () =>
-      this.doc.send(
+    try {
+      await this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...marker, dataset: arrival.dataset, ttl: epochSeconds(at) + EVENT_MARKER_DAYS * 86400 },
+          // Two deliveries of one event racing each other: exactly one of them is the original.
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      ),
-    );
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return { duplicate: true };
+      throw mapAwsError(error, 'DynamoDB PutItem');
+    }
     return { duplicate: false };
   }
 
@@ -110,9 +118,35 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     };
   }
 
-  async claimPending(dataset: string): Promise<string[]> {
+  private claimKey(dataset: string, executionArn: string) {
+    return { pk: datasetPk(dataset), sk: `CLAIM#${executionArn}` };
+  }
+
+  private async writeClaim(dataset: string, executionArn: string, partitions: string[]): Promise<void> {
+    await call('DynamoDB PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...this.claimKey(dataset, executionArn),
+            partitions,
+            ttl: epochSeconds(this.now().getTime()) + 30 * 86400,
+          },
+        }),
+      ),
+    );
+  }
+
+  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
+    const items = await this.pendingItems(dataset);
+    if (items.length === 0) return [];
+    await this.writeClaim(
+      dataset,
+      executionArn,
+      items.map((i) => i.sk.slice('PENDING#'.length)),
+    );
     const claimed: string[] = [];
-    for (const item of await this.pendingItems(dataset)) {
+    for (const item of items) {
       let version = item.version;
       for (let attempt = 1; ; attempt++) {
         try {
@@ -140,7 +174,38 @@ export class DynamoArrivalLedger implements ArrivalLedger {
         }
       }
     }
+    await this.writeClaim(dataset, executionArn, claimed);
     return claimed;
+  }
+
+  async returnClaim(dataset: string, executionArn: string): Promise<string[]> {
+    const { Item } = await call('DynamoDB GetItem', () =>
+      this.doc.send(
+        new GetCommand({ TableName: this.table, Key: this.claimKey(dataset, executionArn), ConsistentRead: true }),
+      ),
+    );
+    const partitions = (Item?.partitions ?? []) as string[];
+    const at = this.now().getTime();
+    for (const partition of partitions)
+      await call('DynamoDB UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: datasetPk(dataset), sk: `PENDING#${partition}` },
+            UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :one, version :one',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':at': at, ':one': 1 },
+          }),
+        ),
+      );
+    await this.forgetClaim(dataset, executionArn);
+    return partitions;
+  }
+
+  async forgetClaim(dataset: string, executionArn: string): Promise<void> {
+    await call('DynamoDB DeleteItem', () =>
+      this.doc.send(new DeleteCommand({ TableName: this.table, Key: this.claimKey(dataset, executionArn) })),
+    );
   }
 }
 

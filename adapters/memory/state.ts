@@ -13,6 +13,7 @@ interface Pending {
 export class MemoryArrivalLedger implements ArrivalLedger {
   private readonly pending = new Map<string, Map<string, Pending>>();
   private readonly seen = new Set<string>();
+  private readonly openClaims = new Map<string, string[]>();
   readonly claims: Array<{ dataset: string; executionArn: string; partitions: string[] }> = [];
 
   constructor(private readonly clock: Clock) {}
@@ -57,7 +58,23 @@ export class MemoryArrivalLedger implements ArrivalLedger {
     const partitions = [...(this.pending.get(dataset)?.keys() ?? [])].sort();
     this.pending.delete(dataset);
     this.claims.push({ dataset, executionArn, partitions });
+    this.openClaims.set(`${dataset}\n${executionArn}`, partitions);
     return partitions;
+  }
+
+  async returnClaim(dataset: string, executionArn: string): Promise<string[]> {
+    const partitions = this.openClaims.get(`${dataset}\n${executionArn}`) ?? [];
+    const at = this.clock.now().getTime();
+    const byPartition = this.pending.get(dataset) ?? new Map<string, Pending>();
+    for (const p of partitions)
+      byPartition.set(p, { firstAt: byPartition.get(p)?.firstAt ?? at, lastAt: at, count: 1 });
+    this.pending.set(dataset, byPartition);
+    await this.forgetClaim(dataset, executionArn);
+    return partitions;
+  }
+
+  async forgetClaim(dataset: string, executionArn: string): Promise<void> {
+    this.openClaims.delete(`${dataset}\n${executionArn}`);
   }
 }
 

@@ -96,6 +96,8 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
 
 /** Last step of every path: the owner releases the lease, then starts a follow-up if arrivals came meanwhile. */
 export async function releaseLease(input: ReleaseLeaseInput, deps: Deps, log: Log): Promise<ReleaseLeaseOutput> {
+  // The claim has been dealt with: processed, or named in this run's failure notification.
+  await deps.arrivals.forgetClaim(input.dataset, input.executionArn);
   const released = await deps.leases.release(input.dataset, input.executionArn);
   if (!released) {
     log.info('lease not held by this execution (manual run, or already taken over); nothing to release');

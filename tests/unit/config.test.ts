@@ -1,4 +1,5 @@
-import { parseConfig } from '../../domain/config';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfig } from '../../domain/config';
 import { ConfigError } from '../../domain/errors';
 import { ORDERS_CONFIG } from '../support/fakes';
 
@@ -57,7 +58,7 @@ describe('dataset config', () => {
 
   test('the shipped stage configs are valid', () => {
     for (const stage of ['dev', 'prod', 'local']) {
-      expect(() => parseConfig(require(`../../config/${stage}.json`), stage)).not.toThrow();
+      expect(() => loadConfigFile(join(__dirname, '..', '..', 'config', `${stage}.json`))).not.toThrow();
     }
   });
 });

@@ -1,0 +1,225 @@
+/**
+ * Arrival intake, debounce store and run lease against a real DynamoDB API on loopback (dynalite):
+ * conditional-write semantics are the point, so no mocks here.
+ */
+import { performance } from 'node:perf_hooks';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import { encodeS3Key } from '../../adapters/local/lake';
+import { acceptObjectCreated } from '../../domain/intake';
+import type { Deps, Log } from '../../domain/ports';
+import { releaseLeaseOfDeadExecution, STARTUP_LEASE_SECONDS } from '../../domain/runs';
+import { releaseLease } from '../../domain/steps/run';
+import { fakeWorld, TickingClock } from '../support/fakes';
+import { startDynamo, type LocalDynamo } from '../support/dynamo';
+
+const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+let dynamo: LocalDynamo;
+let tables = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => {
+  await dynamo.stop();
+});
+
+async function dynamoWorld() {
+  const table = `state-${++tables}`;
+  await dynamo.createTable(table);
+  const world = fakeWorld();
+  const clock = new TickingClock(Date.parse('2024-03-01T10:00:00Z'), 0);
+  const deps: Deps = {
+    ...world.deps,
+    clock,
+    arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
+    leases: new DynamoRunLeases(dynamo.doc, table),
+  };
+  return { ...world, deps, clock, table };
+}
+
+export function objectEvent(key: string, sequencer = '0055AED6DCD90281E5', overrides: Record<string, unknown> = {}) {
+  return {
+    version: '0',
+    id: `id-${key}-${sequencer}`,
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '123456789012',
+    time: '2024-03-01T10:00:00Z',
+    region: 'eu-west-1',
+    resources: ['arn:aws:s3:::raw-bucket'],
+    detail: {
+      version: '0',
+      bucket: { name: 'raw-bucket' },
+      object: { key: encodeS3Key(key), size: 120, etag: 'e', sequencer },
+      reason: 'PutObject',
+    },
+    ...overrides,
+  };
+}
+
+test('a burst of 10,000 events (10% duplicates, shuffled) over 24 partitions yields one execution and 24 claimed partitions', async () => {
+  const w = await dynamoWorld();
+  const events = Array.from({ length: 9_000 }, (_, i) => {
+    const hour = i % 24;
+    return objectEvent(
+      `orders/year=2024/month=03/day=01/h${String(hour).padStart(2, '0')}-part-${i}.csv`.replace(
+        /h(\d\d)-/,
+        (_m, h) => `hour-${h}-`,
+      ),
+      (i + 1).toString(16).toUpperCase(),
+    );
+  });
+  // 24 partitions: spread the files over 24 days instead of one.
+  const spread = events.map((e, i) => {
+    const day = String((i % 24) + 1).padStart(2, '0');
+    const key = `orders/year=2024/month=03/day=${day}/part-${i}.csv`;
+    return { ...e, detail: { ...e.detail, object: { ...e.detail.object, key: encodeS3Key(key) } } };
+  });
+  const all = [...spread, ...spread.slice(0, 1_000)];
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor((((i * 7919) % 10_007) / 10_007) * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  const started = performance.now();
+  const outcomes: string[] = [];
+  const workers = Array.from({ length: 16 }, async (_, worker) => {
+    for (let i = worker; i < all.length; i += 16)
+      outcomes.push((await acceptObjectCreated(all[i], w.deps, log)).status);
+  });
+  await Promise.all(workers);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `intake burst: ${all.length} events in ${seconds.toFixed(2)} s = ${Math.round(all.length / seconds)} events/s (dynalite on loopback, 16 concurrent)`,
+  );
+
+  expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(9_000);
+  expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(1_000);
+  expect(w.executions.started).toHaveLength(1);
+  const claimed = await w.deps.arrivals.claimPending('orders', 'arn:run', w.clock.now());
+  expect(claimed).toHaveLength(24);
+  expect(await w.deps.arrivals.pendingSummary('orders')).toBeNull();
+}, 120_000);
+
+describe('malformed events are rejected with a reason and do not stop the batch', () => {
+  const good = objectEvent('orders/year=2024/month=03/day=01/good file ü.csv');
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['missing detail', { ...good, detail: undefined }, /must have required property 'detail'/],
+    [
+      'wrong bucket',
+      objectEvent('orders/year=2024/month=03/day=01/a.csv', '01', {
+        detail: { ...good.detail, bucket: { name: 'other-bucket' } },
+      }),
+      /not the raw bucket/,
+    ],
+    ['key with ..', objectEvent('orders/year=2024/month=03/day=01/../../etc/passwd'), /'\.\.'/],
+    ['key with a quote in a partition value', objectEvent("orders/year=2024'/month=03/day=01/a.csv"), /does not match/],
+    [
+      'zero-byte object',
+      { ...good, detail: { ...good.detail, object: { ...good.detail.object, size: 0 } } },
+      /zero-byte/,
+    ],
+    ['folder marker', objectEvent('orders/year=2024/month=03/day=01/'), /folder marker/],
+    [
+      'bad URL encoding',
+      { ...good, detail: { ...good.detail, object: { ...good.detail.object, key: 'orders/%E0%A4%A' } } },
+      /URL encoding/,
+    ],
+    ['not an S3 event', { hello: 'world' }, /not an S3 Object Created event/],
+  ];
+  test.each(cases)('%s', async (_name, event, reason) => {
+    const w = await dynamoWorld();
+    const outcome = await acceptObjectCreated(event, w.deps, log);
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.status === 'rejected' ? outcome.reason : '').toMatch(reason);
+    const next = await acceptObjectCreated(good, w.deps, log);
+    expect(next).toMatchObject({ status: 'accepted', key: 'orders/year=2024/month=03/day=01/good file ü.csv' });
+  });
+});
+
+test('a crash between recording the partition and writing the event marker loses nothing on retry', async () => {
+  const w = await dynamoWorld();
+  const ledger = w.deps.arrivals as DynamoArrivalLedger;
+  const original = dynamo.doc.send.bind(dynamo.doc);
+  let crashed = false;
+  const spy = jest.spyOn(dynamo.doc, 'send').mockImplementation(((command: unknown) => {
+    if (!crashed && command instanceof PutCommand) {
+      crashed = true;
+      return Promise.reject(Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }));
+    }
+    return original(command as never);
+  }) as never);
+  const event = objectEvent('orders/year=2024/month=03/day=02/a.csv');
+  await expect(acceptObjectCreated(event, w.deps, log)).rejects.toMatchObject({ name: 'AwsThrottledError' });
+  await expect(acceptObjectCreated(event, w.deps, log)).resolves.toMatchObject({ status: 'accepted' });
+  spy.mockRestore();
+  expect(await ledger.claimPending('orders', 'arn:run')).toEqual(['year=2024/month=03/day=02']);
+  await expect(acceptObjectCreated(event, w.deps, log)).resolves.toMatchObject({
+    status: 'duplicate',
+    startedExecution: null,
+  });
+});
+
+describe('the run lease', () => {
+  test('is exclusive until it expires; the expiry is checked inside the conditional write', async () => {
+    const w = await dynamoWorld();
+    const t0 = new Date('2024-03-01T10:00:00Z');
+    expect(await w.deps.leases.acquire('orders', 'A', t0, 60)).toBe(true);
+    expect(await w.deps.leases.acquire('orders', 'B', new Date(t0.getTime() + 59_000), 60)).toBe(false);
+    expect(await w.deps.leases.acquire('orders', 'B', new Date(t0.getTime() + 61_000), 60)).toBe(true);
+    expect(await w.deps.leases.release('orders', 'A')).toBe(false);
+    expect((await w.deps.leases.current('orders'))?.owner).toBe('B');
+  });
+
+  test('release, then a new arrival: the intake starts the next run', async () => {
+    const w = await dynamoWorld();
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
+    const owner = w.executions.executionArnFor(w.executions.started[0]!.name);
+    await w.deps.arrivals.claimPending('orders', owner, w.clock.now());
+    await releaseLease(
+      { dataset: 'orders', executionArn: owner, outcome: 'succeeded', runStartedAt: '2024-03-01T09:00:00Z' },
+      w.deps,
+      log,
+    );
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=02/b.csv', '02'), w.deps, log);
+    expect(w.executions.started).toHaveLength(2);
+  });
+
+  test('a new arrival, then release: the ending run starts the follow-up', async () => {
+    const w = await dynamoWorld();
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
+    const owner = w.executions.executionArnFor(w.executions.started[0]!.name);
+    await w.deps.arrivals.claimPending('orders', owner, w.clock.now());
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=02/b.csv', '02'), w.deps, log);
+    expect(w.executions.started).toHaveLength(1); // the run is still active: the intake leaves it to the run
+    const out = await releaseLease(
+      { dataset: 'orders', executionArn: owner, outcome: 'succeeded', runStartedAt: '2024-03-01T09:00:00Z' },
+      w.deps,
+      log,
+    );
+    expect(out.followUpExecutionArn).toBeDefined();
+    expect(w.executions.started).toHaveLength(2);
+  });
+
+  test('an aborted execution has its lease released by the status-change handler, which restarts pending work', async () => {
+    const w = await dynamoWorld();
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
+    const dead = w.executions.executionArnFor(w.executions.started[0]!.name);
+    const out = await releaseLeaseOfDeadExecution(
+      { detail: { executionArn: dead, status: 'ABORTED', input: '{"dataset":"orders","trigger":"arrival"}' } },
+      w.deps,
+      log,
+    );
+    expect(out.released).toBe(true);
+    expect(out.followUp).not.toBeNull();
+    expect(w.executions.started).toHaveLength(2);
+  });
+
+  test('a start-up lease whose execution never started frees itself within its bound', async () => {
+    const w = await dynamoWorld();
+    expect(await w.deps.leases.acquire('orders', 'never-started', w.clock.now(), STARTUP_LEASE_SECONDS)).toBe(true);
+    w.clock.advance(STARTUP_LEASE_SECONDS + 1);
+    await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
+    expect(w.executions.started).toHaveLength(1);
+  });
+});

@@ -1,0 +1,49 @@
+/** A real DynamoDB API on loopback (dynalite), started and stopped by the tests themselves. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+
+export interface LocalDynamo {
+  doc: DynamoDBDocumentClient;
+  client: DynamoDBClient;
+  createTable(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDynamo(): Promise<LocalDynamo> {
+  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  return {
+    client,
+    doc: DynamoDBDocumentClient.from(client),
+    async createTable(name: string) {
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    },
+    async stop() {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
