@@ -145,7 +145,17 @@ export interface PartitionLayout {
         PartitionKeySpec,
         PartitionKeySpec,
         PartitionKeySpec,
+        PartitionKeySpec
+      ]
+    | [
         PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec,
+        PartitionKeySpec
       ]
     | [
         PartitionKeySpec,
@@ -156,6 +166,7 @@ export interface PartitionLayout {
         PartitionKeySpec,
         PartitionKeySpec,
         PartitionKeySpec,
+        PartitionKeySpec
       ]
     | [
         PartitionKeySpec,
@@ -167,18 +178,7 @@ export interface PartitionLayout {
         PartitionKeySpec,
         PartitionKeySpec,
         PartitionKeySpec,
-      ]
-    | [
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
-        PartitionKeySpec,
+        PartitionKeySpec
       ];
 }
 /**

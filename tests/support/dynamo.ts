@@ -1,7 +1,7 @@
 /** A real DynamoDB API on loopback (dynalite), started and stopped by the tests themselves. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 
@@ -40,6 +40,13 @@ export async function startDynamo(): Promise<LocalDynamo> {
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
+      // dynalite answers CREATING at first even with createTableMs 0; use the table once it is ACTIVE.
+      for (let i = 0; i < 200; i++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+        if (Table?.TableStatus === 'ACTIVE') return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`table ${name} did not become ACTIVE`);
     },
     async stop() {
       client.destroy();
