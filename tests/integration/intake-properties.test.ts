@@ -3,18 +3,15 @@
  * run steps (claim, success, failure), executions dying with or without their status-change event.
  */
 import fc from 'fast-check';
-import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import { encodeS3Key } from '../../adapters/local/lake';
 import { acceptObjectCreated } from '../../domain/intake';
-import type { Deps, Log } from '../../domain/ports';
+import type { Log } from '../../domain/ports';
 import { ensureRunActive, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS } from '../../domain/runs';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
-import { fakeWorld, TickingClock } from '../support/fakes';
-import { startDynamo, type LocalDynamo } from '../support/dynamo';
+import { dynamoWorld, startDynamo, type LocalDynamo } from '../support/dynamo';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 let dynamo: LocalDynamo;
-let tables = 0;
 beforeAll(async () => {
   dynamo = await startDynamo();
 });
@@ -50,16 +47,7 @@ interface SimRun {
 test('every object is processed or named in a failure; never two live runs; bursts and duplicates add no run', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
-      const table = `prop-${++tables}`;
-      await dynamo.createTable(table);
-      const world = fakeWorld();
-      const clock = new TickingClock(Date.parse('2024-03-01T10:00:00Z'), 0);
-      const deps: Deps = {
-        ...world.deps,
-        clock,
-        arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
-        leases: new DynamoRunLeases(dynamo.doc, table),
-      };
+      const { deps, clock, ...world } = await dynamoWorld(dynamo, 'prop');
       const runs: SimRun[] = [];
       const arrivals = new Map<string, { partition: string; at: number }>();
       const covered = new Set<string>();
@@ -163,21 +151,12 @@ test('every object is processed or named in a failure; never two live runs; burs
 }, 120_000);
 
 test('a burst inside the quiet period yields exactly one run', async () => {
-  const table = `burst-${++tables}`;
-  await dynamo.createTable(table);
-  const world = fakeWorld();
-  const clock = new TickingClock(Date.parse('2024-03-01T10:00:00Z'), 0);
-  const deps: Deps = {
-    ...world.deps,
-    clock,
-    arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
-    leases: new DynamoRunLeases(dynamo.doc, table),
-  };
+  const { deps, clock, table, ...world } = await dynamoWorld(dynamo, 'burst');
   await fc.assert(
     fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 30 }), async (files) => {
       for (const f of files) {
         clock.advance(1);
-        const key = `orders/year=2024/month=03/day=01/b${tables}-${f}.csv`;
+        const key = `orders/year=2024/month=03/day=01/b${table}-${f}.csv`;
         await acceptObjectCreated(
           {
             id: 'e',

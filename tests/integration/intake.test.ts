@@ -4,18 +4,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import type { DynamoArrivalLedger } from '../../adapters/aws/dynamo-state';
 import { encodeS3Key } from '../../adapters/local/lake';
 import { acceptObjectCreated } from '../../domain/intake';
-import type { Deps, Log } from '../../domain/ports';
+import type { Log } from '../../domain/ports';
 import { releaseLeaseOfDeadExecution, STARTUP_LEASE_SECONDS } from '../../domain/runs';
 import { releaseLease } from '../../domain/steps/run';
-import { fakeWorld, TickingClock } from '../support/fakes';
-import { startDynamo, type LocalDynamo } from '../support/dynamo';
+import { dynamoWorld, startDynamo, type LocalDynamo } from '../support/dynamo';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 let dynamo: LocalDynamo;
-let tables = 0;
 
 beforeAll(async () => {
   dynamo = await startDynamo();
@@ -23,20 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamo.stop();
 });
-
-async function dynamoWorld() {
-  const table = `state-${++tables}`;
-  await dynamo.createTable(table);
-  const world = fakeWorld();
-  const clock = new TickingClock(Date.parse('2024-03-01T10:00:00Z'), 0);
-  const deps: Deps = {
-    ...world.deps,
-    clock,
-    arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
-    leases: new DynamoRunLeases(dynamo.doc, table),
-  };
-  return { ...world, deps, clock, table };
-}
 
 export function objectEvent(key: string, sequencer = '0055AED6DCD90281E5', overrides: Record<string, unknown> = {}) {
   return {
@@ -59,7 +43,7 @@ export function objectEvent(key: string, sequencer = '0055AED6DCD90281E5', overr
 }
 
 test('a burst of 10,000 events (10% duplicates, shuffled) over 24 partitions yields one execution and 24 claimed partitions', async () => {
-  const w = await dynamoWorld();
+  const w = await dynamoWorld(dynamo);
   const events = Array.from({ length: 9_000 }, (_, i) => {
     const hour = i % 24;
     return objectEvent(
@@ -128,7 +112,7 @@ describe('malformed events are rejected with a reason and do not stop the batch'
     ['not an S3 event', { hello: 'world' }, /not an S3 Object Created event/],
   ];
   test.each(cases)('%s', async (_name, event, reason) => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     const outcome = await acceptObjectCreated(event, w.deps, log);
     expect(outcome.status).toBe('rejected');
     expect(outcome.status === 'rejected' ? outcome.reason : '').toMatch(reason);
@@ -138,7 +122,7 @@ describe('malformed events are rejected with a reason and do not stop the batch'
 });
 
 test('a crash between recording the partition and writing the event marker loses nothing on retry', async () => {
-  const w = await dynamoWorld();
+  const w = await dynamoWorld(dynamo);
   const ledger = w.deps.arrivals as DynamoArrivalLedger;
   const original = dynamo.doc.send.bind(dynamo.doc);
   let crashed = false;
@@ -162,7 +146,7 @@ test('a crash between recording the partition and writing the event marker loses
 
 describe('the run lease', () => {
   test('is exclusive until it expires; the expiry is checked inside the conditional write', async () => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     const t0 = new Date('2024-03-01T10:00:00Z');
     expect(await w.deps.leases.acquire('orders', 'A', t0, 60)).toBe(true);
     expect(await w.deps.leases.acquire('orders', 'B', new Date(t0.getTime() + 59_000), 60)).toBe(false);
@@ -172,7 +156,7 @@ describe('the run lease', () => {
   });
 
   test('release, then a new arrival: the intake starts the next run', async () => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
     const owner = w.executions.executionArnFor(w.executions.started[0]!.name);
     await w.deps.arrivals.claimPending('orders', owner, w.clock.now());
@@ -186,7 +170,7 @@ describe('the run lease', () => {
   });
 
   test('a new arrival, then release: the ending run starts the follow-up', async () => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
     const owner = w.executions.executionArnFor(w.executions.started[0]!.name);
     await w.deps.arrivals.claimPending('orders', owner, w.clock.now());
@@ -202,7 +186,7 @@ describe('the run lease', () => {
   });
 
   test('an aborted execution has its lease released by the status-change handler, which restarts pending work', async () => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);
     const dead = w.executions.executionArnFor(w.executions.started[0]!.name);
     const out = await releaseLeaseOfDeadExecution(
@@ -216,7 +200,7 @@ describe('the run lease', () => {
   });
 
   test('a start-up lease whose execution never started frees itself within its bound', async () => {
-    const w = await dynamoWorld();
+    const w = await dynamoWorld(dynamo);
     expect(await w.deps.leases.acquire('orders', 'never-started', w.clock.now(), STARTUP_LEASE_SECONDS)).toBe(true);
     w.clock.advance(STARTUP_LEASE_SECONDS + 1);
     await acceptObjectCreated(objectEvent('orders/year=2024/month=03/day=01/a.csv', '01'), w.deps, log);

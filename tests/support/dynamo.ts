@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import type { Deps } from '../../domain/ports';
+import { fakeWorld, TickingClock } from './fakes';
 
 export interface LocalDynamo {
   doc: DynamoDBDocumentClient;
@@ -53,4 +56,21 @@ export async function startDynamo(): Promise<LocalDynamo> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+let tables = 0;
+
+/** A fake world whose debounce ledger and run lease live in a fresh dynalite table; the clock moves only when told. */
+export async function dynamoWorld(dynamo: LocalDynamo, prefix = 'state') {
+  const table = `${prefix}-${++tables}`;
+  await dynamo.createTable(table);
+  const world = fakeWorld();
+  const clock = new TickingClock(Date.parse('2024-03-01T10:00:00Z'), 0);
+  const deps: Deps = {
+    ...world.deps,
+    clock,
+    arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
+    leases: new DynamoRunLeases(dynamo.doc, table),
+  };
+  return { ...world, deps, clock, table };
 }
