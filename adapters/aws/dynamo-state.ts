@@ -53,6 +53,21 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Opens or refreshes a pending partition; the version bump makes a concurrent claim re-read it. */
+  private async markPending(dataset: string, partition: string, at: number): Promise<void> {
+    await call('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: datasetPk(dataset), sk: `PENDING#${partition}` },
+          UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :one, version :one',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':at': at, ':one': 1 },
+        }),
+      ),
+    );
+  }
+
   async recordArrival(arrival: Arrival): Promise<{ duplicate: boolean }> {
     const marker = { pk: `EV#${arrival.objectKey}`, sk: arrival.sequencer };
     const seen = await call('DynamoDB GetItem', () =>
@@ -60,17 +75,7 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     );
     if (seen.Item) return { duplicate: true };
     const at = this.now().getTime();
-    await call('DynamoDB UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: datasetPk(arrival.dataset), sk: `PENDING#${arrival.partitionKey}` },
-          UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :one, version :one',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':at': at, ':one': 1 },
-        }),
-      ),
-    );
+    await this.markPending(arrival.dataset, arrival.partitionKey, at);
     try {
       await this.doc.send(
         new PutCommand({
@@ -186,18 +191,7 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     );
     const partitions = (Item?.partitions ?? []) as string[];
     const at = this.now().getTime();
-    for (const partition of partitions)
-      await call('DynamoDB UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: datasetPk(dataset), sk: `PENDING#${partition}` },
-            UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :one, version :one',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':at': at, ':one': 1 },
-          }),
-        ),
-      );
+    for (const partition of partitions) await this.markPending(dataset, partition, at);
     await this.forgetClaim(dataset, executionArn);
     return partitions;
   }

@@ -148,7 +148,7 @@ export class LocalJobs implements JobPort {
     };
     this.runs.push(run);
     const started = Date.now();
-    const work = convertPartition(this.engine, this.lake, dataset, args, run.id)
+    const work = convertPartition(this.engine, this.lake, this.config, dataset, args, run.id)
       .then((stats) => {
         run.stats = { ...stats, seconds: (Date.now() - started) / 1000 };
         const fraction = stats.rowsIn === 0 ? 0 : stats.badRows / stats.rowsIn;
@@ -190,6 +190,7 @@ export class LocalJobs implements JobPort {
 export async function convertPartition(
   engine: LocalEngine,
   lake: LocalLake,
+  config: ResolvedConfig,
   dataset: ResolvedDataset,
   args: Record<string, string>,
   runId: string,
@@ -197,7 +198,8 @@ export async function convertPartition(
   const source = lake.pathOf(args['--sluice_source_path'] ?? '');
   const target = lake.pathOf(args['--sluice_target_path'] ?? '');
   const mapping = JSON.parse(args['--sluice_mapping'] ?? '[]') as ColumnMapping[];
-  const files = listFiles(source).filter((f) => parseRawKey(lakeConfigFor(dataset), lakeKey(lake, dataset, f)).ok);
+  const rawRoot = lake.bucketDir(dataset.raw.bucket);
+  const files = listFiles(source).filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok);
   if (files.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
   const src = `src_${runId}`;
   const reader = readerFor(dataset.raw.format, '').replace("''", `[${files.map(quoteString).join(', ')}]`);
@@ -242,18 +244,4 @@ export async function convertPartition(
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${src}`);
   }
-}
-
-function lakeConfigFor(dataset: ResolvedDataset): ResolvedConfig {
-  return {
-    stage: 'local',
-    region: 'local',
-    lake: { rawBucket: dataset.raw.bucket, curatedBucket: dataset.target.bucket },
-    athena: { workgroup: 'local', partitionsPerStatement: 100 },
-    datasets: [dataset],
-  };
-}
-
-function lakeKey(lake: LocalLake, dataset: ResolvedDataset, file: string): string {
-  return file.slice(lake.bucketDir(dataset.raw.bucket).length + 1);
 }
