@@ -302,3 +302,54 @@ describe('failures notify SNS exactly once and end failed', () => {
     expect(await world.leases.current('orders')).toBeNull();
   });
 });
+
+describe('a step that times out after starting its work is retried and attaches to that work', () => {
+  const timeoutOnceAfterStart = (target: string) => {
+    const seen = new Set<string>();
+    return async (stepId: string, input: unknown, _state: string, invoke: () => Promise<unknown>) => {
+      const out = await invoke();
+      const key = `${stepId}:${JSON.stringify(input)}`;
+      if (stepId === target && !seen.has(key)) {
+        seen.add(key);
+        throw Object.assign(new Error('Task timed out after 60.00 seconds'), { name: 'States.Timeout' });
+      }
+      return out;
+    };
+  };
+
+  test('startJobRun: one Glue run per partition', async () => {
+    const world = fakeWorld();
+    const result = await runManual(
+      world,
+      { dataset: 'orders', partitions: FIVE_DAYS, skipCrawler: true },
+      { intercept: timeoutOnceAfterStart('startJobRun') },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.events.filter((e) => e.type === 'StateRetried')).toHaveLength(5);
+    expect(world.jobs.runs).toHaveLength(5);
+    expect(new Set(world.jobs.runs.map((r) => r.arguments['--sluice_run_key'])).size).toBe(5);
+  });
+
+  test('startCrawler: one crawl', async () => {
+    const world = fakeWorld();
+    await arrive(world, 'orders', 'year=2024/month=01/day=05');
+    const result = await runAutomatic(world, 'orders', { intercept: timeoutOnceAfterStart('startCrawler') });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.events.some((e) => e.type === 'StateRetried' && e.state?.name === 'Start the crawler')).toBe(true);
+    expect(world.crawlers.starts).toBe(1);
+  });
+
+  test('startPartitionRefresh: one Athena statement, registered once', async () => {
+    const world = fakeWorld();
+    const result = await runManual(
+      world,
+      { dataset: 'orders', partitions: FIVE_DAYS, skipCrawler: true },
+      { intercept: timeoutOnceAfterStart('startPartitionRefresh') },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(
+      result.events.some((e) => e.type === 'StateRetried' && e.state?.name === 'Register the new partitions in Athena'),
+    ).toBe(true);
+    expect(world.queries.started).toHaveLength(1);
+  });
+});
