@@ -106,3 +106,17 @@ export async function releaseLeaseOfDeadExecution(
   const pending = await deps.arrivals.pendingSummary(dataset);
   return { released: true, followUp: pending ? await ensureRunActive(dataset, 'follow-up', deps, log) : null };
 }
+
+/** The catch-up schedule: any dataset with pending arrivals and no active run gets one. */
+export async function catchUpAll(
+  deps: Pick<Deps, 'config' | 'clock' | 'leases' | 'executions' | 'arrivals'>,
+  log: Log,
+): Promise<Record<string, string | null>> {
+  const started: Record<string, string | null> = {};
+  for (const dataset of deps.config.datasets) {
+    started[dataset.name] = (await deps.arrivals.pendingSummary(dataset.name))
+      ? await ensureRunActive(dataset.name, 'schedule', deps, log)
+      : null;
+  }
+  return started;
+}

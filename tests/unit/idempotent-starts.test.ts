@@ -125,11 +125,9 @@ describe('starting the crawler', () => {
   });
 
   test('a retry that finds the crawl already finished attaches to its result', async () => {
-    glueMock
-      .on(GetCrawlerCommand)
-      .resolves({
-        Crawler: { State: 'READY', LastCrawl: { Status: 'SUCCEEDED', StartTime: new Date('2024-03-01T09:59:10Z') } },
-      });
+    glueMock.on(GetCrawlerCommand).resolves({
+      Crawler: { State: 'READY', LastCrawl: { Status: 'SUCCEEDED', StartTime: new Date('2024-03-01T09:59:10Z') } },
+    });
     await expect(startCrawler(input, awsDeps(), log)).resolves.toMatchObject({ started: true, attached: true });
     expect(glueMock).not.toHaveReceivedCommand(StartCrawlerCommand);
   });
