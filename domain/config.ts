@@ -37,6 +37,14 @@ export interface ResolvedConfig {
   region: string;
   lake: { rawBucket: string; curatedBucket: string };
   athena: { workgroup: string; partitionsPerStatement: number };
+  deploy: {
+    alarmEmail?: string;
+    logRetentionDays: number;
+    retainData: boolean;
+    catchUpSchedule?: string;
+    glueWorkerType: string;
+    glueWorkers: number;
+  };
   datasets: ResolvedDataset[];
 }
 
@@ -146,6 +154,14 @@ export function parseConfig(document: unknown, source = 'config'): ResolvedConfi
     athena: {
       workgroup: config.athena?.workgroup ?? `sluice-${config.stage}`,
       partitionsPerStatement: config.athena?.partitionsPerStatement ?? 100,
+    },
+    deploy: {
+      ...(config.deploy?.alarmEmail ? { alarmEmail: config.deploy.alarmEmail } : {}),
+      logRetentionDays: config.deploy?.logRetentionDays ?? 30,
+      retainData: config.deploy?.retainData ?? false,
+      ...(config.deploy?.catchUpSchedule ? { catchUpSchedule: config.deploy.catchUpSchedule } : {}),
+      glueWorkerType: config.deploy?.glueWorkerType ?? 'G.1X',
+      glueWorkers: config.deploy?.glueWorkers ?? 2,
     },
     datasets: config.datasets.map((d) => resolveDataset(config, d)),
   };

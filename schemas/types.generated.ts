@@ -270,6 +270,26 @@ export interface SluiceConfig {
    * @minItems 1
    */
   datasets: [DatasetConfig, ...DatasetConfig[]];
+  /**
+   * Stack settings for `sls deploy --stage <stage>`.
+   */
+  deploy?: {
+    /**
+     * Subscribed to the failure topic when set.
+     */
+    alarmEmail?: string;
+    logRetentionDays?: 1 | 3 | 5 | 7 | 14 | 30 | 60 | 90 | 120 | 150 | 180 | 365 | 400 | 545 | 731 | 1827 | 3653;
+    /**
+     * Keep buckets and the state table when the stack is removed.
+     */
+    retainData?: boolean;
+    /**
+     * EventBridge schedule expression for the catch-up run, e.g. rate(1 hour). Off when absent.
+     */
+    catchUpSchedule?: string;
+    glueWorkerType?: 'G.1X' | 'G.2X' | 'G.025X';
+    glueWorkers?: number;
+  };
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema

@@ -48,13 +48,11 @@ test('a dead letter that fails again stays in the queue', async () => {
   const world = fakeWorld();
   world.deps.arrivals.recordArrival = () =>
     Promise.reject(Object.assign(new Error('table unavailable'), { name: 'AwsThrottledError' }));
-  sqsMock
-    .on(ReceiveMessageCommand)
-    .resolves({
-      Messages: [
-        { MessageId: 'm1', ReceiptHandle: 'r1', Body: JSON.stringify(event('orders/year=2024/month=03/day=01/a.csv')) },
-      ],
-    });
+  sqsMock.on(ReceiveMessageCommand).resolves({
+    Messages: [
+      { MessageId: 'm1', ReceiptHandle: 'r1', Body: JSON.stringify(event('orders/year=2024/month=03/day=01/a.csv')) },
+    ],
+  });
   const result = await replayDeadLetters(world.deps, new SqsDeadLetters(new SQSClient({}), URL), log);
   expect(result).toEqual({ replayed: 0, rejected: 0, keptForLater: 1 });
   expect(sqsMock).not.toHaveReceivedCommand(DeleteMessageCommand);
