@@ -81,22 +81,25 @@ export class LocalQueries implements QueryPort {
   /** Runs SQL over views of the registered partitions of every target table. */
   async query(sql: string): Promise<Record<string, unknown>[]> {
     const catalog = this.lake.readCatalog();
-    for (const d of this.config.datasets) {
-      const table = catalog.tables[`${d.target.database}.${d.target.table}`];
-      const files = Object.values(table?.partitions ?? {})
-        .map((uri) => this.lake.pathOf(uri))
-        .filter((dir) => existsSync(dir))
-        .map((dir) => `${dir.replace(/\/$/, '')}/*.parquet`);
-      const view = quoteIdent(d.target.table);
-      if (files.length === 0) {
-        const columns = d.mapping.map((m) => `NULL::VARCHAR AS ${quoteIdent(m.target)}`).join(', ');
-        await this.engine.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns} WHERE false`);
-      } else
-        await this.engine.run(
-          `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`,
-        );
-    }
-    return this.engine.rows(sql);
+    // Temporary views belong to a connection: create them and query them in one session.
+    return this.engine.session(async (db) => {
+      for (const d of this.config.datasets) {
+        const table = catalog.tables[`${d.target.database}.${d.target.table}`];
+        const files = Object.values(table?.partitions ?? {})
+          .map((uri) => this.lake.pathOf(uri))
+          .filter((dir) => existsSync(dir))
+          .map((dir) => `${dir.replace(/\/$/, '')}/*.parquet`);
+        const view = quoteIdent(d.target.table);
+        if (files.length === 0) {
+          const columns = d.mapping.map((m) => `NULL::VARCHAR AS ${quoteIdent(m.target)}`).join(', ');
+          await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns} WHERE false`);
+        } else
+          await db.run(
+            `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`,
+          );
+      }
+      return db.rows(sql);
+    });
   }
 }
 

@@ -2,7 +2,17 @@
  * Local stand-ins for the Glue crawler and Glue jobs, on DuckDB. They run in the background like the real
  * services: start returns at once, status is polled by the same step code that polls AWS.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
 import { parseRawKey, partitionKey } from '../../domain/partitions';
@@ -17,6 +27,9 @@ function listFiles(dir: string): string[] {
     .map((f) => join(dir, f))
     .filter((f) => statSync(f).isFile());
 }
+
+/** Partitions whose first file the local crawler reads to infer the schema. */
+const CRAWL_SAMPLE_PARTITIONS = 5;
 
 export class LocalCrawlers implements CrawlerPort {
   private readonly status = new Map<string, CrawlerStatus>();
@@ -62,11 +75,13 @@ export class LocalCrawlers implements CrawlerPort {
       if (parsed.ok) partitions[partitionKey(dataset, parsed.partition)] = this.lake.uriOf(dirname(file)) + '/';
     }
     if (Object.keys(partitions).length === 0) return;
-    const globs = Object.values(partitions).map((uri) => `${this.lake.pathOf(uri)}*`);
-    // The crawler classifies with real type inference (unlike the job, which reads text and casts itself).
-    const reader = readerFor(dataset.raw.format, globs[0] ?? '').replace(/, all_varchar = true/, '');
-    const source = reader.replace(quoteString(globs[0] ?? ''), `[${globs.map(quoteString).join(', ')}]`);
-    const described = await this.engine.rows(`DESCRIBE SELECT * EXCLUDE (filename) FROM ${source}`);
+    // Like Glue's classifiers, infer from a sample: a few partitions spread over the dataset.
+    const folders = Object.values(partitions).map((uri) => this.lake.pathOf(uri));
+    const step = Math.max(1, Math.ceil(folders.length / CRAWL_SAMPLE_PARTITIONS));
+    const sample = folders.filter((_, i) => i % step === 0).flatMap((dir) => listFiles(dir).slice(0, 1));
+    const described = await this.engine.rows(
+      `DESCRIBE SELECT * EXCLUDE (filename) FROM ${readerFor(dataset.raw.format, sample, { inferTypes: true })}`,
+    );
     const columns = described.map((c) => ({ name: String(c.column_name), type: String(c.column_type).toLowerCase() }));
     const tableName = `sluice_${this.config.stage}_raw.${dataset.name}`;
     this.lake.updateCatalog((catalog) => {
@@ -187,6 +202,24 @@ export class LocalJobs implements JobPort {
  * written to a rejects file beside the curated zone, never dropped silently. Output is written to a temporary
  * folder and renamed into place, so a reader never sees half a partition.
  */
+/** The header line all CSV files share, or undefined when they differ (then DuckDB unions them by name). */
+function sharedCsvHeader(files: string[]): string[] | undefined {
+  const headers = files.map((file) => {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(65_536);
+      const read = readSync(fd, buffer, 0, buffer.length, 0);
+      return buffer.subarray(0, read).toString('utf8').split(/\r?\n/)[0] ?? '';
+    } finally {
+      closeSync(fd);
+    }
+  });
+  const first = headers[0];
+  // Quoted headers need the sniffer's care; plain comma-separated names are read directly.
+  if (!first || headers.some((h) => h !== first) || first.includes('"')) return undefined;
+  return first.split(',');
+}
+
 export async function convertPartition(
   engine: LocalEngine,
   lake: LocalLake,
@@ -201,47 +234,59 @@ export async function convertPartition(
   const rawRoot = lake.bucketDir(dataset.raw.bucket);
   const files = listFiles(source).filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok);
   if (files.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
-  const src = `src_${runId}`;
-  const reader = readerFor(dataset.raw.format, '').replace("''", `[${files.map(quoteString).join(', ')}]`);
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${src} AS SELECT * FROM ${reader}`);
-  try {
-    const columns = new Set((await engine.rows(`DESCRIBE ${src}`)).map((c) => String(c.column_name)));
+  // Temporary tables belong to a connection: the whole conversion runs in one session.
+  return engine.session(async (db) => {
+    const src = `src_${runId}`;
+    const cast = (m: ColumnMapping, i: number) =>
+      `TRY_CAST(CAST(${quoteIdent(m.source)} AS VARCHAR) AS ${duckType(m.type)}) AS __sluice_c${i}`;
+    const badOne = (m: ColumnMapping, i: number) => `(${quoteIdent(m.source)} IS NOT NULL AND __sluice_c${i} IS NULL)`;
+    const csvHeader = dataset.raw.format === 'csv' ? sharedCsvHeader(files) : undefined;
+    const reader = readerFor(dataset.raw.format, files, csvHeader ? { csvHeader } : {});
+    const columns = new Set(
+      csvHeader ?? (await db.rows(`DESCRIBE SELECT * FROM ${reader}`)).map((c) => String(c.column_name)),
+    );
     const missing = mapping.filter((m) => !columns.has(m.source)).map((m) => m.source);
     if (missing.length > 0) throw new Error(`source columns missing: ${missing.join(', ')}`);
-    const value = (m: ColumnMapping) => `TRY_CAST(CAST(${quoteIdent(m.source)} AS VARCHAR) AS ${duckType(m.type)})`;
-    const badOne = (m: ColumnMapping) => `(${quoteIdent(m.source)} IS NOT NULL AND ${value(m)} IS NULL)`;
-    const bad = mapping.map(badOne).join(' OR ');
-    const reason = `concat_ws(', ', ${mapping.map((m) => `CASE WHEN ${badOne(m)} THEN ${quoteString(`${m.source} is not ${m.type}`)} END`).join(', ')})`;
-    const [counts] = await engine.rows(`SELECT count(*) AS total, count(*) FILTER (WHERE ${bad}) AS bad FROM ${src}`);
-    const rowsIn = Number(counts?.total ?? 0);
-    const badRows = Number(counts?.bad ?? 0);
-    const tmp = `${target.replace(/\/$/, '')}.tmp-${runId}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    await engine.run(
-      `COPY (SELECT ${mapping.map((m) => `${value(m)} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${src} WHERE NOT (${bad})) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
+    // One read and one cast per value: the casts and the bad-row flag are kept beside the raw text.
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${src} AS SELECT *, ${mapping.map(badOne).join(' OR ')} AS __sluice_bad
+       FROM (SELECT *, ${mapping.map(cast).join(', ')} FROM ${reader})`,
     );
-    let rejectsFile: string | undefined;
-    if (badRows > 0) {
-      rejectsFile = join(
-        lake.bucketDir(dataset.target.bucket),
-        '_rejected',
-        dataset.name,
-        `${args['--sluice_run_key'] ?? runId}.csv`,
+    try {
+      const reason = `concat_ws(', ', ${mapping.map((m, i) => `CASE WHEN ${badOne(m, i)} THEN ${quoteString(`${m.source} is not ${m.type}`)} END`).join(', ')})`;
+      const [counts] = await db.rows(
+        `SELECT count(*) AS total, count(*) FILTER (WHERE __sluice_bad) AS bad FROM ${src}`,
       );
-      mkdirSync(dirname(rejectsFile), { recursive: true });
-      await engine.run(
-        `COPY (SELECT ${reason} AS sluice_reject_reason, * FROM ${src} WHERE ${bad}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+      const rowsIn = Number(counts?.total ?? 0);
+      const badRows = Number(counts?.bad ?? 0);
+      const tmp = `${target.replace(/\/$/, '')}.tmp-${runId}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await db.run(
+        `COPY (SELECT ${mapping.map((m, i) => `__sluice_c${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${src} WHERE NOT __sluice_bad) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
       );
+      let rejectsFile: string | undefined;
+      if (badRows > 0) {
+        rejectsFile = join(
+          lake.bucketDir(dataset.target.bucket),
+          '_rejected',
+          dataset.name,
+          `${args['--sluice_run_key'] ?? runId}.csv`,
+        );
+        mkdirSync(dirname(rejectsFile), { recursive: true });
+        await db.run(
+          `COPY (SELECT ${reason} AS sluice_reject_reason, * EXCLUDE (${[...mapping.map((_, i) => `__sluice_c${i}`), '__sluice_bad'].join(', ')}) FROM ${src} WHERE __sluice_bad) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+        );
+      }
+      const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
+      if (fraction <= dataset.job.maxBadRowsFraction) {
+        rmSync(target, { recursive: true, force: true });
+        mkdirSync(dirname(target.replace(/\/$/, '')), { recursive: true });
+        renameSync(tmp, target.replace(/\/$/, ''));
+      } else rmSync(tmp, { recursive: true, force: true });
+      return { rowsIn, rowsOut: rowsIn - badRows, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
+    } finally {
+      await db.run(`DROP TABLE IF EXISTS ${src}`);
     }
-    const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
-    if (fraction <= dataset.job.maxBadRowsFraction) {
-      rmSync(target, { recursive: true, force: true });
-      mkdirSync(dirname(target.replace(/\/$/, '')), { recursive: true });
-      renameSync(tmp, target.replace(/\/$/, ''));
-    } else rmSync(tmp, { recursive: true, force: true });
-    return { rowsIn, rowsOut: rowsIn - badRows, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
-  } finally {
-    await engine.run(`DROP TABLE IF EXISTS ${src}`);
-  }
+  });
 }

@@ -72,6 +72,10 @@ async function main(): Promise<void> {
   await runtime.idle();
   const [count] = await runtime.queries.query('SELECT count(*) AS n FROM orders');
   const sluiceSeconds = (performance.now() - t0) / 1000;
+  const jobSeconds = runtime.jobs
+    .allStats()
+    .map((j) => j.stats?.seconds ?? 0)
+    .sort((a, b) => a - b);
   phases.set(lastState, (phases.get(lastState) ?? 0) + performance.now() - last);
   runtime.close();
   if (Number(count?.n) !== ROWS) throw new Error(`expected ${ROWS} rows queryable, got ${String(count?.n)}`);
@@ -96,6 +100,9 @@ async function main(): Promise<void> {
   console.log(`  (b) DuckDB, one COPY statement:        ${duckSeconds.toFixed(2)} s`);
   console.log(`  ratio (a)/(b):                         ${(sluiceSeconds / duckSeconds).toFixed(2)}`);
   console.log(`  peak RSS (both, one process):          ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `  job runs: ${jobSeconds.length}, conversion median ${(jobSeconds[Math.floor(jobSeconds.length / 2)]! * 1000).toFixed(0)} ms, sum ${jobSeconds.reduce((a, b) => a + b, 0).toFixed(2)} s`,
+  );
   console.log('  time per top-level state (ms), sluice:');
   for (const [state, ms] of phases) console.log(`    ${state.padEnd(40)} ${ms.toFixed(0).padStart(7)}`);
   rmSync(root, { recursive: true, force: true });
