@@ -258,6 +258,13 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
     }
   });
 
+  test('rejected arrivals are counted by a metric filter on the intake log group', () => {
+    expect(t().Resources.RejectedArrivalsMetricFilter?.Properties).toMatchObject({
+      LogGroupName: `/aws/lambda/sluice-${stage}-onArrival`,
+      FilterPattern: '{ $.metric = "RejectedArrivals" }',
+    });
+  });
+
   test('the Athena workgroup enforces its settings and encrypts results', () => {
     expect(t().Resources.AthenaWorkGroup?.Properties.WorkGroupConfiguration).toMatchObject({
       EnforceWorkGroupConfiguration: true,

@@ -702,6 +702,25 @@ export function buildStack(config: ResolvedConfig, stage: string, aslText: strin
     };
   }
 
+  // Rejected arrivals are logged by onArrival with metric "RejectedArrivals"; this turns those lines into a count.
+  resources.RejectedArrivalsMetricFilter = {
+    Type: 'AWS::Logs::MetricFilter',
+    DependsOn: ['OnArrivalLogGroup'],
+    Properties: {
+      LogGroupName: `/aws/lambda/${service}-onArrival`,
+      FilterPattern: '{ $.metric = "RejectedArrivals" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: 'sluice',
+          MetricName: 'RejectedArrivals',
+          MetricValue: '1',
+          DefaultValue: 0,
+          Dimensions: [{ Key: 'stage', Value: stage }],
+        },
+      ],
+    },
+  };
+
   // ---------- State machine role and logs ----------
   resources.StateMachineLogGroup = {
     Type: 'AWS::Logs::LogGroup',
