@@ -15,7 +15,21 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/tests/integration/**/*.test.ts',
+        '<rootDir>/tests/conformance/**/*.test.ts',
+        '<rootDir>/tests/operate/**/*.test.ts',
+        '<rootDir>/tests/protocol/**/*.test.ts',
+      ],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+      setupFiles: ['<rootDir>/tests/support/env.ts'],
+    },
+    {
+      // The packaged stack (`sls package`, bundles in zips, ASL from the template) against loopback AWS fakes.
+      displayName: 'artifact',
+      testMatch: ['<rootDir>/tests/artifact/**/*.test.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',

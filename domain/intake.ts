@@ -5,7 +5,8 @@
  * and, after that, kept in the dead-letter queue.
  */
 import type { S3ObjectCreatedEvent } from '../schemas/types.generated';
-import { partitionKey, parseRawKey } from './partitions';
+import { resolveEventKey } from './object-keys';
+import { partitionKey } from './partitions';
 import type { Deps, Log } from './ports';
 import { ensureRunActive } from './runs';
 import { describeErrors, validatorFor } from './validation';
@@ -27,7 +28,7 @@ export function decodeS3Key(key: string): string {
 
 export async function acceptObjectCreated(
   event: unknown,
-  deps: Pick<Deps, 'config' | 'clock' | 'arrivals' | 'leases' | 'executions'>,
+  deps: Pick<Deps, 'config' | 'clock' | 'arrivals' | 'leases' | 'executions' | 'objects'>,
   log: Log,
 ): Promise<IntakeOutcome> {
   const check = validatorFor('S3ObjectCreatedEvent');
@@ -39,16 +40,13 @@ export async function acceptObjectCreated(
       status: 'rejected',
       reason: `bucket '${e.detail.bucket.name}' is not the raw bucket '${deps.config.lake.rawBucket}'`,
     };
-  let key: string;
-  try {
-    key = decodeS3Key(e.detail.object.key);
-  } catch {
-    return { status: 'rejected', reason: 'key is not valid URL encoding', key: e.detail.object.key };
-  }
-  if (e.detail.object.size === 0 && !key.endsWith('/'))
-    return { status: 'rejected', reason: 'zero-byte object holds no rows', key };
-  const parsed = parseRawKey(deps.config, key);
-  if (!parsed.ok) return { status: 'rejected', reason: parsed.reason, key };
+  // The key as delivered or its URL-decoded form, whichever the object has (domain/object-keys.ts says why).
+  const delivered = e.detail.object.key;
+  if (e.detail.object.size === 0 && !delivered.endsWith('/'))
+    return { status: 'rejected', reason: 'zero-byte object holds no rows', key: delivered };
+  const resolved = await resolveEventKey(deps.config, e.detail.bucket.name, delivered, deps.objects);
+  if (!resolved.ok) return { status: 'rejected', reason: resolved.reason, key: resolved.key };
+  const { key, parsed } = resolved;
   const partition = partitionKey(parsed.dataset, parsed.partition);
   const { duplicate } = await deps.arrivals.recordArrival({
     dataset: parsed.dataset.name,

@@ -48,6 +48,18 @@ export interface JobPort {
   getJobRun(jobName: string, runId: string): Promise<JobRunInfo>;
   /** Newest first, at most `limit` runs (bounded look-up used to find a run by its run key). */
   listRecentJobRuns(jobName: string, limit: number): Promise<JobRunInfo[]>;
+  /**
+   * Optional indexed look-up: the runs started with this `--sluice_partition` argument, newest first. The local
+   * job store has it (O(runs of that partition)); Glue has no such query, so the AWS adapter leaves it out and
+   * the start step lists recent runs instead.
+   */
+  listJobRunsOfPartition?(jobName: string, partitionArgument: string): Promise<JobRunInfo[]>;
+}
+
+/** What S3 HeadObject says about a key of a bucket (the intake resolves ambiguous key encodings with it). */
+export interface ObjectStorePort {
+  /** 'exists' or 'missing'; other failures (throttling, access) throw, so the event is retried. */
+  headObject(bucket: string, key: string): Promise<'exists' | 'missing'>;
 }
 
 export type QueryStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -78,22 +90,31 @@ export interface PendingSummary {
   lastArrivalAt: string;
 }
 
-/** The debounce store: pending partitions per dataset, claimed atomically by one execution. */
+/**
+ * The debounce store: pending partitions per dataset, and the claims of the runs working on them.
+ *
+ * A claim belongs to one execution and is findable by dataset (no pointer from the lease is needed). Only the
+ * holder of the dataset's run lease claims, or returns someone else's claim; a claim lives until its owner's last
+ * step forgets it (processed or named in a notification) or a later lease holder returns it to pending. Claims
+ * never expire on their own.
+ */
 export interface ArrivalLedger {
   /** Records one object event; `duplicate` when this key + sequencer was recorded before. */
   recordArrival(arrival: Arrival): Promise<{ duplicate: boolean }>;
   pendingSummary(dataset: string): Promise<PendingSummary | null>;
   /**
-   * Moves every pending partition of the dataset into the claim of `executionArn` and returns their keys.
+   * Moves every pending partition of the dataset into the claim of `executionArn` and returns the whole claim.
+   * Idempotent: a retry after a partial or lost attempt merges into the same claim and returns all of it.
    * An arrival recorded before the claim is in it; one recorded after stays pending for the next run.
    */
   claimPending(dataset: string, executionArn: string, now: Date): Promise<string[]>;
+  /** Owners of the dataset's claim records (live or not). */
+  claimOwners(dataset: string): Promise<string[]>;
   /**
-   * Puts an execution's claim back to pending and forgets it. Called with the claim of an execution that died
-   * (aborted, timed out) so its partitions are not lost; a run that ended through its own last step has
-   * nothing to give back (its claim was processed or named in its failure notification).
+   * Puts an execution's claim back to pending, except the partitions in `keep` (processed, or named in a
+   * notification), and forgets the claim. Returns what went back. Idempotent; callers hold the run lease.
    */
-  returnClaim(dataset: string, executionArn: string): Promise<string[]>;
+  returnClaim(dataset: string, executionArn: string, keep?: readonly string[]): Promise<string[]>;
   /** Forgets the record of a claim that its run has dealt with. */
   forgetClaim(dataset: string, executionArn: string): Promise<void>;
 }
@@ -105,10 +126,17 @@ export interface Lease {
 
 /** One run per dataset: a lease with an owner and an expiry that is checked inside the conditional write. */
 export interface RunLeaseStore {
-  /** Takes the lease if it is free, expired, or already `owner`'s (then extends it). */
-  acquire(dataset: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;
-  /** Releases only if `owner` holds it. */
-  release(dataset: string, owner: string): Promise<boolean>;
+  /**
+   * Takes the lease if it is free, expired, already `owner`'s (then extends it), or held by `replacing` (an
+   * execution known to be dead: its status-change event says so).
+   */
+  acquire(dataset: string, owner: string, now: Date, leaseSeconds: number, replacing?: string): Promise<boolean>;
+  /**
+   * Releases only if `owner` holds it and, when `expiresAt` is given, only if the lease still ends then: a
+   * start-up lease whose execution may have started anyway (StartExecution timed out) is given back only if
+   * that execution has not made it its run lease meanwhile.
+   */
+  release(dataset: string, owner: string, expiresAt?: Date): Promise<boolean>;
   current(dataset: string): Promise<Lease | null>;
 }
 
@@ -128,6 +156,8 @@ export interface Deps {
   arrivals: ArrivalLedger;
   leases: RunLeaseStore;
   executions: ExecutionStarter;
+  /** HeadObject on the raw bucket, for keys whose event encoding is ambiguous. Absent: the literal form wins. */
+  objects?: ObjectStorePort;
   /** For console links in notifications. */
   consoleUrl(executionArn: string): string;
 }

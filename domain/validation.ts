@@ -8,10 +8,11 @@ import common from '../schemas/common.schema.json';
 import datasetConfig from '../schemas/dataset-config.schema.json';
 import executionInput from '../schemas/execution-input.schema.json';
 import s3Event from '../schemas/s3-object-created-event.schema.json';
+import scale from '../schemas/scale.schema.json';
 import steps from '../schemas/steps.schema.json';
 import { InvalidInputError, type SluiceError } from './errors';
 
-const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps } as const;
+const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps, scale } as const;
 const BASE = 'https://schemas.sluice.dev/';
 
 /** Each shape is addressed as `file#Definition` or by a root schema's file. */
@@ -21,7 +22,7 @@ const ROOTS = {
   S3ObjectCreatedEvent: 's3-object-created-event.schema.json',
 } as const;
 
-export type SchemaName = keyof typeof ROOTS | keyof (typeof steps)['definitions'];
+export type SchemaName = keyof typeof ROOTS | keyof (typeof steps)['definitions'] | keyof (typeof scale)['definitions'];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
@@ -33,7 +34,9 @@ export function validatorFor(name: SchemaName): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
     const ref =
-      name in ROOTS ? BASE + ROOTS[name as keyof typeof ROOTS] : `${BASE}steps.schema.json#/definitions/${name}`;
+      name in ROOTS
+        ? BASE + ROOTS[name as keyof typeof ROOTS]
+        : `${BASE}${name in scale.definitions ? 'scale' : 'steps'}.schema.json#/definitions/${name}`;
     validate = ajv.getSchema(ref);
     if (!validate) throw new Error(`no schema named ${name}`);
     compiled.set(name, validate);

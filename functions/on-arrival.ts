@@ -6,12 +6,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsDeps } from '../adapters/aws/deps';
-import { asLog, rootLogger } from '../adapters/lambda/step';
+import { asLog, publishMetrics, rootLogger } from '../adapters/lambda/step';
 import { acceptObjectCreated, type IntakeOutcome } from '../domain/intake';
+import { arrivalMetrics } from '../domain/metrics';
 
 export const handler = middy(async (event: unknown): Promise<IntakeOutcome> => {
   const log = asLog(rootLogger.createChild({ persistentKeys: { step: 'onArrival' } }));
-  const outcome = await acceptObjectCreated(event, awsDeps(), log);
+  const deps = awsDeps();
+  const outcome = await acceptObjectCreated(event, deps, log);
+  publishMetrics(arrivalMetrics(outcome), deps.config.stage);
   if (outcome.status === 'rejected')
     log.warn('arrival rejected', { reason: outcome.reason, key: outcome.key, metric: 'RejectedArrivals' });
   else log.info('arrival recorded', { ...outcome });

@@ -24,6 +24,45 @@ export type Timestamp = string;
  * via the `definition` "ExecutionInput".
  */
 export type ExecutionInput = AutomaticRunInput | ManualRunInput;
+/**
+ * s3://<bucket>/<key>
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "S3Uri".
+ */
+export type S3Uri = string;
+/**
+ * The content of a manifest object: a JSON array of partitions. Also the format of the list the Distributed Map reads with ItemReader (InputType JSON).
+ *
+ * @minItems 1
+ * @maxItems 1000000
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PartitionManifest".
+ */
+export type PartitionManifest = [PartitionValues, ...PartitionValues[]];
+/**
+ * $$.Task.Token of a `.waitForTaskToken` Task (SendTaskSuccess accepts 1..2048 characters).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "TaskToken".
+ */
+export type TaskToken = string;
+/**
+ * Outcome of one attempt to complete a wait. `still-running`: the one check found the work unfinished (an event ahead of the API, or a non-final event). `sent`: SendTaskSuccess/Failure accepted. `token-closed`/`token-invalid`/`task-missing`: Step Functions answered TaskTimedOut/InvalidToken/TaskDoesNotExist (the task ended another way). `already-sent`: a duplicate. `no-waiter`: nobody awaits this subject.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "Delivery".
+ */
+export type Delivery =
+  'still-running' | 'sent' | 'token-closed' | 'token-invalid' | 'task-missing' | 'already-sent' | 'no-waiter';
+/**
+ * Any event the completion Lambda accepts.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "WaitStateChangeEvent".
+ */
+export type WaitStateChangeEvent = GlueJobStateChangeEvent | GlueCrawlerStateChangeEvent | AthenaQueryStateChangeEvent;
 
 export interface SluiceSchemas {
   DatasetName?: DatasetName;
@@ -43,6 +82,19 @@ export interface SluiceSchemas {
   ManualRunInput?: ManualRunInput;
   ExecutionInput?: ExecutionInput;
   S3ObjectCreatedEvent?: S3ObjectCreatedEvent;
+  S3Uri?: S3Uri;
+  PartitionRange?: PartitionRange;
+  RangeRunInput?: RangeRunInput;
+  ManifestRunInput?: ManifestRunInput;
+  PartitionManifest?: PartitionManifest;
+  PartitionListRef?: PartitionListRef;
+  PartitionOutcome?: PartitionOutcome;
+  MapRunOutput?: MapRunOutput;
+  MapResultFileRef?: MapResultFileRef;
+  MapResultManifest?: MapResultManifest;
+  MapResultRecord?: MapResultRecord;
+  SummarizeMapRunInput?: SummarizeMapRunInput;
+  MapRunSummary?: MapRunSummary;
   RunContext?: RunContext;
   PrepareRunInput?: PrepareRunInput;
   PrepareRunOutput?: PrepareRunOutput;
@@ -64,6 +116,18 @@ export interface SluiceSchemas {
   NotifyFailureOutput?: NotifyFailureOutput;
   ReleaseLeaseInput?: ReleaseLeaseInput;
   ReleaseLeaseOutput?: ReleaseLeaseOutput;
+  TaskToken?: TaskToken;
+  AwaitJobRunInput?: AwaitJobRunInput;
+  AwaitCrawlerInput?: AwaitCrawlerInput;
+  AwaitPartitionRefreshInput?: AwaitPartitionRefreshInput;
+  AwaitOutput?: AwaitOutput;
+  Delivery?: Delivery;
+  GlueJobStateChangeEvent?: GlueJobStateChangeEvent;
+  GlueCrawlerStateChangeEvent?: GlueCrawlerStateChangeEvent;
+  AthenaQueryStateChangeEvent?: AthenaQueryStateChangeEvent;
+  WaitStateChangeEvent?: WaitStateChangeEvent;
+  CompletionReport?: CompletionReport;
+  RecheckWaitMessage?: RecheckWaitMessage;
 }
 /**
  * One partition as key -> value, e.g. {"year":"2024","month":"01","day":"05"}. Each value is checked against its key's pattern in the dataset config.
@@ -224,6 +288,10 @@ export interface DatasetConfig {
     maxConcurrentRuns?: number;
     timeoutMinutes?: number;
     maxBadRowsFraction?: number;
+    /**
+     * A raw file that lacks a mapped column: its rows become bad rows whose reason names the file and the column (bad-rows), or the partition's job fails naming them (fail).
+     */
+    missingColumns?: 'bad-rows' | 'fail';
     arguments?: {
       [k: string]: string;
     };
@@ -248,6 +316,10 @@ export interface DatasetConfig {
     maxConcurrency?: number;
   };
   polling?: PollingPolicy;
+  /**
+   * Alarm when the newest queryable arrival of this dataset is older than this many minutes. No freshness alarm when absent.
+   */
+  freshnessSlaMinutes?: number;
 }
 /**
  * Per-stage configuration: where the lake lives and which datasets sluice orchestrates. Validated once, at load.
@@ -287,7 +359,10 @@ export interface SluiceConfig {
      * EventBridge schedule expression for the catch-up run, e.g. rate(1 hour). Off when absent.
      */
     catchUpSchedule?: string;
-    glueWorkerType?: 'G.1X' | 'G.2X' | 'G.025X';
+    /**
+     * Worker type of the Glue ETL (glueetl, Glue 4.0) jobs. G.025X is for streaming jobs only, so it is not offered.
+     */
+    glueWorkerType?: 'G.1X' | 'G.2X' | 'G.4X' | 'G.8X';
     glueWorkers?: number;
   };
 }
@@ -347,6 +422,158 @@ export interface S3ObjectCreatedEvent {
     'source-ip-address'?: string;
     reason?: string;
   };
+}
+/**
+ * Every partition from `from` to `to`, both included. Date keys (type date, or keys named year/month/day with hour) step through the calendar; other int keys step by one; any other key must have from == to.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PartitionRange".
+ */
+export interface PartitionRange {
+  from: PartitionValues;
+  to: PartitionValues;
+}
+/**
+ * A manual run over a range of partitions, e.g. {"dataset":"orders","range":{"from":{"year":"2024","month":"01","day":"01"},"to":{"year":"2024","month":"12","day":"31"}}}.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "RangeRunInput".
+ */
+export interface RangeRunInput {
+  dataset: DatasetName;
+  range: PartitionRange;
+  skipCrawler?: boolean;
+}
+/**
+ * A manual run over the partitions listed in a JSON object (a JSON array of partitions, see PartitionManifest), e.g. the failed-partitions object a failed run names in its notification.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "ManifestRunInput".
+ */
+export interface ManifestRunInput {
+  dataset: DatasetName;
+  manifest: S3Uri;
+  skipCrawler?: boolean;
+}
+/**
+ * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PartitionListRef".
+ */
+export interface PartitionListRef {
+  bucket: string;
+  key: string;
+  count: number;
+}
+/**
+ * What a Distributed Map child returns: only what the summary needs. The partition is read from the child's Input in the result file; a JobRunResult (with partition) is accepted as well.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PartitionOutcome".
+ */
+export interface PartitionOutcome {
+  ok: boolean;
+  state: string;
+  message?: string;
+  partition?: PartitionValues;
+}
+/**
+ * A Distributed Map state's output when ResultWriter exports to S3: the Map Run ARN and where manifest.json is (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "MapRunOutput".
+ */
+export interface MapRunOutput {
+  MapRunArn: string;
+  ResultWriterDetails: {
+    Bucket: string;
+    Key: string;
+  };
+}
+/**
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "MapResultFileRef".
+ */
+export interface MapResultFileRef {
+  Key: string;
+  Size?: number;
+}
+/**
+ * ResultWriter's manifest.json: the destination bucket, the Map Run ARN, and the result files per status (each a JSON array of child execution records, one file per status and up to 5 GB each).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "MapResultManifest".
+ */
+export interface MapResultManifest {
+  DestinationBucket: string;
+  MapRunArn?: string;
+  ResultFiles: {
+    SUCCEEDED?: MapResultFileRef[];
+    FAILED?: MapResultFileRef[];
+    PENDING?: MapResultFileRef[];
+  };
+}
+/**
+ * One child execution in a ResultWriter result file (Transformation NONE, the default when exporting): Input and Output are JSON text; a FAILED child has Error and Cause instead of Output.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "MapResultRecord".
+ */
+export interface MapResultRecord {
+  ExecutionArn: string;
+  Name?: string;
+  Input: string;
+  InputDetails?: {};
+  Output?: string;
+  OutputDetails?: {};
+  Status: string;
+  Error?: string;
+  Cause?: string;
+  StartDate?: string;
+  StopDate?: string;
+  StateMachineArn?: string;
+  RedriveCount?: number;
+  RedriveStatus?: string;
+  RedriveStatusReason?: string;
+}
+/**
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "SummarizeMapRunInput".
+ */
+export interface SummarizeMapRunInput {
+  dataset: DatasetName;
+  executionArn: ExecutionArn;
+  mapRun: MapRunOutput;
+  skipCrawler?: boolean;
+}
+/**
+ * The summary of a Distributed Map run, small at any size: counts, the first failures, and references to the full lists.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "MapRunSummary".
+ */
+export interface MapRunSummary {
+  total: number;
+  succeededCount: number;
+  failedCount: number;
+  /**
+   * @maxItems 50
+   */
+  firstFailures: JobRunResult[];
+  resultsManifest: S3Uri;
+  /**
+   * The succeeded partitions (read by the Athena registration), or null when none succeeded.
+   */
+  succeeded: PartitionListRef | null;
+  /**
+   * The failed partitions as a manifest object, or null when none failed.
+   */
+  failed: PartitionListRef | null;
+  /**
+   * The manual input that re-runs exactly the failed partitions, or null.
+   */
+  rerunInput: ManifestRunInput | null;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -512,6 +739,10 @@ export interface StartPartitionRefreshInput {
   dataset: DatasetName;
   executionArn: ExecutionArn;
   partitions: PartitionValues[];
+  /**
+   * $$.Execution.RedriveCount: part of the Athena ClientRequestToken, so a redrive does not get the earlier (failed) query back.
+   */
+  redriveCount?: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -579,6 +810,10 @@ export interface ReleaseLeaseInput {
   executionArn: ExecutionArn;
   outcome: 'succeeded' | 'failed';
   runStartedAt: Timestamp;
+  /**
+   * The run state ($). The step puts back every claimed partition that is neither processed (jobResults.succeeded) nor named in the notification's re-run input (notification.report.rerunInput.partitions). Read defensively.
+   */
+  state?: {};
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -587,4 +822,140 @@ export interface ReleaseLeaseInput {
 export interface ReleaseLeaseOutput {
   released: boolean;
   followUpExecutionArn?: string;
+}
+/**
+ * Payload of the `Wait for the job run` Task: the CheckJobRunInput it would poll with, plus the task token.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "AwaitJobRunInput".
+ */
+export interface AwaitJobRunInput {
+  dataset: DatasetName;
+  partition: PartitionValues;
+  job: JobRunState;
+  executionArn: ExecutionArn;
+  taskToken: TaskToken;
+}
+/**
+ * Payload of the `Wait for the crawler` Task: the CheckCrawlerInput plus the task token.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "AwaitCrawlerInput".
+ */
+export interface AwaitCrawlerInput {
+  dataset: DatasetName;
+  crawl: CrawlState;
+  executionArn: ExecutionArn;
+  taskToken: TaskToken;
+}
+/**
+ * Payload of the `Wait for the Athena registration` Task: the CheckPartitionRefreshInput plus the task token.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "AwaitPartitionRefreshInput".
+ */
+export interface AwaitPartitionRefreshInput {
+  dataset: DatasetName;
+  refresh: RefreshState;
+  executionArn: ExecutionArn;
+  taskToken: TaskToken;
+}
+/**
+ * What an await step did. Step Functions ignores it (the Task ends on SendTaskSuccess/Failure); it is for logs and tests.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "AwaitOutput".
+ */
+export interface AwaitOutput {
+  /**
+   * @minItems 1
+   */
+  subjects: [string, ...string[]];
+  waiterId: string;
+  delivery: Delivery;
+  recheckInSeconds?: number;
+}
+/**
+ * EventBridge `Glue Job State Change` (source aws.glue), emitted for SUCCEEDED, FAILED, TIMEOUT and STOPPED, best effort. AWS may add fields: unknown ones are allowed.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "GlueJobStateChangeEvent".
+ */
+export interface GlueJobStateChangeEvent {
+  source: 'aws.glue';
+  'detail-type': 'Glue Job State Change';
+  time?: string;
+  detail: {
+    jobName: string;
+    jobRunId: string;
+    state: string;
+    severity?: string;
+    message?: string;
+  };
+}
+/**
+ * EventBridge `Glue Crawler State Change` (source aws.glue), emitted for Started, Succeeded and Failed, best effort.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "GlueCrawlerStateChangeEvent".
+ */
+export interface GlueCrawlerStateChangeEvent {
+  source: 'aws.glue';
+  'detail-type': 'Glue Crawler State Change';
+  time?: string;
+  detail: {
+    crawlerName: string;
+    state: string;
+    startTime?: string;
+    completionDate?: string;
+    errorMessage?: string;
+    message?: string;
+  };
+}
+/**
+ * EventBridge `Athena Query State Change` (source aws.athena), emitted on every state transition, best effort.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "AthenaQueryStateChangeEvent".
+ */
+export interface AthenaQueryStateChangeEvent {
+  source: 'aws.athena';
+  'detail-type': 'Athena Query State Change';
+  time?: string;
+  detail: {
+    queryExecutionId: string;
+    currentState: string;
+    previousState?: string;
+    workgroupName?: string;
+    statementType?: string;
+    sequenceNumber?: string;
+    versionId?: string;
+  };
+}
+/**
+ * What the completion or re-check Lambda did for one subject: one delivery per waiter found.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "CompletionReport".
+ */
+export interface CompletionReport {
+  subject: string;
+  deliveries: {
+    waiterId: string;
+    delivery: Delivery;
+  }[];
+  /**
+   * Why the event needed no look-up at all (e.g. a crawler `Started` event).
+   */
+  ignored?: string;
+}
+/**
+ * The fallback poll, outside the state machine: an SQS message (DelaySeconds <= 900) asking to check one waiter again.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "RecheckWaitMessage".
+ */
+export interface RecheckWaitMessage {
+  subject: string;
+  waiterId: string;
 }

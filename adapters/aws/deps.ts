@@ -5,6 +5,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GlueClient } from '@aws-sdk/client-glue';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,6 +15,7 @@ import type { Clock, Deps } from '../../domain/ports';
 import { AthenaQueries } from './athena';
 import { DynamoArrivalLedger, DynamoRunLeases } from './dynamo-state';
 import { GlueCrawlers, GlueJobs } from './glue';
+import { S3Objects } from './s3';
 import { SfnExecutions } from './sfn';
 import { SnsNotifier } from './sns';
 
@@ -50,6 +52,7 @@ export function awsDeps(): Deps {
   const arrivals = lazy(() => new DynamoArrivalLedger(doc(), env('SLUICE_TABLE_NAME')));
   const leases = lazy(() => new DynamoRunLeases(doc(), env('SLUICE_TABLE_NAME')));
   const executions = lazy(() => new SfnExecutions(new SFNClient({ region }), env('SLUICE_STATE_MACHINE_ARN')));
+  const objects = lazy(() => new S3Objects(new S3Client({ region })));
   cached = {
     config,
     clock: systemClock,
@@ -73,6 +76,9 @@ export function awsDeps(): Deps {
     },
     get executions() {
       return executions();
+    },
+    get objects() {
+      return objects();
     },
     consoleUrl: consoleUrlFor(region),
   };

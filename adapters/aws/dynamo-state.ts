@@ -3,17 +3,20 @@
  *
  *   DS#<dataset>  LEASE                  owner, expiresAt (epoch ms), ttl   - the run lease
  *   DS#<dataset>  PENDING#<partition>    firstAt, lastAt (epoch ms), count, version - a pending partition
- *   DS#<dataset>  CLAIM#<executionArn>   partitions, ttl                    - what a live run has claimed
+ *   DS#<dataset>  CLAIM#<executionArn>   partitions (string set), claimedAt, firstAt, lastAt - a run's claim
  *   EV#<bucket>/<key>  <sequencer>       ttl                               - "this object event was recorded"
  *
- * Only single-item conditional writes (no transactions), ordered so a crash between two writes loses nothing:
- * recordArrival writes the pending partition first and the event marker second. A retry after a crash between
- * them finds no marker and records again (harmless: the partition is pending either way). A duplicate that
- * comes after the marker is skipped, so it cannot re-open a partition that a run has already claimed.
- * claimPending deletes each pending item on the version it read; an arrival that bumps the version in between
- * makes the delete fail, and the item is read again: what was recorded before the delete is in this claim.
- * The claim record is written before the pending items are deleted and rewritten with what was claimed, so
- * a run that dies after claiming (aborted, timed out) can have its partitions put back (returnClaim).
+ * Only single-item conditional writes (no transactions), ordered so a crash, a timeout after an applied write,
+ * or an SDK retry of an applied write between any two calls loses nothing:
+ * - recordArrival writes the pending partition first and the event marker second. A retry after a crash between
+ *   them finds no marker and records again (harmless: the partition is pending either way). A duplicate that
+ *   comes after the marker is skipped, so it cannot re-open a partition that a run has already claimed.
+ * - claimPending adds the partitions to the claim record (a set: merging, so retries are idempotent) before it
+ *   deletes each pending item on the version it read. An arrival that bumps the version in between makes the
+ *   delete fail and the item is read again; an item already gone was deleted by us (only the lease holder
+ *   claims). So every partition is pending, or claimed, or both, at every point.
+ * - returnClaim re-opens the claimed partitions, then forgets the claim.
+ * Claims are found by their sort-key prefix, never through the lease item, and have no TTL.
  * The lease's expiry is checked inside the condition: DynamoDB's TTL deletes late and is only housekeeping.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -30,6 +33,7 @@ import { call, mapAwsError } from './errors';
 
 const EVENT_MARKER_DAYS = 7;
 const MAX_CLAIM_ATTEMPTS = 5;
+const CLAIM_PREFIX = 'CLAIM#';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
@@ -45,6 +49,17 @@ interface PendingItem {
   lastAt: number;
   version: number;
 }
+
+interface ClaimItem {
+  /** A string set; absent once its last partition was removed (DynamoDB has no empty sets). */
+  partitions?: Set<string>;
+  claimedAt?: number;
+  firstAt?: number;
+  lastAt?: number;
+}
+
+const partitionOf = (item: PendingItem): string => item.sk.slice('PENDING#'.length);
+const claimedPartitions = (claim: ClaimItem | undefined): string[] => [...(claim?.partitions ?? [])].sort();
 
 export class DynamoArrivalLedger implements ArrivalLedger {
   constructor(
@@ -124,76 +139,153 @@ export class DynamoArrivalLedger implements ArrivalLedger {
   }
 
   private claimKey(dataset: string, executionArn: string) {
-    return { pk: datasetPk(dataset), sk: `CLAIM#${executionArn}` };
+    return { pk: datasetPk(dataset), sk: `${CLAIM_PREFIX}${executionArn}` };
   }
 
-  private async writeClaim(dataset: string, executionArn: string, partitions: string[]): Promise<void> {
-    await call('DynamoDB PutItem', () =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...this.claimKey(dataset, executionArn),
-            partitions,
-            ttl: epochSeconds(this.now().getTime()) + 30 * 86400,
-          },
-        }),
-      ),
-    );
-  }
-
-  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
-    const items = await this.pendingItems(dataset);
-    if (items.length === 0) return [];
-    await this.writeClaim(
-      dataset,
-      executionArn,
-      items.map((i) => i.sk.slice('PENDING#'.length)),
-    );
-    const claimed: string[] = [];
-    for (const item of items) {
-      let version = item.version;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.doc.send(
-            new DeleteCommand({
-              TableName: this.table,
-              Key: { pk: item.pk, sk: item.sk },
-              ConditionExpression: 'version = :v',
-              ExpressionAttributeValues: { ':v': version },
-            }),
-          );
-          claimed.push(item.sk.slice('PENDING#'.length));
-          break;
-        } catch (error) {
-          if (!isConditionFailure(error)) throw mapAwsError(error, 'DynamoDB DeleteItem');
-          const fresh = await this.doc.send(
-            new GetCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
-          );
-          if (!fresh.Item) break; // claimed by someone else: not ours to process
-          if (attempt >= MAX_CLAIM_ATTEMPTS) {
-            // Arrivals keep landing on this partition: leave it pending for the follow-up run rather than spin.
-            break;
-          }
-          version = (fresh.Item as PendingItem).version;
-        }
-      }
-    }
-    await this.writeClaim(dataset, executionArn, claimed);
-    return claimed;
-  }
-
-  async returnClaim(dataset: string, executionArn: string): Promise<string[]> {
+  private async readClaim(dataset: string, executionArn: string): Promise<ClaimItem | undefined> {
     const { Item } = await call('DynamoDB GetItem', () =>
       this.doc.send(
         new GetCommand({ TableName: this.table, Key: this.claimKey(dataset, executionArn), ConsistentRead: true }),
       ),
     );
-    const partitions = (Item?.partitions ?? []) as string[];
+    return Item as ClaimItem | undefined;
+  }
+
+  /**
+   * Adds partitions to the execution's claim (a string set: adding twice is adding once) before their pending
+   * items are deleted, so a partition is always pending, or in a claim, or both. No TTL: a claim lives until
+   * its owner forgets it or a later lease holder returns it.
+   */
+  private async addToClaim(dataset: string, executionArn: string, items: PendingItem[]): Promise<ClaimItem> {
+    const { Attributes } = await call('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.claimKey(dataset, executionArn),
+          UpdateExpression:
+            'ADD #partitions :partitions SET claimedAt = if_not_exists(claimedAt, :now), ' +
+            'firstAt = if_not_exists(firstAt, :first), lastAt = :last',
+          ExpressionAttributeNames: { '#partitions': 'partitions' },
+          ExpressionAttributeValues: {
+            ':partitions': new Set(items.map(partitionOf)),
+            ':now': this.now().getTime(),
+            ':first': Math.min(...items.map((i) => i.firstAt)),
+            ':last': Math.max(...items.map((i) => i.lastAt)),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return Attributes as ClaimItem;
+  }
+
+  private async removeFromClaim(dataset: string, executionArn: string, partitions: string[]): Promise<void> {
+    await call('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.claimKey(dataset, executionArn),
+          UpdateExpression: 'DELETE #partitions :partitions',
+          ExpressionAttributeNames: { '#partitions': 'partitions' },
+          ExpressionAttributeValues: { ':partitions': new Set(partitions) },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Deletes one pending item on the version it was read at. True when the partition is now in the claim: the
+   * delete applied, or the item is gone although our delete "failed" (an SDK retry of our own applied delete
+   * answers ConditionalCheckFailed; only the lease holder claims, so nobody else deleted it). False when
+   * arrivals keep landing on it: it stays pending for the follow-up run rather than spin.
+   */
+  private async takePending(item: PendingItem): Promise<boolean> {
+    let version = item.version;
+    for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { pk: item.pk, sk: item.sk },
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': version },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw mapAwsError(error, 'DynamoDB DeleteItem');
+      }
+      const fresh = await call('DynamoDB GetItem', () =>
+        this.doc.send(
+          new GetCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
+        ),
+      );
+      if (!fresh.Item) return true;
+      version = (fresh.Item as PendingItem).version;
+    }
+    return false;
+  }
+
+  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
+    const items = await this.pendingItems(dataset);
+    if (items.length === 0) return claimedPartitions(await this.readClaim(dataset, executionArn));
+    const claim = await this.addToClaim(dataset, executionArn, items);
+    const left: string[] = [];
+    for (const item of items) if (!(await this.takePending(item))) left.push(partitionOf(item));
+    // Still pending: the next run processes them; our claim must not say otherwise.
+    if (left.length > 0) await this.removeFromClaim(dataset, executionArn, left);
+    return claimedPartitions(claim).filter((p) => !left.includes(p));
+  }
+
+  async claimOwners(dataset: string): Promise<string[]> {
+    const owners: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await call('DynamoDB Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :claim)',
+            ExpressionAttributeValues: { ':pk': datasetPk(dataset), ':claim': CLAIM_PREFIX },
+            ProjectionExpression: 'sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      owners.push(...(page.Items ?? []).map((i) => String(i.sk).slice(CLAIM_PREFIX.length)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return owners;
+  }
+
+  /** Re-opens a returned partition with the claimed arrivals' times (a newer arrival keeps its own). */
+  private async reopen(dataset: string, partition: string, claim: ClaimItem): Promise<void> {
     const at = this.now().getTime();
-    for (const partition of partitions) await this.markPending(dataset, partition, at);
+    await call('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: datasetPk(dataset), sk: `PENDING#${partition}` },
+          UpdateExpression:
+            'SET firstAt = if_not_exists(firstAt, :first), lastAt = if_not_exists(lastAt, :last) ' +
+            'ADD #count :one, version :one',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':first': claim.firstAt ?? at, ':last': claim.lastAt ?? at, ':one': 1 },
+        }),
+      ),
+    );
+  }
+
+  async returnClaim(dataset: string, executionArn: string, keep: readonly string[] = []): Promise<string[]> {
+    const claim = await this.readClaim(dataset, executionArn);
+    if (!claim) return [];
+    const back = claimedPartitions(claim).filter((p) => !keep.includes(p));
+    // Re-open first, forget second: a crash in between re-opens again on retry (the partition is pending
+    // either way, and only the lease holder returns claims, so no run has claimed it meanwhile).
+    for (const partition of back) await this.reopen(dataset, partition, claim);
     await this.forgetClaim(dataset, executionArn);
-    return partitions;
+    return back;
   }
 
   async forgetClaim(dataset: string, executionArn: string): Promise<void> {
@@ -209,7 +301,7 @@ export class DynamoRunLeases implements RunLeaseStore {
     private readonly table: string,
   ) {}
 
-  async acquire(dataset: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+  async acquire(dataset: string, owner: string, now: Date, leaseSeconds: number, replacing?: string): Promise<boolean> {
     const expiresAt = now.getTime() + leaseSeconds * 1000;
     try {
       await this.doc.send(
@@ -217,9 +309,12 @@ export class DynamoRunLeases implements RunLeaseStore {
           TableName: this.table,
           Key: { pk: datasetPk(dataset), sk: 'LEASE' },
           UpdateExpression: 'SET #owner = :owner, expiresAt = :exp, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner OR expiresAt < :now',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #owner = :owner OR expiresAt < :now' +
+            (replacing ? ' OR #owner = :replacing' : ''),
           ExpressionAttributeNames: { '#owner': 'owner', '#ttl': 'ttl' },
           ExpressionAttributeValues: {
+            ...(replacing ? { ':replacing': replacing } : {}),
             ':owner': owner,
             ':exp': expiresAt,
             ':now': now.getTime(),
@@ -234,15 +329,15 @@ export class DynamoRunLeases implements RunLeaseStore {
     }
   }
 
-  async release(dataset: string, owner: string): Promise<boolean> {
+  async release(dataset: string, owner: string, expiresAt?: Date): Promise<boolean> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: datasetPk(dataset), sk: 'LEASE' },
-          ConditionExpression: '#owner = :owner',
+          ConditionExpression: '#owner = :owner' + (expiresAt ? ' AND expiresAt = :exp' : ''),
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
+          ExpressionAttributeValues: { ':owner': owner, ...(expiresAt ? { ':exp': expiresAt.getTime() } : {}) },
         }),
       );
       return true;

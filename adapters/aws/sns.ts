@@ -1,5 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { NotifierPort } from '../../domain/ports';
+import { snsSubject } from '../../domain/steps/notify';
 import { call } from './errors';
 
 export class SnsNotifier implements NotifierPort {
@@ -13,7 +14,8 @@ export class SnsNotifier implements NotifierPort {
       this.sns.send(
         new PublishCommand({
           TopicArn: this.topicArn,
-          Subject: n.subject,
+          // Publish refuses a bad subject outright (InvalidParameter) and the notification would be lost.
+          Subject: snsSubject(n.subject),
           Message: n.message,
           MessageAttributes: Object.fromEntries(
             Object.entries(n.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),

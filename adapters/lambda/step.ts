@@ -5,8 +5,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { InvalidOutputError } from '../../domain/errors';
+import { METRICS, METRICS_NAMESPACE, stepMetrics, type MetricPoint } from '../../domain/metrics';
 import type { Deps, Log } from '../../domain/ports';
 import { validate, type SchemaName } from '../../domain/validation';
 
@@ -68,9 +70,38 @@ export async function invokeStep<I, O>(
   }
 }
 
+/**
+ * Writes metric points as CloudWatch embedded-metric-format lines on stdout (Powertools Metrics: no API call;
+ * CloudWatch extracts them from the log group). One EMF document per dataset, dimensions exactly {stage, dataset}:
+ * Powertools' default `service` dimension is cleared so the dashboard and alarms match the same dimension set.
+ */
+export function publishMetrics(points: MetricPoint[], stage: string): void {
+  const byDataset = new Map<string, MetricPoint[]>();
+  for (const p of points) byDataset.set(p.dataset, [...(byDataset.get(p.dataset) ?? []), p]);
+  for (const [dataset, list] of byDataset) {
+    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'sluice' });
+    metrics.clearDefaultDimensions();
+    metrics.setDefaultDimensions({ stage, dataset });
+    for (const p of list) metrics.addMetric(p.name, METRICS[p.name].unit, p.value);
+    metrics.publishStoredMetrics();
+  }
+}
+
+/** Deriving or writing metrics must never fail a step that did its work. */
+function emitStepMetrics(stepId: string, input: unknown, output: unknown, stage: string): void {
+  try {
+    publishMetrics(stepMetrics(stepId, input, output, new Date()), stage);
+  } catch (error) {
+    rootLogger.warn('metrics not emitted', { step: stepId, error: error as Error });
+  }
+}
+
 /** The Lambda entry point for a step; AWS ports are created lazily, once per container. */
 export function lambdaHandler<I, O>(step: StepDefinition<I, O>, deps: () => Deps) {
-  return middy(async (event: unknown) => invokeStep(step, event, deps())).use(
-    injectLambdaContext(rootLogger, { resetKeys: true }),
-  );
+  return middy(async (event: unknown) => {
+    const resolved = deps();
+    const output = await invokeStep(step, event, resolved);
+    emitStepMetrics(step.id, event, output, resolved.config.stage);
+    return output;
+  }).use(injectLambdaContext(rootLogger, { resetKeys: true }));
 }

@@ -4,6 +4,7 @@
  * invisible, exactly as in Athena).
  */
 import { existsSync } from 'node:fs';
+import { duckdbPartitionType, duckdbType, partitionColumnType } from '../../domain/cast-contract';
 import type { ResolvedConfig } from '../../domain/config';
 import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/ports';
 import { quoteIdent, quoteString, type LocalEngine } from './duckdb';
@@ -12,7 +13,8 @@ import { appendFileSync } from 'node:fs';
 
 const ADD_PARTITIONS = /^ALTER TABLE `([a-z_][a-z0-9_]*)` ADD IF NOT EXISTS\s+([\s\S]+)$/;
 const PARTITION_CLAUSE = /PARTITION \(([^)]*)\) LOCATION '([^']*)'/g;
-const SPEC = /`([a-z_][a-z0-9_]*)` = '([^']*)'/g;
+/** `key` = 'text' | `key` = 2024 | `key` = DATE 'yyyy-mm-dd' (the typed literals of domain/steps/athena.ts). */
+const SPEC = /`([a-z_][a-z0-9_]*)` = (?:DATE )?(?:'([^']*)'|(-?[0-9]+))/g;
 
 export class LocalQueries implements QueryPort {
   private readonly queries = new Map<string, { state: QueryStateName; reason?: string }>();
@@ -29,7 +31,7 @@ export class LocalQueries implements QueryPort {
     this.lake.updateCatalog((catalog) => {
       for (const d of this.config.datasets) {
         const name = `${d.target.database}.${d.target.table}`;
-        catalog.tables[name] ??= {
+        const table = (catalog.tables[name] ??= {
           database: d.target.database,
           name: d.target.table,
           location: `s3://${d.target.bucket}/`,
@@ -37,7 +39,9 @@ export class LocalQueries implements QueryPort {
           partitionKeys: d.partitioning.keys.map((k) => k.name),
           partitions: {},
           schemaChanges: [],
-        };
+        });
+        // Typed as the config says, as the Glue table is on AWS (also for catalogs written before types were kept).
+        table.partitionColumns = d.partitioning.keys.map((k) => ({ name: k.name, type: partitionColumnType(k.type) }));
       }
     });
   }
@@ -72,7 +76,7 @@ export class LocalQueries implements QueryPort {
       const entry = catalog.tables[`${database}.${table}`];
       if (!entry) throw new Error(`FAILED: SemanticException [Error 10001]: Table not found ${database}.${table}`);
       for (const clause of clauses.matchAll(PARTITION_CLAUSE)) {
-        const key = [...(clause[1] ?? '').matchAll(SPEC)].map((m) => `${m[1]}=${m[2]}`).join('/');
+        const key = [...(clause[1] ?? '').matchAll(SPEC)].map((m) => `${m[1]}=${m[2] ?? m[3]}`).join('/');
         entry.partitions[key] ??= clause[2] ?? '';
       }
     });
@@ -90,12 +94,20 @@ export class LocalQueries implements QueryPort {
           .filter((dir) => existsSync(dir))
           .map((dir) => `${dir.replace(/\/$/, '')}/*.parquet`);
         const view = quoteIdent(d.target.table);
+        // Partition columns get the config's types (int -> INTEGER, date -> DATE), never DuckDB's guess from the
+        // folder names (which made year BIGINT and month/day VARCHAR).
+        const hiveTypes = d.partitioning.keys
+          .map((k) => `${quoteString(k.name)}: ${quoteString(duckdbPartitionType(k.type))}`)
+          .join(', ');
         if (files.length === 0) {
-          const columns = d.mapping.map((m) => `NULL::VARCHAR AS ${quoteIdent(m.target)}`).join(', ');
+          const columns = [
+            ...d.mapping.map((m) => `NULL::${duckdbType(m.type)} AS ${quoteIdent(m.target)}`),
+            ...d.partitioning.keys.map((k) => `NULL::${duckdbPartitionType(k.type)} AS ${quoteIdent(k.name)}`),
+          ].join(', ');
           await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns} WHERE false`);
         } else
           await db.run(
-            `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`,
+            `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes}}, union_by_name = true)`,
           );
       }
       return db.rows(sql);

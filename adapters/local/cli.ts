@@ -1,12 +1,28 @@
 #!/usr/bin/env node
 /**
- * sluice on a laptop: `npm start` (= `sluice demo`), `sluice run`, `sluice watch`, `sluice query`, `sluice rerun`.
+ * sluice on a laptop: `npm start` (= `sluice demo`), `sluice run`, `sluice watch`, `sluice query`, `sluice rerun`;
+ * and the operate commands (`status`, `runs`, `backfill`, `rerun <execution>`, `logs`) on the local lake's run
+ * history or, with `--stage <name>`, on the deployed stack `sluice-<name>` (adapters/operate/).
  */
 import { existsSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../../domain/config';
 import type { ExecutionInput } from '../../schemas/types.generated';
+import { AwsStage } from '../operate/aws-stage';
+import {
+  backfillCommand,
+  logsCommand,
+  RANGE_NOTE,
+  rerunCommand,
+  runsCommand,
+  statusCommand,
+  type Io,
+} from '../operate/commands';
+import { FakeStage } from '../operate/fake-stage';
+import { OperateError, type StageBackend } from '../operate/ports';
 import { sampleFiles, SAMPLE_QUERY } from './demo-data';
+import { LocalStage } from './history';
 import { LocalRuntime, type FinishedRun } from './runtime';
 import type { LocalEvent } from './state-machine';
 
@@ -17,15 +33,23 @@ const HELP: Record<string, string> = {
 Usage: sluice <command> [options]    (npm start = sluice demo)
 
 Commands:
-  demo     fresh demo lake, sample data landed, pipeline run, summary and a sample query
-  run      take in every new file of the raw zone and run the pipeline until idle
-  watch    watch the raw zone; each burst of files triggers one debounced run
-  query    run SQL over the registered partitions of the target tables
-  rerun    a manual run, with the same JSON as in the Step Functions console
+  demo      fresh demo lake, sample data landed, pipeline run, summary and a sample query
+  run       take in every new file of the raw zone and run the pipeline until idle
+  watch     watch the raw zone; each burst of files triggers one debounced run
+  query     run SQL over the registered partitions of the target tables
+
+Operate (the local lake's run history, or a deployed stage with --stage NAME):
+  status    per dataset: freshness, lease holder, pending partitions, last run
+  runs      recent runs with partitions processed/failed and the failure reason
+  backfill  one run over a partition range, with live progress (Ctrl-C detaches)
+  rerun     a new run with the stored re-run input of a failed one (or a manual run from JSON)
+  logs      the step log lines of one run, in order
 
 Common options:
+  --stage NAME    the deployed stack sluice-NAME, in the region of config/NAME.json; AWS credentials
+                  from the usual chain (AWS_PROFILE, SSO, environment, instance role); nothing is asked for
   --lake DIR      local lake folder (default .sluice/lake; demo: .sluice/demo)
-  --config FILE   stage config (default config/local.json)
+  --config FILE   stage config (default config/local.json, or config/NAME.json with --stage)
   --json          machine-readable output
   --verbose       step logs (Powertools JSON) on stdout
   -h, --help      help for a command`,
@@ -33,8 +57,35 @@ Common options:
   run: `sluice run [--lake DIR] [--json] [--quiet-ms N]\n  Delivers an Object Created event for every file in the raw zone (already-seen files are duplicates\n  and add nothing), then waits until every run has ended.`,
   watch: `sluice watch [--lake DIR] [--quiet-ms N]\n  Watches <lake>/<raw bucket>/ and delivers an event per new file. Ctrl-C to stop.`,
   query: `sluice query "<SQL>" [--lake DIR] [--json]\n  Example: sluice query "SELECT count(*) FROM orders"`,
-  rerun: `sluice rerun '<input JSON>' [--lake DIR] [--json]\n  Example: sluice rerun '{"dataset":"orders","partitions":[{"year":"2024","month":"01","day":"03"}],"skipCrawler":true}'`,
+  rerun: `sluice rerun <execution> [--stage NAME | --lake DIR] [--json] [--no-wait]
+  Starts a new run with the re-run input that the failure notification of <execution> (its name or ARN) stored:
+  exactly the partitions that failed. Refused for runs that succeeded, are running, or stored none.
+  Then follows it like backfill.
+sluice rerun '<input JSON>' [--lake DIR] [--json]
+  A manual run on the local lake, with the same JSON as in the Step Functions console.
+  Example: sluice rerun '{"dataset":"orders","partitions":[{"year":"2024","month":"01","day":"03"}],"skipCrawler":true}'`,
+  status: `sluice status [--stage NAME | --lake DIR] [--json]
+  Per dataset: fresh (time since the newest arrival that is queryable), the lease holder and since when, the
+  pending partitions and their oldest arrival, the last run with its result and duration.
+  Example: npm run sluice -- status --stage prod`,
+  runs: `sluice runs [--dataset D] [--failed] [--limit N] [--stage NAME | --lake DIR] [--json]
+  Recent runs, newest first (default 20): status, start, duration, partitions processed/failed, and the failure
+  (step: error: cause) from the run's failure notification.`,
+  backfill: `sluice backfill --dataset D --from PARTITION --to PARTITION [--skip-crawler] [--stage NAME | --lake DIR]
+                [--json] [--no-wait] [--interval-ms N]
+  Starts ONE run over every partition from --from to --to (both included), e.g.
+    sluice backfill --dataset orders --from year=2024/month=01/day=01 --to year=2024/month=01/day=31 --stage prod
+  Calendar keys (year/month/day/hour, or a date key) step through the calendar; other int keys step by one.
+  Note: ${RANGE_NOTE}.
+  Shows the partition map's items (finished, failed, running) as a progress bar until the run ends, then the
+  partitions processed and failed (an item whose Glue job failed has finished: it reports the failure);
+  Ctrl-C detaches and the run goes on (follow it with sluice runs / status). Exit code 1 when the run fails.`,
+  logs: `sluice logs <execution> [--stage NAME | --lake DIR] [--json]
+  Every step log line that carries the execution's ARN, in time order (on AWS: FilterLogEvents on the step
+  Lambdas' log groups; locally: the run's state transitions from the history).`,
 };
+
+const OPERATE = new Set(['status', 'runs', 'backfill', 'logs']);
 
 interface Options {
   lake: string;
@@ -185,7 +236,16 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       lake: { type: 'string' },
-      config: { type: 'string', default: join(ROOT, 'config', 'local.json') },
+      config: { type: 'string' },
+      stage: { type: 'string' },
+      dataset: { type: 'string' },
+      failed: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '20' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'skip-crawler': { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+      'interval-ms': { type: 'string' },
       json: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'quiet-ms': { type: 'string', default: '1000' },
@@ -200,12 +260,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const options: Options = {
     lake: resolve(values.lake ?? (command === 'demo' ? '.sluice/demo' : '.sluice/lake')),
-    config: resolve(values.config),
+    config: resolve(values.config ?? join(ROOT, 'config', values.stage ? `${values.stage}.json` : 'local.json')),
     json: values.json,
     verbose: values.verbose,
     quietMs: Number(values['quiet-ms']),
     pollMs: Number(values['poll-ms']),
   };
+  if (OPERATE.has(command) || values.stage || (command === 'rerun' && !rest.join(' ').trim().startsWith('{')))
+    return operate(command, rest, values, options);
   const started = Date.now();
   if (command === 'demo') rmSync(options.lake, { recursive: true, force: true });
   const runtime = await open(options);
@@ -226,6 +288,8 @@ async function main(argv: string[]): Promise<number> {
           out(
             `\nTry: npm run sluice -- query "SELECT count(*) FROM clicks" --lake ${relative(process.cwd(), options.lake)}`,
           );
+          // performance.now() counts from this process's start: module loading included (issue 14).
+          out(`wall time: ${(performance.now() / 1000).toFixed(2)} s (process start to this line)`);
         }
         return exitCodeOf(summary);
       }
@@ -281,6 +345,98 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   } finally {
     runtime.close();
+  }
+}
+
+interface OperateFlags {
+  stage?: string;
+  dataset?: string;
+  failed: boolean;
+  limit: string;
+  from?: string;
+  to?: string;
+  'skip-crawler': boolean;
+  'no-wait': boolean;
+  'interval-ms'?: string;
+}
+
+function required(value: string | undefined, flag: string, command: string): string {
+  if (!value) throw new OperateError(`${command} needs ${flag} (sluice ${command} --help)`);
+  return value;
+}
+
+/** status, runs, backfill, rerun <execution>, logs: one command code, a deployed stage or the local lake behind it. */
+async function operate(command: string, rest: string[], flags: OperateFlags, options: Options): Promise<number> {
+  if (!existsSync(options.config))
+    throw new OperateError(`no stage config ${relative(process.cwd(), options.config)} (pass --config FILE)`);
+  const config = loadConfigFile(options.config);
+  let backend: StageBackend;
+  if (flags.stage && process.env.SLUICE_OPERATE_FAKE)
+    backend = FakeStage.fromEnv(flags.stage, process.env.SLUICE_OPERATE_FAKE);
+  else if (flags.stage) backend = await AwsStage.open(config);
+  else
+    backend = new LocalStage(
+      config,
+      options.lake,
+      (onEvent) =>
+        LocalRuntime.open({
+          lakeDir: options.lake,
+          configFile: options.config,
+          quietMs: options.quietMs,
+          pollMs: options.pollMs,
+          onEvent,
+          logLevel: options.verbose ? 'INFO' : 'SILENT',
+        }),
+      relative(process.cwd(), options.lake) || '.',
+    );
+  const tty = process.stdout.isTTY === true && !options.json;
+  const io: Io = {
+    out,
+    ...(tty ? { redraw: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
+    json: options.json,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
+    // Only while a run is followed: elsewhere Ctrl-C ends the command as usual.
+    detach: () => new Promise<void>((done) => process.once('SIGINT', () => done())),
+  };
+  const intervalMs = Number(flags['interval-ms'] ?? (flags.stage ? 5000 : 200));
+  const wait = !flags['no-wait'];
+  const execution = (name: string | undefined) => {
+    const id = required(name, '<execution>', command);
+    return backend instanceof AwsStage ? backend.executionArnFor(id) : id;
+  };
+  try {
+    switch (command) {
+      case 'status':
+        return await statusCommand(backend, io);
+      case 'runs':
+        return await runsCommand(backend, io, {
+          ...(flags.dataset ? { dataset: flags.dataset } : {}),
+          failedOnly: flags.failed,
+          limit: Number(flags.limit),
+        });
+      case 'backfill':
+        return await backfillCommand(backend, config, io, {
+          dataset: required(flags.dataset, '--dataset D', command),
+          from: required(flags.from, '--from PARTITION', command),
+          to: required(flags.to, '--to PARTITION', command),
+          skipCrawler: flags['skip-crawler'],
+          wait,
+          intervalMs,
+        });
+      case 'rerun':
+        if (rest.join(' ').trim().startsWith('{'))
+          throw new OperateError(
+            "rerun '<input JSON>' runs on the local lake only; on a stage, rerun takes an execution (or use backfill)",
+          );
+        return await rerunCommand(backend, io, execution(rest[0]), wait, intervalMs);
+      case 'logs':
+        return await logsCommand(backend, io, execution(rest[0]));
+      default:
+        throw new OperateError(`'${command}' works on the local lake only (drop --stage)`);
+    }
+  } finally {
+    await backend.close?.();
   }
 }
 

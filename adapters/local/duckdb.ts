@@ -20,6 +20,8 @@ export class LocalEngine {
   }
 
   static async open(connections = Math.max(2, Math.min(4, availableParallelism()))): Promise<LocalEngine> {
+    if (!Number.isInteger(connections) || connections < 1)
+      throw new Error(`DuckDB connections must be a positive integer, got ${connections}`);
     const instance = await DuckDBInstance.create(':memory:');
     return new LocalEngine(await Promise.all(Array.from({ length: connections }, () => instance.connect())));
   }

@@ -13,23 +13,35 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import {
+  badValueReason,
+  columnSql,
+  duckdb,
+  inputColumn,
+  missingColumnPolicyOf,
+  missingColumnReason,
+  parseTargetType,
+  type MissingColumnPolicy,
+} from '../../domain/cast-contract';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
 import { parseRawKey, partitionKey } from '../../domain/partitions';
 import type { Clock, CrawlerPort, CrawlerStatus, JobPort, JobRunInfo } from '../../domain/ports';
 import type { ColumnMapping } from '../../schemas/types.generated';
-import { duckType, quoteIdent, quoteString, readerFor, type LocalEngine } from './duckdb';
+import { quoteIdent, quoteString, readerFor, type EngineSession, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
 
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((f) => join(dir, f))
-    .filter((f) => statSync(f).isFile());
+  // Directory entries say what is a file: no stat per entry.
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
 }
 
-/** Partitions whose first file the local crawler reads to infer the schema. */
+/** Partitions whose first file the local crawler reads to infer the schema, and rows it sniffs in each. */
 const CRAWL_SAMPLE_PARTITIONS = 5;
+const CRAWL_SAMPLE_ROWS = 1000;
 
 export class LocalCrawlers implements CrawlerPort {
   private readonly status = new Map<string, CrawlerStatus>();
@@ -66,24 +78,43 @@ export class LocalCrawlers implements CrawlerPort {
     return structuredClone(this.status.get(name) ?? { state: 'READY' });
   }
 
-  /** Infers the raw table's schema and partitions, recording schema changes since the last crawl. */
+  /**
+   * Infers the raw table's schema and partitions, recording schema changes since the last crawl. A partition is
+   * registered only if it holds an accepted data file: a zero-byte object (rejected by the intake) is not one.
+   */
   private async crawl(dataset: ResolvedDataset): Promise<void> {
     const rawRoot = this.lake.bucketDir(dataset.raw.bucket);
     const partitions: Record<string, string> = {};
+    const firstFile = new Map<string, string>();
     for (const file of listFiles(join(rawRoot, dataset.raw.prefix))) {
       const parsed = parseRawKey(this.config, file.slice(rawRoot.length + 1));
-      if (parsed.ok) partitions[partitionKey(dataset, parsed.partition)] = this.lake.uriOf(dirname(file)) + '/';
+      if (!parsed.ok || !holdsData(file)) continue;
+      const key = partitionKey(dataset, parsed.partition);
+      partitions[key] = this.lake.uriOf(dirname(file)) + '/';
+      if (!firstFile.has(key)) firstFile.set(key, file);
     }
     if (Object.keys(partitions).length === 0) return;
-    // Like Glue's classifiers, infer from a sample: a few partitions spread over the dataset.
-    const folders = Object.values(partitions).map((uri) => this.lake.pathOf(uri));
-    const step = Math.max(1, Math.ceil(folders.length / CRAWL_SAMPLE_PARTITIONS));
-    const sample = folders.filter((_, i) => i % step === 0).flatMap((dir) => listFiles(dir).slice(0, 1));
-    const described = await this.engine.rows(
-      `DESCRIBE SELECT * EXCLUDE (filename) FROM ${readerFor(dataset.raw.format, sample, { inferTypes: true })}`,
-    );
-    const columns = described.map((c) => ({ name: String(c.column_name), type: String(c.column_type).toLowerCase() }));
     const tableName = `sluice_${this.config.stage}_raw.${dataset.name}`;
+    const known = this.lake.readCatalog().tables[tableName];
+    // Like Glue's classifiers, infer from a sample: the first file of a few partitions spread over the dataset,
+    // and only the first rows of each (the sniffer's cost grows with the rows it reads). Recrawling new folders
+    // only, as Glue's CRAWL_NEW_FOLDERS_ONLY does, samples only partitions the table does not have yet.
+    const firsts = [...firstFile]
+      .filter(([key]) => dataset.crawler.recrawl === 'everything' || !known?.partitions[key])
+      .map(([, file]) => file);
+    const step = Math.max(1, Math.ceil(firsts.length / CRAWL_SAMPLE_PARTITIONS));
+    const sample = firsts.filter((_, i) => i % step === 0);
+    const reader =
+      dataset.raw.format === 'csv'
+        ? `read_csv([${sample.map(quoteString).join(', ')}], header = true, sample_size = ${CRAWL_SAMPLE_ROWS}${sample.length > 1 ? ', union_by_name = true' : ''}, filename = true)`
+        : readerFor(dataset.raw.format, sample, { inferTypes: true });
+    const columns =
+      sample.length === 0 && known
+        ? known.columns
+        : (await this.engine.rows(`DESCRIBE SELECT * EXCLUDE (filename) FROM ${reader}`)).map((c) => ({
+            name: String(c.column_name),
+            type: String(c.column_type).toLowerCase(),
+          }));
     this.lake.updateCatalog((catalog) => {
       const before = catalog.tables[tableName];
       const change = before ? diffColumns(before.columns, columns) : null;
@@ -93,6 +124,7 @@ export class LocalCrawlers implements CrawlerPort {
         location: `s3://${dataset.raw.bucket}/${dataset.raw.prefix}`,
         columns,
         partitionKeys: dataset.partitioning.keys.map((k) => k.name),
+        partitionColumns: dataset.partitioning.keys.map((k) => ({ name: k.name, type: k.type })),
         partitions,
         schemaChanges: [
           ...(before?.schemaChanges ?? []),
@@ -130,8 +162,19 @@ interface LocalRun extends JobRunInfo {
   stats?: JobRunStats;
 }
 
+const PARTITION_ARGUMENT = '--sluice_partition';
+
+/** The public view of a run: a shallow copy (arguments are frozen at start, so they need no deep clone). */
+function infoOf({ jobName: _j, stats: _s, ...info }: LocalRun): JobRunInfo {
+  return { ...info };
+}
+
 export class LocalJobs implements JobPort {
   private readonly runs: LocalRun[] = [];
+  private readonly byId = new Map<string, LocalRun>();
+  /** job name + partition argument -> its runs, oldest first: the start step's look-up without a scan. */
+  private readonly byPartition = new Map<string, LocalRun[]>();
+  private readonly byJob = new Map<string, LocalRun[]>();
   readonly pending = new Set<Promise<void>>();
 
   constructor(
@@ -142,7 +185,7 @@ export class LocalJobs implements JobPort {
   ) {}
 
   statsFor(runId: string): JobRunStats | undefined {
-    return this.runs.find((r) => r.id === runId)?.stats;
+    return this.byId.get(runId)?.stats;
   }
 
   allStats(): Array<{ id: string; state: string; arguments: Record<string, string>; stats?: JobRunStats }> {
@@ -159,9 +202,9 @@ export class LocalJobs implements JobPort {
       jobName,
       state: 'RUNNING',
       startedAt: this.clock.now().toISOString(),
-      arguments: args,
+      arguments: Object.freeze({ ...args }),
     };
-    this.runs.push(run);
+    this.remember(run);
     const started = Date.now();
     const work = convertPartition(this.engine, this.lake, this.config, dataset, args, run.id)
       .then((stats) => {
@@ -181,45 +224,178 @@ export class LocalJobs implements JobPort {
     return run.id;
   }
 
-  async getJobRun(_jobName: string, runId: string): Promise<JobRunInfo> {
-    const run = this.runs.find((r) => r.id === runId);
-    if (!run) throw Object.assign(new Error(`no job run ${runId}`), { name: 'GlueEntityNotFoundError' });
-    const { jobName: _j, stats: _s, ...info } = run;
-    return structuredClone(info);
+  private remember(run: LocalRun): void {
+    this.runs.push(run);
+    this.byId.set(run.id, run);
+    const ofJob = this.byJob.get(run.jobName) ?? [];
+    ofJob.push(run);
+    this.byJob.set(run.jobName, ofJob);
+    const partition = `${run.jobName}\n${run.arguments[PARTITION_ARGUMENT] ?? ''}`;
+    this.byPartition.set(partition, [...(this.byPartition.get(partition) ?? []), run]);
   }
 
-  async listRecentJobRuns(jobName: string, limit: number): Promise<JobRunInfo[]> {
-    return this.runs
-      .filter((r) => r.jobName === jobName)
-      .reverse()
-      .slice(0, limit)
-      .map(({ jobName: _j, stats: _s, ...info }) => structuredClone(info));
+  async getJobRun(_jobName: string, runId: string): Promise<JobRunInfo> {
+    const run = this.byId.get(runId);
+    if (!run) throw Object.assign(new Error(`no job run ${runId}`), { name: 'GlueEntityNotFoundError' });
+    return infoOf(run);
   }
+
+  /** Runs of one partition, newest first, from an index (Glue has no such look-up; the AWS adapter lists). */
+  async listJobRunsOfPartition(jobName: string, partitionArgument: string): Promise<JobRunInfo[]> {
+    return (this.byPartition.get(`${jobName}\n${partitionArgument}`) ?? []).map(infoOf).reverse();
+  }
+
+  /** Newest first; walks back from the end, so the cost is the limit, never the store's size. */
+  async listRecentJobRuns(jobName: string, limit: number): Promise<JobRunInfo[]> {
+    const ofJob = this.byJob.get(jobName) ?? [];
+    const recent: JobRunInfo[] = [];
+    for (let i = ofJob.length - 1; i >= 0 && recent.length < limit; i -= 1) recent.push(infoOf(ofJob[i] as LocalRun));
+    return recent;
+  }
+}
+
+/** A raw file of the partition, with the column names it declares (CSV header, Parquet schema). */
+interface SourceFile {
+  path: string;
+  name: string;
+  /** CSV: normalized header names in order; Parquet: column name -> DuckDB type. JSON: undefined (per line). */
+  columns?: string[];
+  types?: string[];
+}
+
+const BOM = '\uFEFF';
+
+/** Splits one CSV line into fields, honouring "quoted, fields" and "" escapes. */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
 }
 
 /**
- * One partition raw -> Parquet, applying the column mapping. Rows whose values cannot be cast are counted and
- * written to a rejects file beside the curated zone, never dropped silently. Output is written to a temporary
- * folder and renamed into place, so a reader never sees half a partition.
+ * Header names as the contract matches them: UTF-8 BOM dropped, quotes removed, spaces/tabs around each name
+ * trimmed. Matching against the mapping's source names is then exact (case-sensitive), the same on both engines.
  */
-/** The header line all CSV files share, or undefined when they differ (then DuckDB unions them by name). */
-function sharedCsvHeader(files: string[]): string[] | undefined {
-  const headers = files.map((file) => {
-    const fd = openSync(file, 'r');
-    try {
-      const buffer = Buffer.alloc(65_536);
-      const read = readSync(fd, buffer, 0, buffer.length, 0);
-      return buffer.subarray(0, read).toString('utf8').split(/\r?\n/)[0] ?? '';
-    } finally {
-      closeSync(fd);
-    }
-  });
-  const first = headers[0];
-  // Quoted headers need the sniffer's care; plain comma-separated names are read directly.
-  if (!first || headers.some((h) => h !== first) || first.includes('"')) return undefined;
-  return first.split(',');
+export function normalizeCsvHeader(firstLine: string): string[] {
+  const line = (firstLine.startsWith(BOM) ? firstLine.slice(1) : firstLine).replace(/\r$/, '');
+  return splitCsvLine(line).map((name) => name.replace(/^[ \t]+|[ \t]+$/g, ''));
 }
 
+/** The header line: read in small chunks until its end (a header rarely needs more than the first one). */
+function firstLineOf(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    for (let position = 0; position < 1 << 20;) {
+      const chunk = Buffer.alloc(8192);
+      const read = readSync(fd, chunk, 0, chunk.length, position);
+      const end = chunk.subarray(0, read).indexOf(10);
+      chunks.push(chunk.subarray(0, end >= 0 ? end : read));
+      if (end >= 0 || read < chunk.length) break;
+      position += read;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file with no bytes (or only blank space) holds no header and no rows: it is skipped, never an error. */
+function holdsData(file: string): boolean {
+  const { size } = statSync(file);
+  if (size === 0) return false;
+  if (size > 64) return true;
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size);
+    readSync(fd, buffer, 0, size, 0);
+    return buffer.toString('utf8').replace(BOM, '').trim() !== '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const jsonMember = (name: string): string => {
+  if (/["\\]/.test(name)) throw new Error(`JSON member name ${JSON.stringify(name)} cannot be addressed`);
+  return quoteString(`$."${name}"`);
+};
+
+/** SQL of the partition's rows as text: __file, v0..vN (one per mapping), plus __object/p0..pN for JSON. */
+function sourceSql(format: 'csv' | 'json' | 'parquet', files: SourceFile[], mapping: ColumnMapping[]): string {
+  if (format === 'json') {
+    const list = `[${files.map((f) => quoteString(f.path)).join(', ')}]`;
+    const columns = mapping.flatMap((m, i) => [
+      `json ->> ${jsonMember(m.source)} AS ${inputColumn(i)}`,
+      `json_type(json, ${jsonMember(m.source)}) IS NOT NULL AS p${i}`,
+    ]);
+    return `SELECT filename AS __file, json_type(json) = 'OBJECT' AS __object, ${columns.join(', ')} FROM read_ndjson_objects(${list}, filename = true)`;
+  }
+  // One reader per distinct header (or Parquet schema): each file is read by position under names we choose,
+  // so a file's own header text (BOM, quotes, spaces, order) never reaches DuckDB's sniffer or union_by_name.
+  const groups = new Map<string, SourceFile[]>();
+  for (const file of files) {
+    const signature = JSON.stringify([file.columns, file.types]);
+    groups.set(signature, [...(groups.get(signature) ?? []), file]);
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const { columns = [] } = group[0] ?? {};
+      const list = `[${group.map((f) => quoteString(f.path)).join(', ')}]`;
+      const values = mapping.map((m, i) => {
+        const at = columns.indexOf(m.source);
+        const text =
+          at < 0 ? 'NULL::VARCHAR' : format === 'csv' ? `c${at}` : `CAST(${quoteIdent(m.source)} AS VARCHAR)`;
+        return `${text} AS ${inputColumn(i)}`;
+      });
+      const reader =
+        format === 'csv'
+          ? `read_csv(${list}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}, filename = true)`
+          : `read_parquet(${list}, filename = true)`;
+      return `SELECT filename AS __file, ${values.join(', ')} FROM ${reader}`;
+    })
+    .join('\nUNION ALL\n');
+}
+
+async function describeFiles(
+  db: EngineSession,
+  format: 'csv' | 'json' | 'parquet',
+  paths: string[],
+): Promise<SourceFile[]> {
+  const files: SourceFile[] = paths.map((path) => ({ path, name: basename(path) }));
+  if (format === 'csv') for (const f of files) f.columns = normalizeCsvHeader(firstLineOf(f.path));
+  if (format === 'parquet')
+    for (const f of files) {
+      const described = await db.rows(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f.path)})`);
+      f.columns = described.map((c) => String(c.column_name));
+      f.types = described.map((c) => String(c.column_type));
+    }
+  return files;
+}
+
+/**
+ * One partition raw -> Parquet, applying the cast contract (domain/cast-contract.ts), with no temporary table:
+ * 1. a count per file without casts (and, for JSON, which members each file has) — cheap, it reads no values;
+ * 2. the COPY of the good rows, each value trimmed once, cast once, and checked from its value; DuckDB returns the
+ *    rows written, so bad rows = rows in - rows written;
+ * 3. only when there are bad rows, a third scan writes them, every one, with its reasons and file.
+ * Output is written to a temporary folder and renamed into place, so a reader never sees half a partition.
+ */
 export async function convertPartition(
   engine: LocalEngine,
   lake: LocalLake,
@@ -231,62 +407,83 @@ export async function convertPartition(
   const source = lake.pathOf(args['--sluice_source_path'] ?? '');
   const target = lake.pathOf(args['--sluice_target_path'] ?? '');
   const mapping = JSON.parse(args['--sluice_mapping'] ?? '[]') as ColumnMapping[];
+  const policy = (args['--sluice_missing_columns'] ?? missingColumnPolicyOf(dataset)) as MissingColumnPolicy;
+  const format = dataset.raw.format;
   const rawRoot = lake.bucketDir(dataset.raw.bucket);
-  const files = listFiles(source).filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok);
-  if (files.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
-  // Temporary tables belong to a connection: the whole conversion runs in one session.
+  const paths = listFiles(source)
+    .filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok)
+    .filter(holdsData);
+  if (paths.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
+  const sql = mapping.map((m, i) => columnSql(duckdb, parseTargetType(m.type), inputColumn(i)));
   return engine.session(async (db) => {
-    const src = `src_${runId}`;
-    const cast = (m: ColumnMapping, i: number) =>
-      `TRY_CAST(CAST(${quoteIdent(m.source)} AS VARCHAR) AS ${duckType(m.type)}) AS __sluice_c${i}`;
-    const badOne = (m: ColumnMapping, i: number) => `(${quoteIdent(m.source)} IS NOT NULL AND __sluice_c${i} IS NULL)`;
-    const csvHeader = dataset.raw.format === 'csv' ? sharedCsvHeader(files) : undefined;
-    const reader = readerFor(dataset.raw.format, files, csvHeader ? { csvHeader } : {});
-    const columns = new Set(
-      csvHeader ?? (await db.rows(`DESCRIBE SELECT * FROM ${reader}`)).map((c) => String(c.column_name)),
+    const files = await describeFiles(db, format, paths);
+    const isJson = format === 'json';
+    const source = sourceSql(format, files, mapping);
+    // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off the value.
+    const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
+    const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
+    const valid = (i: number) => sql[i]?.validOf(inputColumn(i), `x${i}`) ?? 'TRUE';
+    const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
+    const src = `WITH src AS (${source}), trimmed AS (SELECT *, ${trimmed} FROM src), typed AS (SELECT *, ${typed} FROM trimmed)`;
+    const presence = isJson
+      ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
+      : '';
+    const counted = await db.rows(
+      `WITH src AS (${source}) SELECT __file, count(*) AS total${presence} FROM src GROUP BY __file`,
     );
-    const missing = mapping.filter((m) => !columns.has(m.source)).map((m) => m.source);
-    if (missing.length > 0) throw new Error(`source columns missing: ${missing.join(', ')}`);
-    // One read and one cast per value: the casts and the bad-row flag are kept beside the raw text.
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE ${src} AS SELECT *, ${mapping.map(badOne).join(' OR ')} AS __sluice_bad
-       FROM (SELECT *, ${mapping.map(cast).join(', ')} FROM ${reader})`,
-    );
-    try {
-      const reason = `concat_ws(', ', ${mapping.map((m, i) => `CASE WHEN ${badOne(m, i)} THEN ${quoteString(`${m.source} is not ${m.type}`)} END`).join(', ')})`;
-      const [counts] = await db.rows(
-        `SELECT count(*) AS total, count(*) FILTER (WHERE __sluice_bad) AS bad FROM ${src}`,
-      );
-      const rowsIn = Number(counts?.total ?? 0);
-      const badRows = Number(counts?.bad ?? 0);
-      const tmp = `${target.replace(/\/$/, '')}.tmp-${runId}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      await db.run(
-        `COPY (SELECT ${mapping.map((m, i) => `__sluice_c${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${src} WHERE NOT __sluice_bad) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
-      );
-      let rejectsFile: string | undefined;
-      if (badRows > 0) {
-        rejectsFile = join(
-          lake.bucketDir(dataset.target.bucket),
-          '_rejected',
-          dataset.name,
-          `${args['--sluice_run_key'] ?? runId}.csv`,
-        );
-        mkdirSync(dirname(rejectsFile), { recursive: true });
-        await db.run(
-          `COPY (SELECT ${reason} AS sluice_reject_reason, * EXCLUDE (${[...mapping.map((_, i) => `__sluice_c${i}`), '__sluice_bad'].join(', ')}) FROM ${src} WHERE __sluice_bad) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
-        );
-      }
-      const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
-      if (fraction <= dataset.job.maxBadRowsFraction) {
-        rmSync(target, { recursive: true, force: true });
-        mkdirSync(dirname(target.replace(/\/$/, '')), { recursive: true });
-        renameSync(tmp, target.replace(/\/$/, ''));
-      } else rmSync(tmp, { recursive: true, force: true });
-      return { rowsIn, rowsOut: rowsIn - badRows, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
-    } finally {
-      await db.run(`DROP TABLE IF EXISTS ${src}`);
+    // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
+    const lacking = new Map<string, string[]>();
+    for (const f of files) {
+      const c = counted.find((r) => r.__file === f.path);
+      const missing = mapping
+        .filter((m, i) =>
+          isJson
+            ? c !== undefined && Number(c.objects) > 0 && Number(c[`p${i}`]) === 0
+            : !f.columns?.includes(m.source),
+        )
+        .map((m) => m.source);
+      if (missing.length > 0) lacking.set(f.path, missing);
     }
+    if (lacking.size > 0 && policy === 'fail')
+      throw new Error(
+        `missing columns: ${[...lacking].map(([path, columns]) => missingColumnReason(basename(path), columns)).join('; ')}`,
+      );
+    const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
+    const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
+    const tmp = `${target.replace(/\/$/, '')}.tmp-${runId}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const [written] = await db.rows(
+      `COPY (${src} SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM typed WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
+    );
+    const rowsOut = Number(written?.Count ?? 0);
+    const badRows = rowsIn - rowsOut;
+    let rejectsFile: string | undefined;
+    if (badRows > 0) {
+      rejectsFile = join(
+        lake.bucketDir(dataset.target.bucket),
+        '_rejected',
+        dataset.name,
+        `${args['--sluice_run_key'] ?? runId}.csv`,
+      );
+      mkdirSync(dirname(rejectsFile), { recursive: true });
+      const lackReason = `CASE ${[...lacking].map(([path, columns]) => `WHEN __file = ${quoteString(path)} THEN ${quoteString(missingColumnReason(basename(path), columns))}`).join(' ')} END`;
+      const reasons = [
+        ...(lacking.size > 0 ? [lackReason] : []),
+        ...(isJson ? [`CASE WHEN NOT __object THEN 'line is not a JSON object' END`] : []),
+        ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
+      ];
+      const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
+      await db.run(
+        `COPY (${src} SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM typed WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+      );
+    }
+    const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
+    if (fraction <= dataset.job.maxBadRowsFraction) {
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(dirname(target.replace(/\/$/, '')), { recursive: true });
+      renameSync(tmp, target.replace(/\/$/, ''));
+    } else rmSync(tmp, { recursive: true, force: true });
+    return { rowsIn, rowsOut, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
   });
 }

@@ -12,19 +12,40 @@ import type { ExecutionInput } from '../../schemas/types.generated';
 import { asLog } from '../lambda/step';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../memory/state';
 import { LocalEngine } from './duckdb';
+import { appendRunHistory } from './history';
 import { LocalCrawlers, LocalJobs } from './glue';
 import { LocalNotifier, LocalQueries } from './athena';
 import { LocalLake } from './lake';
+import { LocalObjects } from './objects';
 import { runStateMachine, type LocalEvent, type LocalRunResult } from './state-machine';
+
+const DEBOUNCE_WAIT = 'Wait for arrivals to settle';
+/** The only poll loop that runs once per partition; the others (crawler, Athena registration) run once per run. */
+const PER_PARTITION_WAIT = 'Wait for the job run';
+/**
+ * A once-per-run poll loop is short to check often: at 10 ms a crawl of 0.3 s costs ~30 cheap Check states on an
+ * otherwise idle main thread, and the run notices the end ~40 ms sooner than at 50 ms (twice per run). Job-run
+ * polls stay at pollMs: they run P times side by side, and while one waits, queued runs keep DuckDB busy.
+ */
+const ONCE_PER_RUN_POLL_MS = 10;
+
+/** How long each Wait state of the ASL pauses locally (the ASL's own seconds are for AWS). */
+export function localWaitMs(state: string, quietMs: number, pollMs: number): number {
+  if (state === DEBOUNCE_WAIT) return quietMs;
+  return state === PER_PARTITION_WAIT ? pollMs : Math.min(pollMs, ONCE_PER_RUN_POLL_MS);
+}
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:sluice-local';
 
 export interface RuntimeOptions {
   lakeDir: string;
   configFile: string;
-  /** Milliseconds for the debounce Wait state; other Wait states use pollMs. */
+  /** Milliseconds for the debounce Wait state (default 1000). */
   quietMs?: number;
+  /** Milliseconds between a job run's polls (default 50); the once-per-run waits poll at most every 10 ms. */
   pollMs?: number;
+  /** DuckDB connections, i.e. job runs that convert side by side (default: see LocalEngine.open). */
+  connections?: number;
   print?: (line: string) => void;
   onEvent?: (executionArn: string, event: LocalEvent) => void;
   logLevel?: string;
@@ -66,6 +87,7 @@ export class LocalRuntime implements ExecutionStarter {
       arrivals: this.ledger,
       leases: new MemoryRunLeases(),
       executions: this,
+      objects: new LocalObjects(lake),
       consoleUrl: (arn) => `file://${join(options.lakeDir, 'notifications.jsonl')}#${arn}`,
     };
   }
@@ -74,7 +96,7 @@ export class LocalRuntime implements ExecutionStarter {
     const config = loadConfigFile(options.configFile);
     mkdirSync(options.lakeDir, { recursive: true });
     const lake = new LocalLake(options.lakeDir, config.lake.rawBucket, config.lake.curatedBucket);
-    const engine = await LocalEngine.open();
+    const engine = await LocalEngine.open(options.connections);
     const clock: Clock = { now: () => new Date() };
     const jobs = new LocalJobs(config, lake, engine, clock);
     const queries = new LocalQueries(config, lake, engine);
@@ -98,10 +120,16 @@ export class LocalRuntime implements ExecutionStarter {
     return `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   }
 
-  /** StartExecution: the run goes on in the background, like on AWS. */
+  /**
+   * StartExecution: the run goes on in the background, like on AWS, where it begins a moment after the call
+   * returns. Here it begins on the next turn of the event loop, so events delivered back to back (a burst whose
+   * quiet period has passed) are all recorded before the run's first claim.
+   */
   async startExecution(name: string, input: ExecutionInput): Promise<string> {
     const arn = this.executionArnFor(name);
-    const run = this.execute(arn, input).finally(() => this.active.delete(run));
+    const run = new Promise<void>((begin) => setImmediate(begin))
+      .then(() => this.execute(arn, input))
+      .finally(() => this.active.delete(run));
     this.active.add(run);
     return arn;
   }
@@ -120,12 +148,13 @@ export class LocalRuntime implements ExecutionStarter {
     const result = await runStateMachine(input as never, {
       deps: this.deps,
       executionArn,
-      waitMs: (state) => (state === 'Wait for arrivals to settle' ? quietMs : pollMs),
+      waitMs: (state) => localWaitMs(state, quietMs, pollMs),
       retryMs: pollMs,
       logger: this.logger,
       onEvent: (event) => this.options.onEvent?.(executionArn, event),
     });
     this.runs.push({ executionArn, input, result, seconds: (Date.now() - started) / 1000 });
+    appendRunHistory(this.options.lakeDir, this.runs[this.runs.length - 1] as FinishedRun); // sluice status/runs/logs
   }
 
   /** Resolves once no execution is running (follow-up runs included). */

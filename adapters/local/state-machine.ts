@@ -1,7 +1,11 @@
 /**
- * Runs the real ASL file with aws-local-stepfunctions; every Task state calls the real step (validation, core,
- * logging) with whatever ports it is given. Waits and retry pauses are shortened by configuration, never by
- * editing the definition.
+ * Runs an ASL definition with aws-local-stepfunctions. Two things are pluggable, so the same runner serves the
+ * source run and the packaged-artifact run without a second flow definition:
+ * - the definition source: the ASL file with its `${<Id>FunctionArn}` placeholders bound to local ARNs (default),
+ *   or the definition taken from the packaged CloudFormation template, bound to the packaged functions;
+ * - the task invoker: the real step in-process (validation, core, logging) with the given ports (default), or the
+ *   handler loaded from the function's own zip.
+ * Waits and retry pauses are shortened by runner options, never by editing the definition.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +14,16 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 import { STEPS, type StepId } from '../../functions';
 import type { Deps } from '../../domain/ports';
 import { invokeStep, rootLogger } from '../lambda/step';
+import type { LocalEventBus } from './event-bus';
+import { driveTokenWaits, LocalTokenWaits, TOKEN_PLACEHOLDER, waitStepOf } from './token-waits';
+import type { ArtifactStore } from '../../domain/artifacts';
+import {
+  interpreterChildRunner,
+  runDistributedMap,
+  swapDistributedMaps,
+  type ChildEvent,
+  type DistributedMapState,
+} from './distributed-map';
 
 export const DEFINITION_FILE = join(__dirname, '..', '..', 'state-machines', 'sluice.asl.json');
 
@@ -21,11 +35,10 @@ interface StateDef {
   ItemProcessor?: { States: Record<string, StateDef> };
   Iterator?: { States: Record<string, StateDef> };
 }
+export type Definition = StateMachineDefinition & { States: Record<string, StateDef> };
 
-export function loadDefinition(): StateMachineDefinition & { States: Record<string, StateDef> } {
-  return JSON.parse(readFileSync(DEFINITION_FILE, 'utf8')) as StateMachineDefinition & {
-    States: Record<string, StateDef>;
-  };
+export function loadDefinition(): Definition {
+  return JSON.parse(readFileSync(DEFINITION_FILE, 'utf8')) as Definition;
 }
 
 /** Every state, nested Map processors included, as [name, definition]. */
@@ -44,11 +57,57 @@ export function stepIdOfResource(resource: string): StepId {
   return id as StepId;
 }
 
-export type StepInvoker = (stepId: StepId, input: unknown, stateName: string) => Promise<unknown>;
+/** A definition whose Task resources are bound (as CloudFormation binds them), and which step each resource is. */
+export interface DefinitionSource {
+  definition: Definition;
+  stepOf(resource: string): StepId;
+}
+
+const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-';
+
+let sourceDefinitionCache: DefinitionSource | undefined;
+
+/** The ASL file, placeholders bound to local (never called) function ARNs, like DefinitionSubstitutions. */
+export function sourceDefinition(): DefinitionSource {
+  if (sourceDefinitionCache) return sourceDefinitionCache;
+  const definition = JSON.parse(
+    readFileSync(DEFINITION_FILE, 'utf8').replace(
+      /\$\{([A-Z][A-Za-z]+)FunctionArn\}/g,
+      (_, id: string) => `${LOCAL_ARN_PREFIX}${id}`,
+    ),
+  ) as Definition;
+  sourceDefinitionCache = {
+    definition,
+    stepOf: (resource) => stepIdOfResource(`\${${resource.slice(LOCAL_ARN_PREFIX.length)}FunctionArn}`),
+  };
+  return sourceDefinitionCache;
+}
+
+export interface TaskTarget {
+  stepId: StepId;
+  /** The Task's Resource as bound (a function ARN). */
+  resource: string;
+  stateName: string;
+}
+
+/** Calls one Task's function. A rejection's `name` is the error Step Functions matches in Retry/Catch. */
+export type TaskInvoker = (target: TaskTarget, input: unknown) => Promise<unknown>;
+
+/** The default invoker: the real step, in-process, with the given ports. */
+export function stepInvoker(deps: Deps, logger: Logger = rootLogger): TaskInvoker {
+  return (target, input) => invokeStep(STEPS[target.stepId] as never, input, deps, logger) as Promise<unknown>;
+}
 
 export interface LocalRunOptions {
-  deps: Deps;
+  /** Ports for the default (in-process) invoker; not needed when `invoke` is given. */
+  deps?: Deps;
   executionArn: string;
+  /** Which definition runs (default: the ASL file). */
+  definition?: DefinitionSource;
+  /** How a Task calls its function (default: the step in-process with `deps`). */
+  invoke?: TaskInvoker;
+  /** $$.Execution.RedriveCount (default 0). */
+  redriveCount?: number;
   /** Milliseconds each Wait state pauses (default 0). */
   waitMs?: (stateName: string) => number;
   /** Milliseconds each retry pauses (default 0). */
@@ -57,6 +116,38 @@ export interface LocalRunOptions {
   intercept?: (stepId: StepId, input: unknown, stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
   onEvent?: (event: LocalEvent) => void;
   logger?: Logger;
+  /**
+   * `.waitForTaskToken` Tasks (issue 13; adapters/local/token-waits.ts): where their completion events come from,
+   * how simulated time moves for the fallback re-checks, and a hook that receives the run's token waits.
+   */
+  waits?: { bus?: LocalEventBus; advanceClock?: (seconds: number) => void; onReady?: (waits: LocalTokenWaits) => void };
+  /** Where a Distributed Map's ItemReader reads and ResultWriter writes (issue 12; S3 on AWS, files locally). */
+  artifacts?: ArtifactStore;
+  /** Events of each Distributed Map child execution (the child's name is its item index). */
+  onChildEvent?: (child: string, event: ChildEvent) => void;
+}
+
+const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-distributedMap';
+const swappedDefinitions = new WeakMap<
+  Definition,
+  { definition: Definition; maps: Record<string, DistributedMapState> }
+>();
+
+/**
+ * The interpreter runs a Map inline over ItemsPath and knows no ItemReader/ResultWriter. Such a Map (a Distributed
+ * Map reading from and writing to S3) becomes, in memory, a Task of the same name, paths, Retry, Catch and Next,
+ * whose handler reads the items, runs the Map's own ItemProcessor per item and writes the results
+ * (adapters/local/distributed-map.ts). One definition: the ASL file is not rewritten, and a definition without
+ * such a Map runs as it is. Cached per definition, so machineFor validates each once.
+ */
+function withLocalDistributedMaps(definition: Definition) {
+  let swapped = swappedDefinitions.get(definition);
+  if (!swapped) {
+    const result = swapDistributedMaps(definition, () => DISTRIBUTED_MAP_RESOURCE);
+    swapped = Object.keys(result.maps).length > 0 ? result : { definition, maps: {} };
+    swappedDefinitions.set(definition, swapped);
+  }
+  return swapped;
 }
 
 export interface LocalEvent {
@@ -78,38 +169,109 @@ export interface LocalRunResult {
   events: LocalEvent[];
 }
 
+/**
+ * asl-validator compiles its JSON schemas on every `new StateMachine` (0.35-1.4 s each), so each distinct
+ * definition is validated once per process and later machines skip it (the library's `noValidate`).
+ */
+const validatedDefinitions = new WeakSet<Definition>();
+
+export function machineFor(definition: Definition): StateMachine {
+  if (validatedDefinitions.has(definition))
+    return new StateMachine(definition, { validationOptions: { noValidate: true } });
+  const machine = new StateMachine(definition);
+  validatedDefinitions.add(definition);
+  return machine;
+}
+
+/**
+ * The states a redrive of this (failed) run would re-execute. AWS: "A parent workflow redrives unsuccessful states if
+ * there's no <stateType>Exited event corresponding to the <stateType>Entered event for a state when the parent
+ * workflow completed its execution" (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html), and
+ * RedriveExecution "continues the failed execution from the unsuccessful step"
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html). Top-level states only.
+ */
+export function unsuccessfulStates(events: LocalEvent[]): string[] {
+  const open = new Map<string, number>();
+  for (const e of events) {
+    if (e.index !== undefined || !e.state) continue;
+    if (e.type === 'StateEntered') open.set(e.state.name, (open.get(e.state.name) ?? 0) + 1);
+    if (e.type === 'StateExited') open.set(e.state.name, (open.get(e.state.name) ?? 0) - 1);
+  }
+  return [...open].filter(([, count]) => count > 0).map(([name]) => name);
+}
+
 export async function runStateMachine(input: Json, options: LocalRunOptions): Promise<LocalRunResult> {
-  const definition = loadDefinition();
-  const states = allStates(definition.States);
+  const source = options.definition ?? sourceDefinition();
+  const invoker = options.invoke ?? (options.deps ? stepInvoker(options.deps, options.logger) : undefined);
+  if (!invoker) throw new Error('runStateMachine needs either deps or invoke');
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [name, state] of states) {
-    if (state.Type === 'Task' && state.Resource) {
-      const stepId = stepIdOfResource(state.Resource);
-      const invoke = (payload: Json) => () =>
-        invokeStep(STEPS[stepId] as never, payload, options.deps, options.logger ?? rootLogger) as Promise<unknown>;
-      taskResourceLocalHandlers[name] = async (payload) =>
-        (options.intercept
-          ? await options.intercept(stepId, payload, name, invoke(payload))
-          : await invoke(payload)()) as Json;
+  let tokenWaits: LocalTokenWaits | undefined;
+  let busy = 0; // plain Task invocations in flight: token waits advance in simulated time only when none is
+  for (const [name, state] of allStates(source.definition.States)) {
+    const waitStep = state.Type === 'Task' ? waitStepOf(state) : null;
+    if (waitStep) {
+      if (!options.deps) throw new Error(`${name}: .waitForTaskToken Tasks run in-process and need deps`);
+      tokenWaits ??= new LocalTokenWaits(options.deps, {
+        executionArn: options.executionArn,
+        ...(options.waits?.bus ? { bus: options.waits.bus } : {}),
+        ...(options.waits?.advanceClock ? { advanceClock: options.waits.advanceClock } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      taskResourceLocalHandlers[name] = tokenWaits.handler(waitStep, name);
+    } else if (state.Type === 'Task' && state.Resource) {
+      const target: TaskTarget = { stepId: source.stepOf(state.Resource), resource: state.Resource, stateName: name };
+      const invoke = (payload: Json) => () => invoker(target, payload);
+      taskResourceLocalHandlers[name] = async (payload) => {
+        busy += 1;
+        try {
+          return (
+            options.intercept
+              ? await options.intercept(target.stepId, payload, name, invoke(payload))
+              : await invoke(payload)()
+          ) as Json;
+        } finally {
+          busy -= 1;
+        }
+      };
     }
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs?.(name) ?? 0;
     if (state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 0;
   }
-  // Like CloudFormation's DefinitionSubstitutions: placeholders become (local, never called) function ARNs.
-  const substituted = JSON.parse(
-    JSON.stringify(definition).replace(
-      /\$\{([A-Z][A-Za-z]+)FunctionArn\}/g,
-      (_, id: string) => `arn:aws:lambda:us-east-1:000000000000:function:sluice-local-${id}`,
-    ),
-  ) as StateMachineDefinition;
-  const machine = new StateMachine(substituted);
   const name = options.executionArn.split(':').pop() ?? 'local';
+  const { definition, maps } = withLocalDistributedMaps(source.definition);
+  for (const [mapName, map] of Object.entries(maps)) {
+    const store = options.artifacts;
+    if (!store) throw new Error(`${mapName}: a Map with ItemReader/ResultWriter needs the runner's artifacts store`);
+    const childContext = {
+      Execution: { Id: options.executionArn, Name: name, RedriveCount: options.redriveCount ?? 0 },
+      ...(tokenWaits ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
+    };
+    const runChild = interpreterChildRunner(
+      map.ItemProcessor,
+      { overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides }, context: childContext },
+      options.onChildEvent,
+    );
+    taskResourceLocalHandlers[mapName] = (payload) =>
+      runDistributedMap(map, payload, {
+        store,
+        stateMachineArn: options.executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]*$/, ''),
+        runChild,
+        context: childContext as never,
+      });
+  }
+  const machine = machineFor(definition);
   const execution = machine.run(input, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-    context: { Execution: { Id: options.executionArn, Name: name } },
+    context: {
+      Execution: { Id: options.executionArn, Name: name, RedriveCount: options.redriveCount ?? 0 },
+      // $$.Task.Token for token Tasks; each Task's handler mints its own token in place of this placeholder.
+      ...(tokenWaits ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
+    } as never,
   });
+  if (tokenWaits) options.waits?.onReady?.(tokenWaits);
+  const driving = tokenWaits ? driveTokenWaits(tokenWaits, execution.result, () => busy) : Promise.resolve();
   const events: LocalEvent[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
@@ -120,10 +282,10 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
   })();
   try {
     const output = await execution.result;
-    await collecting;
+    await Promise.all([collecting, driving]);
     return { status: 'SUCCEEDED', output, events };
   } catch (error) {
-    await collecting;
+    await Promise.all([collecting, driving]);
     if (error instanceof ExecutionError) {
       const failed = events.find((e) => e.type === 'ExecutionFailed');
       return {

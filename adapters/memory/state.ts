@@ -13,7 +13,7 @@ interface Pending {
 export class MemoryArrivalLedger implements ArrivalLedger {
   private readonly pending = new Map<string, Map<string, Pending>>();
   private readonly seen = new Set<string>();
-  private readonly openClaims = new Map<string, string[]>();
+  private readonly openClaims = new Map<string, { partitions: Set<string>; firstAt: number; lastAt: number }>();
   readonly claims: Array<{ dataset: string; executionArn: string; partitions: string[] }> = [];
 
   constructor(private readonly clock: Clock) {}
@@ -55,22 +55,45 @@ export class MemoryArrivalLedger implements ArrivalLedger {
   }
 
   async claimPending(dataset: string, executionArn: string): Promise<string[]> {
-    const partitions = [...(this.pending.get(dataset)?.keys() ?? [])].sort();
+    const id = `${dataset}\n${executionArn}`;
+    const byPartition = this.pending.get(dataset) ?? new Map<string, Pending>();
+    const taken = [...byPartition.entries()];
     this.pending.delete(dataset);
-    this.claims.push({ dataset, executionArn, partitions });
-    this.openClaims.set(`${dataset}\n${executionArn}`, partitions);
+    // Merges into the execution's open claim, so a retried claim step returns everything it holds.
+    const open = this.openClaims.get(id) ?? { partitions: new Set<string>(), firstAt: Infinity, lastAt: 0 };
+    for (const [partition, p] of taken) {
+      open.partitions.add(partition);
+      open.firstAt = Math.min(open.firstAt, p.firstAt);
+      open.lastAt = Math.max(open.lastAt, p.lastAt);
+    }
+    if (open.partitions.size > 0) this.openClaims.set(id, open);
+    const partitions = [...open.partitions].sort();
+    if (taken.length > 0) this.claims.push({ dataset, executionArn, partitions });
     return partitions;
   }
 
-  async returnClaim(dataset: string, executionArn: string): Promise<string[]> {
-    const partitions = this.openClaims.get(`${dataset}\n${executionArn}`) ?? [];
-    const at = this.clock.now().getTime();
+  async claimOwners(dataset: string): Promise<string[]> {
+    return [...this.openClaims.keys()]
+      .filter((id) => id.startsWith(`${dataset}\n`))
+      .map((id) => id.slice(dataset.length + 1));
+  }
+
+  async returnClaim(dataset: string, executionArn: string, keep: readonly string[] = []): Promise<string[]> {
+    const open = this.openClaims.get(`${dataset}\n${executionArn}`);
+    if (!open) return [];
+    const back = [...open.partitions].filter((p) => !keep.includes(p)).sort();
     const byPartition = this.pending.get(dataset) ?? new Map<string, Pending>();
-    for (const p of partitions)
-      byPartition.set(p, { firstAt: byPartition.get(p)?.firstAt ?? at, lastAt: at, count: 1 });
-    this.pending.set(dataset, byPartition);
+    for (const p of back) {
+      const current = byPartition.get(p);
+      byPartition.set(p, {
+        firstAt: current?.firstAt ?? open.firstAt,
+        lastAt: current?.lastAt ?? open.lastAt,
+        count: (current?.count ?? 0) + 1,
+      });
+    }
+    if (byPartition.size > 0) this.pending.set(dataset, byPartition);
     await this.forgetClaim(dataset, executionArn);
-    return partitions;
+    return back;
   }
 
   async forgetClaim(dataset: string, executionArn: string): Promise<void> {
@@ -81,15 +104,16 @@ export class MemoryArrivalLedger implements ArrivalLedger {
 export class MemoryRunLeases implements RunLeaseStore {
   private readonly leases = new Map<string, { owner: string; expiresAt: number }>();
 
-  async acquire(dataset: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+  async acquire(dataset: string, owner: string, now: Date, leaseSeconds: number, replacing?: string): Promise<boolean> {
     const lease = this.leases.get(dataset);
-    if (lease && lease.owner !== owner && lease.expiresAt >= now.getTime()) return false;
+    if (lease && lease.owner !== owner && lease.owner !== replacing && lease.expiresAt >= now.getTime()) return false;
     this.leases.set(dataset, { owner, expiresAt: now.getTime() + leaseSeconds * 1000 });
     return true;
   }
 
-  async release(dataset: string, owner: string): Promise<boolean> {
-    if (this.leases.get(dataset)?.owner !== owner) return false;
+  async release(dataset: string, owner: string, expiresAt?: Date): Promise<boolean> {
+    const lease = this.leases.get(dataset);
+    if (lease?.owner !== owner || (expiresAt && lease.expiresAt !== expiresAt.getTime())) return false;
     this.leases.delete(dataset);
     return true;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   CheckPartitionRefreshInput,
+  PartitionKeySpec,
   PartitionValues,
   RefreshState,
   StartPartitionRefreshInput,
@@ -11,26 +12,67 @@ import { assertPartition, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
 import type { Deps, Log } from '../ports';
 
-/** DDL cannot take parameters: values are pattern-checked by assertPartition, and quotes are refused outright. */
-function literal(value: string): string {
-  if (/['\\\n\r]/.test(value))
-    throw new InvalidPartitionError(`partition value ${JSON.stringify(value)} cannot be put in DDL`);
+/**
+ * DDL cannot take parameters: values are pattern-checked by assertPartition, and each literal is checked again
+ * against its key's declared type here. Athena: "Enclose partition_col_value in string characters only if the data
+ * type of the column is a string" (https://docs.aws.amazon.com/athena/latest/ug/alter-table-add-partition.html).
+ * A `date` key takes Hive's date literal, DATE 'yyyy-mm-dd'.
+ */
+export function partitionLiteral(key: Pick<PartitionKeySpec, 'name' | 'type'>, value: string): string {
+  const refuse = (why: string) =>
+    new InvalidPartitionError(`partition value ${JSON.stringify(value)} of key ${key.name} ${why}`);
+  switch (key.type) {
+    case 'int':
+      if (!/^-?[0-9]{1,18}$/.test(value)) throw refuse('is not an int');
+      return BigInt(value).toString();
+    case 'date':
+      if (!isCalendarDate(value)) throw refuse('is not a date (yyyy-mm-dd)');
+      return `DATE '${value}'`;
+    case 'string':
+      return stringLiteral(value, refuse);
+  }
+}
+
+/** yyyy-mm-dd naming a real day (Date.parse would roll 2024-02-30 over to March 1). */
+function isCalendarDate(value: string): boolean {
+  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(value)) return false;
+  const time = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
+}
+
+function stringLiteral(value: string, refuse: (why: string) => Error = (why) => new InvalidPartitionError(why)) {
+  if (/['\\\n\r]/.test(value)) throw refuse('cannot be put in DDL');
   return `'${value}'`;
 }
 
 export function addPartitionsStatement(dataset: ResolvedDataset, partitions: PartitionValues[]): string {
   const clauses = partitions.map((raw) => {
     const p = assertPartition(dataset, raw);
-    const spec = dataset.partitioning.keys.map((k) => `\`${k.name}\` = ${literal(p[k.name] ?? '')}`).join(', ');
-    const location = literal(`s3://${dataset.target.bucket}/${targetPartitionPrefix(dataset, p)}`);
+    const spec = dataset.partitioning.keys
+      .map((k) => `\`${k.name}\` = ${partitionLiteral(k, p[k.name] ?? '')}`)
+      .join(', ');
+    const location = stringLiteral(
+      `s3://${dataset.target.bucket}/${targetPartitionPrefix(dataset, p)}`,
+      (why) => new InvalidPartitionError(`partition location ${why}`),
+    );
     return `  PARTITION (${spec}) LOCATION ${location}`;
   });
   return `ALTER TABLE \`${dataset.target.table}\` ADD IF NOT EXISTS\n${clauses.join('\n')}`;
 }
 
 /**
+ * The ClientRequestToken of one statement. The same step retried (a Lambda timeout after the query started) gets
+ * the same token and so the same query back. A redrive reuses the execution ARN, so the token also carries
+ * $$.Execution.RedriveCount: otherwise the redriven step would be handed the earlier, failed query.
+ */
+export function clientRequestToken(executionArn: string, redriveCount: number, batchStart: number, sql: string) {
+  return createHash('sha256').update(`${executionArn}\n${redriveCount}\n${batchStart}\n${sql}`).digest('hex');
+}
+
+/**
  * Registers the partitions in batches. Each statement carries a ClientRequestToken derived from the execution,
- * batch and statement, so a retried step gets the same query executions back instead of starting new ones.
+ * its redrive count, the batch and the statement, so a retried step gets the same query executions back instead of
+ * starting new ones, and a redriven one starts fresh ones.
  */
 export async function startPartitionRefresh(
   input: StartPartitionRefreshInput,
@@ -42,13 +84,12 @@ export async function startPartitionRefresh(
   const queryExecutionIds: string[] = [];
   for (let i = 0; i < input.partitions.length; i += size) {
     const sql = addPartitionsStatement(dataset, input.partitions.slice(i, i + size));
-    const clientRequestToken = createHash('sha256').update(`${input.executionArn}\n${i}\n${sql}`).digest('hex');
     queryExecutionIds.push(
       await deps.queries.startQuery({
         sql,
         database: dataset.target.database,
         workgroup: deps.config.athena.workgroup,
-        clientRequestToken,
+        clientRequestToken: clientRequestToken(input.executionArn, input.redriveCount ?? 0, i, sql),
       }),
     );
   }

@@ -7,7 +7,9 @@ import type {
   StartJobRunInput,
   SummarizeJobRunsInput,
 } from '../../schemas/types.generated';
+import { glueContractArguments } from '../cast-contract';
 import { datasetNamed, type ResolvedDataset } from '../config';
+import { ConcurrentRunsExceededError } from '../errors';
 import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
 import { FINISHED_JOB_STATES, type Deps, type JobRunInfo, type Log } from '../ports';
@@ -44,6 +46,8 @@ export function jobArguments(
     '--sluice_format': dataset.raw.format,
     '--sluice_mapping': JSON.stringify(dataset.mapping),
     '--sluice_max_bad_rows_fraction': String(dataset.job.maxBadRowsFraction),
+    // The cast contract (issue 11): the Glue script applies exactly what TypeScript decided.
+    ...glueContractArguments(dataset),
     [RUN_KEY_ARGUMENT]: runKey,
   };
 }
@@ -52,6 +56,16 @@ function resultOf(partition: PartitionValues, run: JobRunInfo): JobRunResult {
   const result: JobRunResult = { partition, ok: run.state === 'SUCCEEDED', state: run.state };
   if (run.state !== 'SUCCEEDED') result.message = truncate(run.errorMessage ?? `job run ${run.id} ended ${run.state}`);
   return result;
+}
+
+/** An unfinished run of the same dataset and partition under another run key (another execution's run). */
+function isOtherWriterOf(run: JobRunInfo, dataset: string, partition: PartitionValues, runKey: string): boolean {
+  return (
+    !isFinished(run.state) &&
+    run.arguments[RUN_KEY_ARGUMENT] !== runKey &&
+    run.arguments['--sluice_dataset'] === dataset &&
+    run.arguments['--sluice_partition'] === JSON.stringify(partition)
+  );
 }
 
 /**
@@ -64,7 +78,10 @@ export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log)
   const partition = assertPartition(dataset, input.partition);
   const runKey = jobRunKey(input.executionArn, partitionKey(dataset, partition));
   const jobName = dataset.job.name;
-  const recent = await deps.jobs.listRecentJobRuns(jobName, RUN_LOOKUP_LIMIT);
+  // Both look-ups below concern runs of this partition: an indexed store answers them without a scan (issue 14).
+  const recent = deps.jobs.listJobRunsOfPartition
+    ? await deps.jobs.listJobRunsOfPartition(jobName, JSON.stringify(partition))
+    : await deps.jobs.listRecentJobRuns(jobName, RUN_LOOKUP_LIMIT);
   const earlier = recent.find((run) => run.arguments[RUN_KEY_ARGUMENT] === runKey);
   const now = deps.clock.now().toISOString();
   if (earlier && (!isFinished(earlier.state) || earlier.state === 'SUCCEEDED')) {
@@ -81,6 +98,15 @@ export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log)
     if (done) state.result = resultOf(partition, earlier);
     return state;
   }
+  const writer = recent.find((run) => isOtherWriterOf(run, dataset.name, partition, runKey));
+  if (writer)
+    // A dead execution's job run keeps running (Step Functions does not stop it), and its claim came back to
+    // pending, which is how this run got the partition. Two writers on one partition overwrite each other, so
+    // wait for it to end (retried with backoff, like a full job), then write with every file that has landed.
+    throw new ConcurrentRunsExceededError(
+      `partition ${JSON.stringify(partition)} is still being written by job run ${writer.id} of another ` +
+        `execution (${writer.state}); waiting for it to end before starting this one`,
+    );
   const runId = await deps.jobs.startJobRun(jobName, jobArguments(dataset, partition, runKey));
   log.info('job run started', { runId, jobName });
   return { runId, runKey, attached: false, startedAt: now, done: false, waitSeconds: dataset.polling.minSeconds };

@@ -11,7 +11,13 @@ import type {
 import type { Deps, Log } from '../ports';
 import { truncate } from './jobs';
 
-const SUBJECT_LIMIT = 100;
+/**
+ * SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
+ * characters long" (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html); e-mail endpoints also refuse
+ * non-ASCII subjects. A subject that breaks this makes Publish fail with InvalidParameter and the notification is
+ * lost, so the subject is made safe here, whatever the dataset is called.
+ */
+export const SUBJECT_MAX_LENGTH = 99;
 const LISTED_PARTITIONS = 50;
 
 /** Lambda errors reach Catch as {"errorType","errorMessage","trace"} JSON; the local interpreter gives the message. */
@@ -24,6 +30,16 @@ export function readCause(cause: string | undefined): string {
     // not JSON: already a plain message
   }
   return cause;
+}
+
+/** Printable ASCII only, whitespace runs collapsed, at most SUBJECT_MAX_LENGTH characters ("..." marks a cut). */
+export function snsSubject(text: string): string {
+  const printable = text
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
+  const subject = printable.length > 0 ? printable : 'sluice notification';
+  return subject.length <= SUBJECT_MAX_LENGTH ? subject : `${subject.slice(0, SUBJECT_MAX_LENGTH - 3)}...`;
 }
 
 function asSummary(value: unknown): JobRunSummary | undefined {
@@ -110,7 +126,7 @@ export function formatMessage(report: FailureReport): string {
 /** The one way out of every failure path: tell people what broke and how to re-run it. */
 export async function notifyFailure(input: NotifyFailureInput, deps: Deps, log: Log): Promise<NotifyFailureOutput> {
   const report = buildReport(input, deps);
-  const subject = truncate(`sluice ${report.stage}: ${report.dataset} failed at ${report.failedStep}`, SUBJECT_LIMIT);
+  const subject = snsSubject(`sluice ${report.stage}: ${report.dataset} failed at ${report.failedStep}`);
   const messageId = await deps.notifier.publish({
     subject,
     message: formatMessage(report),

@@ -1,4 +1,5 @@
 import type {
+  AutomaticRunInput,
   ClaimArrivalsInput,
   ClaimArrivalsOutput,
   ExecutionInput,
@@ -8,15 +9,15 @@ import type {
   ReleaseLeaseInput,
   ReleaseLeaseOutput,
 } from '../../schemas/types.generated';
-import { datasetNamed } from '../config';
+import { datasetNamed, type ResolvedDataset } from '../config';
 import { decideSettled } from '../debounce';
 import { InvalidPartitionError, LeaseHeldError } from '../errors';
 import { assertPartition, partitionFromKey, partitionKey } from '../partitions';
 import type { Deps, Log } from '../ports';
-import { ensureRunActive, RUN_LEASE_SECONDS } from '../runs';
+import { arrivedSince, ensureRunActive, returnClaimsOfOthers, RUN_LEASE_SECONDS } from '../runs';
 import { validate } from '../validation';
 
-/** First step: validates the execution input (automatic or manual) and, for automatic runs, holds the lease. */
+/** First step: validates the execution input (automatic or manual) and holds the dataset's run lease. */
 export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): Promise<PrepareRunOutput> {
   const request = validate<ExecutionInput>('ExecutionInput', structuredClone(input.request), 'execution input');
   const dataset = datasetNamed(deps.config, request.dataset);
@@ -26,19 +27,20 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
     executionArn: input.executionArn,
     maxConcurrency: Math.min(dataset.fanOut.maxConcurrency, dataset.job.maxConcurrentRuns),
   };
-  if ('partitions' in request) {
-    const seen = new Map<string, PartitionValues>();
-    request.partitions.forEach((p, i) => {
-      try {
-        const valid = assertPartition(dataset, p);
-        seen.set(partitionKey(dataset, valid), valid);
-      } catch (error) {
-        throw new InvalidPartitionError(`execution input /partitions/${i}: ${(error as Error).message}`);
-      }
-    });
-    log.info('manual run', { partitions: seen.size, skipCrawler: request.skipCrawler ?? false });
+  const manual =
+    'partitions' in request
+      ? { partitions: validPartitions(dataset, request.partitions), skipCrawler: request.skipCrawler ?? false }
+      : undefined;
+  // Every run takes part in the lease: one run per dataset, automatic or manual. The intake took a short
+  // start-up lease in an automatic run's name; here it becomes the run's lifetime lease. A run started by hand
+  // (manual input, or an automatic input) takes a free or expired lease, and is refused with LeaseHeldError
+  // while another run is active: it ends failed at once, touching no data, and can be started again later.
+  // Taken last, after every check that can fail, because a run that fails here has no run context to release it.
+  await holdLease(dataset.name, input.executionArn, request, deps, log);
+  if (manual) {
+    log.info('manual run', { partitions: manual.partitions.size, skipCrawler: manual.skipCrawler });
     return {
-      run: { ...base, mode: 'manual', skipCrawler: request.skipCrawler ?? false },
+      run: { ...base, mode: 'manual', skipCrawler: manual.skipCrawler },
       debounce: {
         settled: true,
         waitSeconds: 0,
@@ -46,18 +48,13 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
         partitionCount: 0,
         claimedAt: deps.clock.now().toISOString(),
       },
-      partitions: [...seen.values()],
+      partitions: [...manual.partitions.values()],
     };
   }
-  // The intake took a short start-up lease in our name; extend it to the run's lifetime. A run started by hand
-  // with an automatic input takes the lease here, unless another run is active.
-  if (!(await deps.leases.acquire(dataset.name, input.executionArn, deps.clock.now(), RUN_LEASE_SECONDS))) {
-    const holder = await deps.leases.current(dataset.name);
-    throw new LeaseHeldError(`dataset '${dataset.name}' already has an active run: ${holder?.owner ?? 'unknown'}`);
-  }
-  log.info('automatic run', { trigger: request.trigger });
+  const { trigger } = request as AutomaticRunInput;
+  log.info('automatic run', { trigger });
   return {
-    run: { ...base, mode: 'automatic', trigger: request.trigger, skipCrawler: false },
+    run: { ...base, mode: 'automatic', trigger, skipCrawler: false },
     debounce: {
       settled: false,
       waitSeconds: dataset.debounce.quietSeconds,
@@ -66,6 +63,38 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
       claimedAt: deps.clock.now().toISOString(),
     },
   };
+}
+
+function validPartitions(dataset: ResolvedDataset, partitions: PartitionValues[]): Map<string, PartitionValues> {
+  const seen = new Map<string, PartitionValues>();
+  partitions.forEach((p, i) => {
+    try {
+      const valid = assertPartition(dataset, p);
+      seen.set(partitionKey(dataset, valid), valid);
+    } catch (error) {
+      throw new InvalidPartitionError(`execution input /partitions/${i}: ${(error as Error).message}`);
+    }
+  });
+  return seen;
+}
+
+async function holdLease(dataset: string, executionArn: string, request: ExecutionInput, deps: Deps, log: Log) {
+  if (!(await deps.leases.acquire(dataset, executionArn, deps.clock.now(), RUN_LEASE_SECONDS))) {
+    const holder = await deps.leases.current(dataset);
+    throw new LeaseHeldError(
+      `dataset '${dataset}' already has an active run: ${holder?.owner ?? 'unknown'}. One run per dataset: ` +
+        `start this one again once that run has ended, with the same input: ${JSON.stringify(request)}`,
+    );
+  }
+  try {
+    // Took over an expired lease (its owner died unseen): whatever that run had claimed goes back to pending.
+    await returnClaimsOfOthers(dataset, executionArn, deps, log);
+  } catch (error) {
+    // This step's failure path has no run context to release the lease with: release it here (the retry
+    // takes it again).
+    await deps.leases.release(dataset, executionArn).catch(() => false);
+    throw error;
+  }
 }
 
 /** Debounce step: "not settled yet, wait N s", or the settled set of partitions, claimed atomically. */
@@ -94,23 +123,53 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
   return { settled: true, waitSeconds: 0, partitions, partitionCount: partitions.length, claimedAt: now.toISOString() };
 }
 
-/** Last step of every path: the owner releases the lease, then starts a follow-up if arrivals came meanwhile. */
+/**
+ * Partitions of the run's claim that need nothing more: processed (succeeded job runs), or named in the failure
+ * notification's re-run input. Read defensively from the run state the ASL passes; without a state (an older
+ * definition), the whole claim counts as dealt with, as before.
+ */
+function dealtWith(input: ReleaseLeaseInput, deps: Deps): string[] | 'all' {
+  const state = input.state as RunStateForRelease | undefined;
+  if (!state) return 'all';
+  const dataset = datasetNamed(deps.config, input.dataset);
+  const keys = (list: unknown): string[] =>
+    Array.isArray(list)
+      ? list.flatMap((p) => {
+          try {
+            return [partitionKey(dataset, assertPartition(dataset, p as PartitionValues))];
+          } catch {
+            return [];
+          }
+        })
+      : [];
+  const succeeded = keys((state.jobResults as { succeeded?: unknown } | undefined)?.succeeded);
+  const rerun = state.notification?.report?.rerunInput as { partitions?: unknown } | null | undefined;
+  return [...succeeded, ...keys(rerun?.partitions)];
+}
+
+interface RunStateForRelease {
+  jobResults?: unknown;
+  notification?: { report?: { rerunInput?: unknown } };
+}
+
+/**
+ * Last step of every path. The run puts back what it claimed but neither processed nor named in its
+ * notification, releases the lease, then starts a follow-up if arrivals are pending: also when the lease was
+ * already gone (this step retried, or an SDK retry of the applied delete), since the retry must not strand them.
+ */
 export async function releaseLease(input: ReleaseLeaseInput, deps: Deps, log: Log): Promise<ReleaseLeaseOutput> {
-  // The claim has been dealt with: processed, or named in this run's failure notification.
-  await deps.arrivals.forgetClaim(input.dataset, input.executionArn);
+  const keep = dealtWith(input, deps);
+  if (keep === 'all') await deps.arrivals.forgetClaim(input.dataset, input.executionArn);
+  else {
+    const back = await deps.arrivals.returnClaim(input.dataset, input.executionArn, keep);
+    if (back.length > 0)
+      log.warn('claimed partitions neither processed nor notified went back to pending', { partitions: back.length });
+  }
   const released = await deps.leases.release(input.dataset, input.executionArn);
-  if (!released) {
-    log.info('lease not held by this execution (manual run, or already taken over); nothing to release');
-    return { released: false };
-  }
-  const pending = await deps.arrivals.pendingSummary(input.dataset);
-  if (!pending) return { released: true };
-  if (input.outcome === 'failed' && Date.parse(pending.lastArrivalAt) < Date.parse(input.runStartedAt)) {
-    // These arrivals were this failed run's own (its claim failed): the notification carries the re-run input.
-    // Restarting at once would repeat the failure in a loop; the next arrival or the catch-up schedule retries.
-    log.warn('arrivals from before this failed run stay pending', { pendingPartitions: pending.partitions });
-    return { released: true };
-  }
-  const followUp = await ensureRunActive(input.dataset, 'follow-up', deps, log);
-  return followUp ? { released: true, followUpExecutionArn: followUp } : { released: true };
+  if (!released) log.info('lease not held by this execution (already released or taken over)');
+  // A failed run's own arrivals (its claim failed, or went back above) are not restarted at once, which would
+  // repeat the failure in a loop: the next arrival or the catch-up schedule retries them.
+  const startIf = input.outcome === 'failed' ? arrivedSince(input.runStartedAt) : undefined;
+  const followUp = await ensureRunActive(input.dataset, 'follow-up', deps, log, { startIf });
+  return followUp ? { released, followUpExecutionArn: followUp } : { released };
 }

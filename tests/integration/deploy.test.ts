@@ -1,19 +1,51 @@
 /**
- * `sls package` for dev and prod, offline and without credentials; the packaged CloudFormation template is the
- * artefact under test (there is no AWS account here: deploying is the one step these tests cannot take).
+ * `sls package` for dev and prod, offline and without credentials, once per test run; the packaged CloudFormation
+ * template, the function zips and the packaged Glue script are the artefacts under test (there is no AWS account
+ * here: deploying is the one step these tests cannot take; docs/first-deploy.md lists what only a real deploy shows).
+ *
+ * Each class of defect that CloudFormation or the services would only reveal on a real deploy has a rule in
+ * tests/deploy/template-rules.ts, checked here over both stages.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WILDCARD_ACTIONS, functionLogicalId } from '../../adapters/aws/deploy/stack';
+import { EXTRA_FUNCTIONS, WILDCARD_ACTIONS, functionLogicalId } from '../../adapters/aws/deploy/stack';
+import { arrivalRuleId } from '../../adapters/aws/deploy/triggers';
+import { WAIT_FUNCTIONS } from '../../adapters/aws/deploy/waits';
+import { glueScriptArtifact, GLUE_SCRIPT_SOURCE } from '../../adapters/aws/deploy/glue-script';
+import { PARTITION_COLUMN_TYPE } from '../../adapters/aws/deploy/glue';
 import { loadConfigFile } from '../../domain/config';
 import { STEP_FILES } from '../../functions';
+import {
+  SdkCallAnalysis,
+  closureOf,
+  commandsConstructedIn,
+  iamActionOf,
+  loadProgram,
+  type SdkCommand,
+} from '../deploy/sdk-calls';
+import { packageStage } from '../support/package-stack';
+import { asArray, of, roleStatements, target, type Template } from '../deploy/template';
+import {
+  MAX_SERVICE_TIMEOUT,
+  asyncInvocationRules,
+  customResourceCode,
+  customResourceRules,
+  deletionPolicyRules,
+  mutuallyExclusiveProperties,
+  nameRules,
+  s3ScopeRules,
+} from '../deploy/template-rules';
 
 const ROOT = join(__dirname, '..', '..');
 const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }; // eslint-disable-line @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped; each test narrows what it reads
-type Template = { Resources: Record<string, Resource> };
+const STAGES = ['dev', 'prod'] as const;
+const HANDLERS: Record<string, string> = { ...STEP_FILES, ...EXTRA_FUNCTIONS, ...WAIT_FUNCTIONS };
+/** Glue ETL (glueetl, Glue 4.0) worker types; G.025X is for streaming jobs only:
+ * https://docs.aws.amazon.com/glue/latest/webapi/API_CreateJob.html (WorkerType). */
+const GLUE_ETL_WORKER_TYPES = ['G.1X', 'G.2X', 'G.4X', 'G.8X'];
 
 function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', SLS_TELEMETRY_DISABLED: '1', ...extra };
@@ -21,36 +53,58 @@ function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function sls(stage: string, extraEnv: Record<string, string> = {}) {
+/** `sls package` in its own package folder and esbuild work folder, so test runs and helpers never collide. */
+function slsPackage(stage: string, extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), `sluice-pkg-${stage}-`));
-  const result = spawnSync(SLS, ['package', '--stage', stage, '--package', dir], {
-    cwd: ROOT,
-    env: offlineEnv(extraEnv),
-    encoding: 'utf8',
-    timeout: 240_000,
+  const workDir = `.esbuild-deploy-test-${stage}-${process.pid}`;
+  return new Promise<{ dir: string; status: number | null; output: string }>((done) => {
+    const child = spawn(SLS, ['package', '--stage', stage, '--package', dir], {
+      cwd: ROOT,
+      env: offlineEnv({ SLUICE_ESBUILD_WORK_DIR: workDir, ...extraEnv }),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (status) => {
+      rmSync(join(ROOT, workDir), { recursive: true, force: true });
+      done({ dir, status, output });
+    });
   });
-  return { dir, status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
 const packaged: Record<string, { dir: string; template: Template }> = {};
+const derived: Record<string, SdkCommand[]> = {};
+const closureCommands: Record<string, Set<string>> = {};
+const seconds: Record<string, number> = {};
 
-beforeAll(() => {
-  for (const stage of ['dev', 'prod']) {
-    const run = sls(stage);
-    if (run.status !== 0) throw new Error(`sls package --stage ${stage} failed:\n${run.output}`);
-    packaged[stage] = {
-      dir: run.dir,
-      template: JSON.parse(
-        readFileSync(join(run.dir, 'cloudformation-template-update-stack.json'), 'utf8'),
-      ) as Template,
-    };
+beforeAll(async () => {
+  let started = Date.now();
+  // From the source: what each function's code can send.
+  const program = loadProgram();
+  const analysis = new SdkCallAnalysis(program);
+  for (const [fn, handler] of Object.entries(HANDLERS)) {
+    derived[fn] = analysis.commandsOf(handler);
+    closureCommands[fn] = commandsConstructedIn(program, closureOf(program, handler));
   }
-}, 480_000);
+  seconds.analysis = (Date.now() - started) / 1000;
+  // Each stage packaged once per set of inputs, shared with the artifact suite (tests/support/package-stack.ts).
+  for (const stage of STAGES) {
+    started = Date.now();
+    const stack = await packageStage(stage);
+    packaged[stage] = { dir: stack.dir, template: stack.template as Template };
+    seconds[stage] = (Date.now() - started) / 1000;
+  }
+}, 600_000);
 
-const of = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
-const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+/** The JS of one function's zip, as it ships. */
+function bundleOf(stage: string, fn: string): string {
+  const file = `${HANDLERS[fn]!.replace(/\.[^.]+$/, '')}.js`;
+  return execFileSync('unzip', ['-p', join(packaged[stage]!.dir, `${fn}.zip`), file], {
+    maxBuffer: 64 * 1024 * 1024,
+  }).toString();
+}
 
-describe.each(['dev', 'prod'])('the %s template', (stage) => {
+describe.each(STAGES)('the %s template', (stage) => {
   const config = loadConfigFile(join(ROOT, 'config', `${stage}.json`));
   const t = () => packaged[stage]!.template;
 
@@ -66,6 +120,195 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
     expect(result.status).toBe(0);
   });
 
+  // ---------- Rules, one per class of defect (issue 9) ----------
+  test('no resource sets mutually exclusive properties (metric filter DefaultValue + Dimensions)', () => {
+    expect(mutuallyExclusiveProperties(t())).toEqual([]);
+    expect(t().Resources.RejectedArrivalsMetricFilter?.Properties).toMatchObject({
+      LogGroupName: `/aws/lambda/sluice-${stage}-onArrival`,
+      FilterPattern: '{ $.metric = "RejectedArrivals" }',
+    });
+  });
+
+  test(`every custom resource has a ServiceTimeout of at most ${MAX_SERVICE_TIMEOUT} s and a function that times out first`, () => {
+    expect(customResourceRules(t())).toEqual([]);
+    const custom = Object.entries(t().Resources).filter(([, r]) => r.Type.startsWith('Custom::'));
+    expect(custom.map(([id]) => id)).toEqual(config.deploy.retainData ? [] : ['EmptyBucketsOnDelete']);
+  });
+
+  test('every custom resource answers CloudFormation exactly once, on every path, before its function times out', () => {
+    for (const [id, code] of customResourceCode(t())) {
+      const fn = t().Resources[target(t().Resources[id]!.Properties.ServiceToken)!]!;
+      const run = spawnSync('python3', [join(ROOT, 'tests', 'deploy', 'custom_resource_harness.py')], {
+        input: JSON.stringify({ code, timeout: fn.Properties.Timeout }),
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      const results = JSON.parse(run.stdout) as Array<{
+        scenario: string;
+        responses: Array<{ Status: string; Reason: string; complete: boolean; at: number }>;
+        raised: string | null;
+        timeout: number;
+      }>;
+      const expected: Record<string, string> = {
+        create: 'SUCCESS',
+        update: 'SUCCESS',
+        delete: 'SUCCESS',
+        'delete, bucket already gone': 'SUCCESS',
+        'delete, access denied while IAM propagates': 'SUCCESS',
+        'delete, access denied for good': 'FAILED',
+        'delete, objects that cannot be deleted': 'FAILED',
+        'delete, unexpected error': 'FAILED',
+        'delete, throttled': 'FAILED',
+        'delete, too many objects for one run': 'FAILED',
+        'delete, first response PUT fails': 'SUCCESS',
+        'delete, boto3 missing': 'FAILED',
+        'delete, event without properties': 'FAILED',
+      };
+      for (const r of results) {
+        expect([id, r.scenario, r.responses.map((x) => x.Status)]).toEqual([id, r.scenario, [expected[r.scenario]]]);
+        expect([id, r.scenario, r.responses[0]!.complete, r.responses[0]!.at < r.timeout]).toEqual([
+          id,
+          r.scenario,
+          true,
+          true,
+        ]);
+        if (r.responses[0]!.Status === 'FAILED') expect(r.responses[0]!.Reason).toMatch(/\w+: /);
+      }
+      expect(results.map((r) => r.scenario).sort()).toEqual(Object.keys(expected).sort());
+    }
+  });
+
+  test('the bucket emptier may list and delete every object version of the stage buckets, and nothing else', () => {
+    if (config.deploy.retainData) return expect(t().Resources.BucketEmptierRole).toBeUndefined();
+    const statements = roleStatements(t(), 'BucketEmptierRole');
+    const grants = statements.map((s) => [asArray(s.Action).sort(), asArray(s.Resource).map((r) => target(r) ?? r)]);
+    const buckets = ['RawBucket', 'CuratedBucket', 'ArtifactsBucket'];
+    expect(grants[0]).toEqual([['s3:ListBucket', 's3:ListBucketVersions'], buckets]);
+    expect(grants[1]![0]).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion']);
+    expect(JSON.stringify(grants[1]![1])).toBe(
+      JSON.stringify(buckets.map((b) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [b, 'Arn'] }, '/*']] }))),
+    );
+    expect(grants.slice(2).flatMap(([actions]) => actions)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // Deleted before the buckets: it refers to them.
+    expect(t().Resources.EmptyBucketsOnDelete?.Properties.Buckets).toEqual(buckets.map((b) => ({ Ref: b })));
+  });
+
+  test('data resources: RetainExceptOnCreate where data is kept, otherwise deleted after being emptied', () => {
+    expect(deletionPolicyRules(t(), config.deploy.retainData)).toEqual([]);
+    expect(t().Resources.StateTable?.DeletionPolicy).toBe(config.deploy.retainData ? 'RetainExceptOnCreate' : 'Delete');
+  });
+
+  test('every asynchronously invoked function has an alarmed SQS on-failure destination it may send to', () => {
+    expect(asyncInvocationRules(t())).toEqual([]);
+    const asyncTargets = of(t(), 'AWS::Lambda::Permission').map(([, p]) => target(p.Properties.FunctionName));
+    expect(new Set(asyncTargets)).toEqual(
+      new Set(
+        ['onExecutionStatusChange', 'completeWait', ...(config.deploy.catchUpSchedule ? ['scheduleCatchUp'] : [])].map(
+          functionLogicalId,
+        ),
+      ),
+    );
+    // The self-healing events have their own queue: the intake's replay would reject them.
+    for (const fn of ['OnExecutionStatusChangeLambdaFunction', 'ScheduleCatchUpLambdaFunction']) {
+      const conf = of(t(), 'AWS::Lambda::EventInvokeConfig').find(([, c]) => target(c.Properties.FunctionName) === fn);
+      if (fn === 'ScheduleCatchUpLambdaFunction' && !config.deploy.catchUpSchedule) continue;
+      expect(target(conf?.[1].Properties.DestinationConfig.OnFailure.Destination)).toBe('RecoveryQueue');
+    }
+  });
+
+  test('every name in the template is within its AWS limit', () => {
+    expect(nameRules(t())).toEqual([]);
+  });
+
+  test('S3 permissions are scoped to whole folders, never a {key} fragment or a whole bucket', () => {
+    expect(s3ScopeRules(t())).toEqual([]);
+    for (const d of config.datasets) {
+      const id = d.name.charAt(0).toUpperCase() + d.name.slice(1);
+      const list = roleStatements(t(), `JobRole${id}`).filter((s) => asArray(s.Action).includes('s3:ListBucket'));
+      const curated = list.find((s) => JSON.stringify(s.Resource).includes(config.lake.curatedBucket));
+      expect(curated?.Condition).toEqual({
+        StringLikeIfExists: {
+          's3:prefix': [d.target.folder, `${d.target.folder}*`, `_rejected/${d.name}/`, `_rejected/${d.name}/*`],
+        },
+      });
+    }
+  });
+
+  test('each crawler waits for its bucket and role, and creates no partition index it may not create', () => {
+    for (const [id, crawler] of of(t(), 'AWS::Glue::Crawler')) {
+      const role = target(crawler.Properties.Role)!;
+      expect([id, asArray(crawler.DependsOn)]).toEqual([id, expect.arrayContaining(['RawBucket', role])]);
+      const indexes = JSON.parse(crawler.Properties.Configuration).CreatePartitionIndex;
+      const mayIndex = roleStatements(t(), role).some((s) => asArray(s.Action).includes('glue:CreatePartitionIndex'));
+      expect([id, indexes === false || mayIndex]).toEqual([id, true]);
+    }
+  });
+
+  test("each target table's Location is its dataset's folder, and its partition columns have the keys' types", () => {
+    for (const d of config.datasets) {
+      const table = of(t(), 'AWS::Glue::Table').find(([, x]) => x.Properties.TableInput.Name === d.target.table)?.[1];
+      const location: string = table?.Properties.TableInput.StorageDescriptor.Location;
+      expect(location).toBe(`s3://${config.lake.curatedBucket}/${d.target.folder}`);
+      expect(location).toMatch(/^s3:\/\/[^/]+\/[^{}=]+\/$/);
+      expect(table?.Properties.TableInput.PartitionKeys).toEqual(
+        d.partitioning.keys.map((k) => ({ Name: k.name, Type: PARTITION_COLUMN_TYPE[k.type] })),
+      );
+    }
+  });
+
+  test('Glue jobs use a worker type that Glue ETL jobs accept', () => {
+    for (const [id, job] of of(t(), 'AWS::Glue::Job'))
+      expect([id, GLUE_ETL_WORKER_TYPES.includes(job.Properties.WorkerType)]).toEqual([id, true]);
+  });
+
+  test('the Glue script ships as a packaged artifact that each job reads from the deployment bucket', () => {
+    // The package is self-consistent: the job's key names the SHA-256 of the script packaged beside the zips
+    // (glue-script-plugin.js uploads exactly that file, and refuses one whose hash differs).
+    const [job0] = of(t(), 'AWS::Glue::Job');
+    const key = /^s3:\/\/\$\{Bucket\}\/(.+)$/.exec(job0![1].Properties.Command.ScriptLocation['Fn::Sub'][0])![1]!;
+    expect(key).toMatch(new RegExp(`^serverless/sluice/${stage}/glue/convert_partition-[0-9a-f]{16}\\.py$`));
+    const script = readFileSync(join(packaged[stage]!.dir, 'glue', key.split('/').pop()!));
+    expect(createHash('sha256').update(script).digest('hex').slice(0, 16)).toBe(/-([0-9a-f]{16})\.py$/.exec(key)![1]);
+    expect(glueScriptArtifact(stage).key).toMatch(
+      /^serverless\/sluice\/[a-z-]+\/glue\/convert_partition-[0-9a-f]{16}\.py$/,
+    );
+    for (const [id, job] of of(t(), 'AWS::Glue::Job')) {
+      expect([id, job.Properties.Command.ScriptLocation]).toEqual([
+        id,
+        { 'Fn::Sub': [`s3://\${Bucket}/${key}`, { Bucket: { Ref: 'ServerlessDeploymentBucket' } }] },
+      ]);
+      const reads = roleStatements(t(), target(job.Properties.Role)!).find((s) =>
+        JSON.stringify(s.Resource).includes(key),
+      );
+      expect([id, reads?.Action]).toEqual([id, ['s3:GetObject']]);
+    }
+    expect(Object.keys(t().Resources).filter((id) => /Uploader|GlueJobScript/.test(id))).toEqual([]);
+  });
+
+  // ---------- Permissions cover every SDK command each bundle can send ----------
+  test.each(Object.keys(HANDLERS))("%s's role allows every AWS SDK command its code can send", (fn) => {
+    const statements = roleStatements(t(), `${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`);
+    const granted = new Set(statements.filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action)));
+    const needed = derived[fn]!.map(iamActionOf);
+    expect(needed.filter((a) => !granted.has(a))).toEqual([]);
+    // Least privilege where an SDK command maps one to one onto an action: nothing granted that no code sends.
+    const direct = [...granted].filter((a) => /^(dynamodb|states|sns|athena):|^glue:\w*(Job|Crawler)/.test(a));
+    expect(direct.filter((a) => !needed.includes(a)).sort()).toEqual([]);
+  });
+
+  test('the analysis reads the code that ships: each bundle names exactly the SDK commands its sources construct', () => {
+    for (const fn of Object.keys(HANDLERS)) {
+      const bundle = bundleOf(stage, fn);
+      const inBundle = new Set(
+        [...bundle.matchAll(/new (?:[A-Za-z_$][\w$]*\.)?([A-Z]\w*Command)\(|\.paginate([A-Z]\w*)\)?\(/g)].map(
+          (m) => m[1] ?? `${m[2]}Command`,
+        ),
+      );
+      expect([fn, [...inBundle].sort()]).toEqual([fn, [...closureCommands[fn]!].sort()]);
+    }
+  });
+
+  // ---------- The stack's other guarantees ----------
   test('every bucket is KMS-encrypted, blocks public access, and refuses plain HTTP', () => {
     const buckets = of(t(), 'AWS::S3::Bucket');
     expect(buckets.length).toBeGreaterThanOrEqual(4); // raw, curated, artifacts, deployment
@@ -100,19 +343,12 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
   });
 
   test('the state table is on demand, with point-in-time recovery, TTL and encryption', () => {
-    const table = t().Resources.StateTable!;
-    expect(table.Properties).toMatchObject({
+    expect(t().Resources.StateTable!.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-  });
-
-  test('data stores follow the stage removal policy', () => {
-    const expected = config.deploy.retainData ? 'Retain' : 'Delete';
-    for (const id of ['RawBucket', 'CuratedBucket', 'StateTable'])
-      expect([id, t().Resources[id]?.DeletionPolicy]).toEqual([id, expected]);
   });
 
   test('the failure topic is KMS-encrypted and subscribes the stage alarm e-mail when set', () => {
@@ -123,30 +359,72 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
     );
   });
 
-  test('the dead-letter queue is encrypted and alarms as soon as it holds a message', () => {
-    expect(t().Resources.DeadLetterQueue?.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(t().Resources.DeadLetterAlarm?.Properties).toMatchObject({
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
+  test('both dead-letter queues are encrypted and alarm as soon as they hold a message', () => {
+    for (const [queue, alarm] of [
+      ['DeadLetterQueue', 'DeadLetterAlarm'],
+      ['RecoveryQueue', 'RecoveryQueueAlarm'],
+    ] as const) {
+      expect(t().Resources[queue]?.Properties.SqsManagedSseEnabled).toBe(true);
+      expect(t().Resources[alarm]?.Properties).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: 'FailureTopic' }],
+      });
+    }
+    for (const [id, rule] of of(t(), 'AWS::Events::Rule'))
+      for (const tgt of rule.Properties.Targets)
+        expect([id, target(tgt.DeadLetterConfig.Arn)]).toEqual([
+          id,
+          tgt.Id === 'intakeQueue'
+            ? 'DeadLetterQueue'
+            : tgt.Id === 'completeWait'
+              ? 'WaitEventsDeadLetterQueue'
+              : 'RecoveryQueue',
+        ]);
+  });
+
+  test('arrivals go to the intake queue, consumed in batches with partial failures; the rest dead-letters (issue 12)', () => {
+    const resources = t().Resources;
+    for (const d of config.datasets) {
+      const rule = resources[arrivalRuleId(d)];
+      expect(rule?.Properties.Targets).toEqual([
+        expect.objectContaining({ Id: 'intakeQueue', Arn: { 'Fn::GetAtt': ['IntakeQueue', 'Arn'] } }),
+      ]);
+    }
+    const queue = resources.IntakeQueue?.Properties;
+    expect(queue?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const consumer = resources[functionLogicalId('onArrivalBatch')]?.Properties;
+    expect(queue?.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumer?.Timeout);
+    const mappings = of(t(), 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) =>
+        JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': ['IntakeQueue', 'Arn'] }),
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.[1].Properties).toMatchObject({
+      BatchSize: 1000,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    expect(resources.IntakeBacklogAlarm?.Properties).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
       AlarmActions: [{ Ref: 'FailureTopic' }],
     });
-    for (const [id, rule] of of(t(), 'AWS::Events::Rule'))
-      for (const target of rule.Properties.Targets)
-        expect([id, target.DeadLetterConfig]).toEqual([id, { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } }]);
-    const onArrivalConfig = of(t(), 'AWS::Lambda::EventInvokeConfig')[0]?.[1];
-    expect(onArrivalConfig?.Properties.DestinationConfig.OnFailure.Destination).toEqual({
-      'Fn::GetAtt': ['DeadLetterQueue', 'Arn'],
-    });
+    const policy = resources.IntakeQueuePolicy?.Properties.PolicyDocument.Statement[0];
+    expect(policy).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
+    expect(resources.RejectedBatchArrivalsMetricFilter?.Properties.LogGroupName).toBe(
+      `/aws/lambda/sluice-${stage}-onArrivalBatch`,
+    );
   });
 
   test('every Lambda is nodejs22.x on arm64, traced, with its own role and a log group with the stage retention', () => {
-    const functions = of(t(), 'AWS::Lambda::Function').filter(([id]) => id !== 'GlueScriptUploader');
-    expect(functions.map(([id]) => id).sort()).toEqual(
-      [...Object.keys(STEP_FILES), 'onArrival', 'onExecutionStatusChange', 'replayDeadLetters', 'scheduleCatchUp']
-        .map(functionLogicalId)
-        .sort(),
-    );
+    const functions = of(t(), 'AWS::Lambda::Function').filter(([id]) => id !== 'BucketEmptier');
+    expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(HANDLERS).map(functionLogicalId).sort());
     const roles = new Set<string>();
     for (const [id, f] of functions) {
       expect([id, f.Properties.Runtime, f.Properties.Architectures, f.Properties.TracingConfig]).toEqual([
@@ -165,45 +443,19 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
   });
 
   test('IAM grants "*" only for the actions AWS does not scope, and never a service-wide action', () => {
-    for (const [id, role] of of(t(), 'AWS::IAM::Role'))
-      for (const policy of role.Properties.Policies ?? [])
-        for (const s of policy.PolicyDocument.Statement) {
-          for (const action of asArray(s.Action as string | string[]))
-            expect([id, action]).not.toEqual([id, expect.stringMatching(/(^\*$|:\*$)/)]);
-          if (asArray(s.Resource).includes('*'))
-            for (const action of asArray(s.Action as string | string[]))
-              expect([id, action, WILDCARD_ACTIONS[action] !== undefined]).toEqual([id, action, true]);
-        }
-  });
-
-  const roleActions = (fn: string): string[] => {
-    const role = t().Resources[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`]!;
-    return role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Array<{ Action: string[] }> } }) =>
-      p.PolicyDocument.Statement.flatMap((s) => s.Action),
-    )
-      .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('xray:'))
-      .sort();
-  };
-  test.each([
-    ['prepareRun', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
-    ['startCrawler', ['glue:GetCrawler', 'glue:StartCrawler']],
-    ['checkCrawler', ['glue:GetCrawler']],
-    ['startJobRun', ['glue:GetJobRuns', 'glue:StartJobRun']],
-    ['checkJobRun', ['glue:GetJobRun']],
-    ['summarizeJobRuns', []],
-    ['checkPartitionRefresh', ['athena:GetQueryExecution']],
-    ['notifyFailure', ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish']],
-  ])('the %s role holds only what that step calls', (fn, actions) => {
-    expect(roleActions(fn)).toEqual(actions);
+    for (const [id] of of(t(), 'AWS::IAM::Role'))
+      for (const s of roleStatements(t(), id)) {
+        for (const action of asArray(s.Action))
+          expect([id, action]).not.toEqual([id, expect.stringMatching(/(^\*$|:\*$)/)]);
+        if (asArray(s.Resource).includes('*'))
+          for (const action of asArray(s.Action))
+            expect([id, action, WILDCARD_ACTIONS[action] !== undefined]).toEqual([id, action, true]);
+      }
   });
 
   test('the start-job step may start only the configured jobs', () => {
-    const statements = t().Resources.StartJobRunRole!.Properties.Policies[0].PolicyDocument.Statement as Array<{
-      Action: string[];
-      Resource: unknown[];
-    }>;
-    const glue = statements.find((s) => s.Action.includes('glue:StartJobRun'))!;
-    expect(glue.Resource.map((r) => JSON.stringify(r))).toEqual(
+    const glue = roleStatements(t(), 'StartJobRunRole').find((s) => asArray(s.Action).includes('glue:StartJobRun'))!;
+    expect(asArray(glue.Resource).map((r) => JSON.stringify(r))).toEqual(
       config.datasets.map((d) =>
         JSON.stringify({
           'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:job/${d.job.name}`,
@@ -220,7 +472,7 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
     ];
     const targets = Object.values(substitutions).map((v) => v['Fn::GetAtt'][0]);
     expect(new Set(targets)).toEqual(new Set(Object.keys(STEP_FILES).map(functionLogicalId)));
-    for (const target of targets) expect(t().Resources[target]?.Type).toBe('AWS::Lambda::Function');
+    for (const tgt of targets) expect(t().Resources[tgt]?.Type).toBe('AWS::Lambda::Function');
     expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
     expect(machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn).toEqual({
       'Fn::GetAtt': ['StateMachineLogGroup', 'Arn'],
@@ -245,24 +497,15 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
         MaxRetries: 0,
       });
       const table = of(t(), 'AWS::Glue::Table').find(([, x]) => x.Properties.TableInput.Name === d.target.table)?.[1];
-      expect(table?.Properties.TableInput.PartitionKeys.map((k: { Name: string }) => k.Name)).toEqual(
-        d.partitioning.keys.map((k) => k.name),
-      );
       expect(table?.Properties.TableInput.StorageDescriptor.Columns).toEqual(
         d.mapping.map((m) => ({ Name: m.target, Type: m.type })),
       );
       const rule = of(t(), 'AWS::Events::Rule').find(([, r]) =>
         JSON.stringify(r.Properties.EventPattern ?? {}).includes(`"prefix":"${d.raw.prefix}"`),
       );
-      expect(rule?.[1].Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['OnArrivalLambdaFunction', 'Arn'] });
+      expect(rule?.[1].Properties.Name).toBe(d.names.arrivalRule);
+      expect(rule?.[1].Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['IntakeQueue', 'Arn'] });
     }
-  });
-
-  test('rejected arrivals are counted by a metric filter on the intake log group', () => {
-    expect(t().Resources.RejectedArrivalsMetricFilter?.Properties).toMatchObject({
-      LogGroupName: `/aws/lambda/sluice-${stage}-onArrival`,
-      FilterPattern: '{ $.metric = "RejectedArrivals" }',
-    });
   });
 
   test('the Athena workgroup enforces its settings and encrypts results', () => {
@@ -278,22 +521,44 @@ describe.each(['dev', 'prod'])('the %s template', (stage) => {
   });
 });
 
-test('a bad dataset config fails the package step, naming the field', () => {
+test('both stages are packaged once for the run (times printed for the record)', () => {
+  expect(Object.keys(packaged).sort()).toEqual([...STAGES].sort());
+  console.log(
+    `deploy tests: SDK-call analysis ${seconds.analysis} s; package dev ${seconds.dev} s, prod ${seconds.prod} s (0 when cached)`,
+  );
+});
+
+test('a bad dataset config fails the package step, naming the field', async () => {
   const bad = JSON.parse(readFileSync(join(ROOT, 'config', 'dev.json'), 'utf8'));
   bad.datasets[1].partitioning.keys[0].pattern = 'no-anchors';
   const file = join(mkdtempSync(join(tmpdir(), 'sluice-bad-')), 'dev.json');
   writeFileSync(file, JSON.stringify(bad));
-  const run = sls('dev', { SLUICE_CONFIG_FILE: file });
+  const run = await slsPackage('dev', { SLUICE_CONFIG_FILE: file });
+  rmSync(run.dir, { recursive: true, force: true });
   expect(run.status).not.toBe(0);
   expect(run.output).toContain('/datasets/1/partitioning/keys/0/pattern must match pattern');
 }, 240_000);
 
+test('a dataset name too long for its EventBridge rule fails the package step, naming the field', async () => {
+  const bad = JSON.parse(readFileSync(join(ROOT, 'config', 'dev.json'), 'utf8'));
+  bad.datasets[1].name = 'clickstream_events_from_the_corporate_marketing_site';
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-bad-')), 'dev.json');
+  writeFileSync(file, JSON.stringify(bad));
+  const run = await slsPackage('dev', { SLUICE_CONFIG_FILE: file });
+  rmSync(run.dir, { recursive: true, force: true });
+  expect(run.status).not.toBe(0);
+  expect(run.output).toContain('/datasets/1/name makes the EventBridge rule name');
+}, 240_000);
+
 test('the reference Glue script is valid Python (it can only run on AWS Glue)', () => {
-  const script = join(ROOT, 'adapters', 'aws', 'glue', 'convert_partition.py');
-  expect(existsSync(script)).toBe(true);
-  const check = spawnSync('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read())', script], {
-    encoding: 'utf8',
-  });
+  expect(existsSync(GLUE_SCRIPT_SOURCE)).toBe(true);
+  const check = spawnSync(
+    'python3',
+    ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read())', GLUE_SCRIPT_SOURCE],
+    {
+      encoding: 'utf8',
+    },
+  );
   expect(check.stderr).toBe('');
   expect(check.status).toBe(0);
 });

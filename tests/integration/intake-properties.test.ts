@@ -6,7 +6,10 @@ import fc from 'fast-check';
 import { encodeS3Key } from '../../adapters/local/lake';
 import { acceptObjectCreated } from '../../domain/intake';
 import type { Log } from '../../domain/ports';
-import { ensureRunActive, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS } from '../../domain/runs';
+import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
+
+/** The test config's orders.debounce.quietSeconds. */
+const DEBOUNCE_QUIET_SECONDS = 60;
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
 import { dynamoWorld, startDynamo, type LocalDynamo } from '../support/dynamo';
 
@@ -132,18 +135,26 @@ test('every object is processed or named in a failure; never two live runs; burs
         adoptNewExecutions();
       }
 
-      // Drain: leases of dead runs expire within their bound; the catch-up schedule restarts pending work.
+      // Drain: leases of dead runs expire within their bound; the catch-up schedule (as production calls it)
+      // restarts pending work and returns the claims of runs that died unseen.
       for (const r of runs) if (r.phase !== 'done') r.phase = 'dead'; // past the machine timeout, all have ended
       clock.advance(RUN_LEASE_SECONDS + 1);
-      await ensureRunActive('orders', 'schedule', deps, log);
+      await catchUpAll(deps, log);
       adoptNewExecutions();
       for (let i = 0; i < 50; i++) {
         const live = runs.find((r) => r.phase !== 'done' && r.phase !== 'dead');
         if (!live) break;
-        clock.advance(1000);
+        // Steps of the quiet period: short enough that a started run's start-up lease is still live at its
+        // first step (1,000 s steps let every start-up lease expire, which hid lease bugs).
+        clock.advance(DEBOUNCE_QUIET_SECONDS + 1);
+        expect(DEBOUNCE_QUIET_SECONDS + 1).toBeLessThan(STARTUP_LEASE_SECONDS);
         await step(live, true);
         adoptNewExecutions();
+        if (!runs.some((r) => r.phase !== 'done' && r.phase !== 'dead')) await catchUpAll(deps, log);
+        adoptNewExecutions();
       }
+      expect(await deps.arrivals.pendingSummary('orders')).toBeNull();
+      expect(await deps.arrivals.claimOwners('orders')).toEqual([]);
       for (const id of arrivals.keys()) expect([id, covered.has(id)]).toEqual([id, true]);
     }),
     { numRuns: 40 },

@@ -33,7 +33,8 @@ describe('an automatic run', () => {
       ]),
     );
     expect(world.queries.started).toHaveLength(1);
-    expect(world.queries.started[0]?.sql).toContain("PARTITION (`year` = '2024', `month` = '01', `day` = '06')");
+    // int keys are int literals (issue 9, defect 12); the LOCATION keeps the folder's own spelling.
+    expect(world.queries.started[0]?.sql).toContain('PARTITION (`year` = 2024, `month` = 1, `day` = 6)');
     expect(world.notifier.published).toHaveLength(0);
     expect(await world.leases.current('orders')).toBeNull();
   });
@@ -102,16 +103,23 @@ describe('an automatic run', () => {
   test('extends the start-up lease to the run lifetime in its first step', async () => {
     const world = fakeWorld();
     const start = world.clock.current;
+    let checked = false;
+    // runAutomatic rethrows a failed expectation from the intercept after the run, and asserts the outcome:
+    // the ASL's Catch cannot swallow either.
     await runAutomatic(world, 'orders', {
+      expectStatus: 'SUCCEEDED',
       intercept: async (stepId, _input, _state, invoke) => {
         const out = await invoke();
         if (stepId === 'prepareRun') {
           const lease = await world.leases.current('orders');
+          expect(lease?.owner).toBe(EXECUTION_ARN);
           expect(Date.parse(lease?.expiresAt ?? '') - start).toBeGreaterThanOrEqual((RUN_LEASE_SECONDS - 60) * 1000);
+          checked = true;
         }
         return out;
       },
     });
+    expect(checked).toBe(true);
   });
 });
 

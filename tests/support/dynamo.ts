@@ -17,6 +17,13 @@ export interface LocalDynamo {
 
 export async function startDynamo(): Promise<LocalDynamo> {
   const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Requests dynalite is still answering: stop() waits for them, because dynalite throws (and takes the jest
+  // worker down) when its database is closed under a running request.
+  let inFlight = 0;
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.on('close', () => inFlight--);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const client = new DynamoDBClient({
@@ -51,8 +58,11 @@ export async function startDynamo(): Promise<LocalDynamo> {
       }
       throw new Error(`table ${name} did not become ACTIVE`);
     },
+    /** Call after the test's own work has settled; no new request gets through once the client is destroyed. */
     async stop() {
       client.destroy();
+      while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -73,4 +83,61 @@ export async function dynamoWorld(dynamo: LocalDynamo, prefix = 'state') {
     leases: new DynamoRunLeases(dynamo.doc, table),
   };
   return { ...world, deps, clock, table };
+}
+
+/** What a fault does to one DynamoDB call. */
+export type Fault =
+  /** The call never reaches DynamoDB: the SDK gives up with a throttling error. */
+  | 'throttle'
+  /** DynamoDB applies the write, then the client times out and never sees the answer. */
+  | 'applied-then-timeout'
+  /** DynamoDB applies the write, the answer is lost, and the SDK retries the same request: the caller sees the retry's answer. */
+  | 'applied-then-retried';
+
+export interface DynamoCall {
+  /** GetCommand, PutCommand, UpdateCommand, DeleteCommand, QueryCommand. */
+  kind: string;
+  input: { Key?: { pk?: string; sk?: string }; Item?: { pk?: string; sk?: string }; [k: string]: unknown };
+  /** The item's sort key (or the query's prefix), for matching: LEASE, PENDING#..., CLAIM#..., a sequencer. */
+  sk: string;
+  /** 1-based count of calls seen so far, this one included. */
+  n: number;
+}
+
+/**
+ * Fault injection on the DynamoDB document client that the adapters share: `rule` sees each call and may
+ * answer with a fault. Returns the calls seen and a restore function.
+ */
+export function injectFaults(dynamo: LocalDynamo, rule: (call: DynamoCall) => Fault | undefined) {
+  const original = dynamo.doc.send.bind(dynamo.doc) as (command: unknown) => Promise<unknown>;
+  const calls: DynamoCall[] = [];
+  const spy = jest.spyOn(dynamo.doc, 'send').mockImplementation((async (command: {
+    constructor: { name: string };
+    input: DynamoCall['input'];
+  }) => {
+    const input = command.input;
+    const sk = String(
+      input.Key?.sk ??
+        input.Item?.sk ??
+        (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':pending'] ??
+        '',
+    );
+    const seen: DynamoCall = { kind: command.constructor.name, input, sk, n: calls.length + 1 };
+    calls.push(seen);
+    const fault = rule(seen);
+    if (fault === 'throttle')
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput (injected)'), {
+        name: 'ThrottlingException',
+        $metadata: {},
+      });
+    const answer = await original(command);
+    if (fault === 'applied-then-timeout')
+      throw Object.assign(new Error('socket timed out after the write was applied (injected)'), {
+        name: 'TimeoutError',
+        $metadata: {},
+      });
+    if (fault === 'applied-then-retried') return original(command);
+    return answer;
+  }) as never);
+  return { calls, restore: () => spy.mockRestore() };
 }

@@ -2,7 +2,8 @@ import { addPartitionsStatement } from '../../domain/steps/athena';
 import { checkCrawler, startCrawler } from '../../domain/steps/crawler';
 import { checkJobRun, jobRunKey, startJobRun } from '../../domain/steps/jobs';
 import { notifyFailure, readCause } from '../../domain/steps/notify';
-import { claimArrivals, releaseLease } from '../../domain/steps/run';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
+import { ensureRunActive } from '../../domain/runs';
 import { InvalidPartitionError } from '../../domain/errors';
 import type { Log } from '../../domain/ports';
 import { fakeWorld } from '../support/fakes';
@@ -120,10 +121,11 @@ describe('checkJobRun', () => {
 });
 
 describe('the Athena statement', () => {
+  // Partition values are typed as the config says (int keys unquoted; issue 11).
   test('adds every partition with its location, IF NOT EXISTS', () => {
     const dataset = fakeWorld().deps.config.datasets[0]!;
     expect(addPartitionsStatement(dataset, [P])).toBe(
-      "ALTER TABLE `orders` ADD IF NOT EXISTS\n  PARTITION (`year` = '2024', `month` = '01', `day` = '05') LOCATION 's3://curated-bucket/orders/year=2024/month=01/day=05/'",
+      "ALTER TABLE `orders` ADD IF NOT EXISTS\n  PARTITION (`year` = 2024, `month` = 1, `day` = 5) LOCATION 's3://curated-bucket/orders/year=2024/month=01/day=05/'",
     );
   });
 
@@ -222,6 +224,111 @@ describe('notifyFailure', () => {
       stage: 'test',
       failedStep: 'startPartitionRefresh',
       error: 'AthenaQueryFailedError',
+    });
+  });
+});
+
+describe('issue 10, risks decided', () => {
+  const DEAD = 'arn:aws:states:eu-west-1:1:execution:sm:dead';
+
+  test('a dead execution’s job run still writing the partition: the new run waits for it, never a second writer', async () => {
+    const w = fakeWorld();
+    w.jobs.script = () => ({ pollsToFinish: 2, finalState: 'SUCCEEDED' });
+    const first = await startJobRun({ dataset: 'orders', executionArn: DEAD, partition: P }, w.deps, log);
+    const other = { year: '2024', month: '01', day: '06' };
+    await expect(
+      startJobRun({ dataset: 'orders', executionArn: ARN, partition: P }, w.deps, log),
+    ).rejects.toMatchObject({ name: 'ConcurrentRunsExceededError', message: expect.stringContaining(first.runId) });
+    // Another partition is not held up, and the same execution's retry still attaches to its own run.
+    await expect(
+      startJobRun({ dataset: 'orders', executionArn: ARN, partition: other }, w.deps, log),
+    ).resolves.toMatchObject({ attached: false });
+    await expect(
+      startJobRun({ dataset: 'orders', executionArn: DEAD, partition: P }, w.deps, log),
+    ).resolves.toMatchObject({ attached: true });
+    expect(w.jobs.runs).toHaveLength(2);
+    while (w.jobs.alive() > 0) for (const r of w.jobs.runs) await w.jobs.getJobRun('j', r.id);
+    await expect(
+      startJobRun({ dataset: 'orders', executionArn: ARN, partition: P }, w.deps, log),
+    ).resolves.toMatchObject({ attached: false });
+    expect(w.jobs.runs).toHaveLength(3);
+  });
+
+  describe('manual runs take part in the lease', () => {
+    const manual = { dataset: 'orders', partitions: [P], skipCrawler: true };
+
+    test('refused with LeaseHeldError, naming the active run and the input to start again, while a run is active', async () => {
+      const w = fakeWorld();
+      await w.leases.acquire('orders', DEAD, w.clock.now(), 600);
+      await expect(prepareRun({ request: manual, executionArn: ARN }, w.deps, log)).rejects.toMatchObject({
+        name: 'LeaseHeldError',
+        message: expect.stringMatching(/already has an active run: .*dead.*"partitions"/),
+      });
+      expect((await w.leases.current('orders'))?.owner).toBe(DEAD);
+    });
+
+    test('holds the lease while it works: arrivals meanwhile start no run; its release starts the follow-up', async () => {
+      const w = fakeWorld();
+      await prepareRun({ request: manual, executionArn: ARN }, w.deps, log);
+      expect((await w.leases.current('orders'))?.owner).toBe(ARN);
+      await w.arrivals.recordArrival({
+        dataset: 'orders',
+        partitionKey: 'year=2024/month=01/day=07',
+        objectKey: 'k',
+        sequencer: '1',
+        size: 1,
+        arrivedAt: '',
+      });
+      expect(await ensureRunActive('orders', 'arrival', w.deps, log)).toBeNull();
+      const out = await releaseLease(
+        { dataset: 'orders', executionArn: ARN, outcome: 'succeeded', runStartedAt: '2024-03-01T10:00:00Z', state: {} },
+        w.deps,
+        log,
+      );
+      expect(out).toMatchObject({ released: true, followUpExecutionArn: expect.any(String) });
+    });
+
+    test('an invalid manual input takes no lease (its failure path has no run context to release one)', async () => {
+      const w = fakeWorld();
+      const bad = { dataset: 'orders', partitions: [{ year: '2024', month: '13', day: '01' }] };
+      await expect(prepareRun({ request: bad, executionArn: ARN }, w.deps, log)).rejects.toMatchObject({
+        name: 'InvalidPartitionError',
+      });
+      expect(await w.leases.current('orders')).toBeNull();
+    });
+  });
+
+  describe('the crawler-already-running race decides by the crawl’s start time', () => {
+    const requestedAt = '2024-03-01T10:00:00Z';
+    const racedBy = (w: ReturnType<typeof fakeWorld>, startedAt: string | undefined) => {
+      // Idle when we look; someone starts a crawl before our StartCrawler call lands.
+      const start = w.crawlers.startCrawler.bind(w.crawlers);
+      jest.spyOn(w.crawlers, 'startCrawler').mockImplementationOnce(async () => {
+        w.crawlers.status = { state: 'RUNNING', ...(startedAt ? { currentCrawlStartedAt: startedAt } : {}) };
+        return start();
+      });
+    };
+
+    test('a crawl that began before our request may miss our files: wait and start ours after it', async () => {
+      const w = fakeWorld();
+      racedBy(w, '2024-03-01T09:59:59Z');
+      const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt }, w.deps, log);
+      expect(out).toMatchObject({ started: false });
+      expect(w.crawlers.starts).toBe(0);
+    });
+
+    test('a crawl with no start time shown is not trusted either', async () => {
+      const w = fakeWorld();
+      racedBy(w, undefined);
+      const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt }, w.deps, log);
+      expect(out).toMatchObject({ started: false });
+    });
+
+    test('a crawl that began at or after our request sees our files: attach to it', async () => {
+      const w = fakeWorld();
+      racedBy(w, requestedAt);
+      const out = await startCrawler({ dataset: 'orders', executionArn: ARN, requestedAt }, w.deps, log);
+      expect(out).toMatchObject({ started: true, attached: true, startedAt: requestedAt });
     });
   });
 });

@@ -1,0 +1,203 @@
+/**
+ * The functions and their roles: every step Lambda and extra function, each with a role holding only what it
+ * calls, on-failure destinations for the asynchronously invoked ones, and the intake's rejected-arrivals metric.
+ */
+import { STEP_FILES } from '../../../functions';
+import { allow, arn, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
+import type { StackContext } from './context';
+import { INTAKE_CONSUMER_TIMEOUT_SECONDS, INTAKE_QUEUE, QUEUES } from './state';
+
+/** Extra functions beside the step Lambdas. */
+export const EXTRA_FUNCTIONS: Record<string, string> = {
+  onArrival: 'functions/on-arrival.handler',
+  onArrivalBatch: 'functions/on-arrival-batch.handler',
+  onExecutionStatusChange: 'functions/on-execution-status-change.handler',
+  replayDeadLetters: 'functions/replay-dead-letters.handler',
+  scheduleCatchUp: 'functions/schedule-catch-up.handler',
+};
+
+/**
+ * Functions that AWS invokes asynchronously (EventBridge rules, schedules), and the queue their failed events go
+ * to. Lambda retries an asynchronous event twice, then discards it unless an on-failure destination is set:
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ */
+export const ASYNC_FUNCTIONS: Record<string, string> = {
+  onArrival: QUEUES.intake,
+  onExecutionStatusChange: QUEUES.recovery,
+  scheduleCatchUp: QUEUES.recovery,
+};
+
+export const roleId = (fn: string) => `${pascal(fn)}Role`;
+
+/** A function's role: its own log stream, X-Ray, and `statements` (what its code calls). */
+export function lambdaRole(ctx: StackContext, name: string, statements: Statement[]): Cfn {
+  return serviceRole('lambda.amazonaws.com', name, [
+    allow(
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      [
+        sub(
+          `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${ctx.config.names.lambda(name)}:*`,
+        ),
+      ],
+    ),
+    allow(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], ['*']),
+    ...statements,
+  ]);
+}
+
+export function functionsAndRoles(ctx: StackContext): Family {
+  const needs = permissions(ctx);
+  const handlers: Record<string, string> = { ...STEP_FILES, ...EXTRA_FUNCTIONS };
+  const resources: Record<string, Cfn> = {};
+  const functions: Record<string, Cfn> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const statements = needs[name];
+    if (!statements) throw new Error(`no IAM statements declared for function ${name}`);
+    resources[roleId(name)] = lambdaRole(ctx, name, statements);
+    const failureQueue = ASYNC_FUNCTIONS[name];
+    functions[name] = {
+      handler,
+      role: roleId(name),
+      ...(failureQueue
+        ? { destinations: { onFailure: { type: 'sqs', arn: arn(failureQueue) } }, maximumRetryAttempts: 2 }
+        : {}),
+      ...(name === 'replayDeadLetters' ? { timeout: 300 } : {}),
+      ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
+    };
+  }
+  resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, 'onArrival');
+  resources.RejectedBatchArrivalsMetricFilter = rejectedArrivalsMetric(ctx, 'onArrivalBatch');
+  return { resources, functions };
+}
+
+/**
+ * The intake queue's consumer (issue 12): batches of up to 1,000 events or 5 s, only failed records come back
+ * (ReportBatchItemFailures), at most 5 concurrent batches so the per-partition items stay cool. Sources:
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html (partial batch responses),
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html (batch size up to 10,000 with a window).
+ */
+function intakeConsumer(): Cfn {
+  return {
+    timeout: INTAKE_CONSUMER_TIMEOUT_SECONDS,
+    memorySize: 512,
+    environment: { SLUICE_INTAKE_DLQ_URL: ref(QUEUES.intake) },
+    events: [
+      {
+        sqs: {
+          arn: arn(INTAKE_QUEUE),
+          batchSize: 1000,
+          maximumBatchingWindow: 5,
+          functionResponseType: 'ReportBatchItemFailures',
+          maximumConcurrency: 5,
+        },
+      },
+    ],
+  };
+}
+
+/** What each function's code calls, resource by resource; a deploy test checks this covers every SDK command. */
+function permissions(ctx: StackContext): Record<string, Statement[]> {
+  const { config } = ctx;
+  const crawlers = config.datasets.map((d) => ctx.glueArn('crawler', d.crawler.name));
+  const jobs = config.datasets.map((d) => ctx.glueArn('job', d.job.name));
+  const workgroupArn = sub(
+    `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${config.athena.workgroup}`,
+  );
+  const targetTables = config.datasets.map((d) => ctx.glueArn('table', `${d.target.database}/${d.target.table}`));
+  const targetDatabases = [...new Set(config.datasets.map((d) => ctx.glueArn('database', d.target.database)))];
+  const table = (actions: string[]) =>
+    allow(
+      actions.map((a) => `dynamodb:${a}`),
+      [ctx.tableArn],
+    );
+  const startExecution = allow(['states:StartExecution'], [ctx.stateMachineArn]);
+  // Lease and claim bookkeeping (read, conditional update, delete, query of pending); recording an arrival also puts.
+  const leaseAndClaims = table(['GetItem', 'UpdateItem', 'DeleteItem', 'Query']);
+  const ledgerAndLease = table(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+  const rawPrefixes = config.datasets.map((d) => d.raw.prefix);
+  const sendTo = (queue: string) => allow(['sqs:SendMessage'], [arn(queue)]);
+  // Key resolution: one HeadObject decides which form of an ambiguous key exists. HEAD needs s3:GetObject, and
+  // answers 404 (not 403) for a missing key only with s3:ListBucket:
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+  const headRawObjects = [
+    allow(
+      ['s3:GetObject'],
+      rawPrefixes.map((p) => ctx.s3Objects(config.lake.rawBucket, p)),
+    ),
+    allow(['s3:ListBucket'], [ctx.s3Bucket(config.lake.rawBucket)], {
+      StringLikeIfExists: { 's3:prefix': rawPrefixes.flatMap((p) => [p, `${p}*`]) },
+    }),
+  ];
+  return {
+    prepareRun: [leaseAndClaims],
+    claimArrivals: [leaseAndClaims],
+    startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
+    checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
+    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs)],
+    checkJobRun: [allow(['glue:GetJobRun'], jobs)],
+    summarizeJobRuns: [],
+    startPartitionRefresh: [
+      allow(['athena:StartQueryExecution'], [workgroupArn]),
+      allow(
+        [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:CreatePartition',
+        ],
+        [ctx.catalogArn, ...targetDatabases, ...targetTables],
+      ),
+      allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
+      allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+      ctx.kmsUse,
+    ],
+    checkPartitionRefresh: [allow(['athena:GetQueryExecution'], [workgroupArn])],
+    notifyFailure: [allow(['sns:Publish'], [ref('FailureTopic')]), ctx.kmsUse],
+    releaseLease: [leaseAndClaims, startExecution],
+    onArrival: [ledgerAndLease, startExecution, sendTo(QUEUES.intake), ...headRawObjects],
+    // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
+    onArrivalBatch: [
+      table(['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']),
+      startExecution,
+      sendTo(QUEUES.intake),
+      allow(
+        ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        [arn(INTAKE_QUEUE)],
+      ),
+      ...headRawObjects,
+    ],
+    onExecutionStatusChange: [leaseAndClaims, startExecution, sendTo(QUEUES.recovery)],
+    // Replays dead letters through the same intake as onArrival.
+    replayDeadLetters: [
+      ledgerAndLease,
+      startExecution,
+      ...headRawObjects,
+      allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage'], [arn(QUEUES.intake)]),
+    ],
+    scheduleCatchUp: [leaseAndClaims, startExecution, sendTo(QUEUES.recovery)],
+  };
+}
+
+/**
+ * Rejected arrivals are logged by onArrival with metric "RejectedArrivals"; this turns those lines into a count.
+ * DefaultValue and Dimensions are mutually exclusive in a metric transformation (CloudFormation rejects both:
+ * "dimensions and default value are mutually exclusive"; see DefaultValue in
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-logs-metricfilter-metrictransformation.html
+ * and the provider docs that mark them as conflicting). The default 0 keeps alarms on it meaningful in quiet
+ * periods, so the stage goes into the namespace instead of a dimension.
+ */
+function rejectedArrivalsMetric(ctx: StackContext, fn: 'onArrival' | 'onArrivalBatch'): Cfn {
+  return {
+    Type: 'AWS::Logs::MetricFilter',
+    DependsOn: [`${pascal(fn)}LogGroup`],
+    Properties: {
+      LogGroupName: `/aws/lambda/${ctx.config.names.lambda(fn)}`,
+      FilterPattern: '{ $.metric = "RejectedArrivals" }',
+      MetricTransformations: [
+        { MetricNamespace: `sluice/${ctx.stage}`, MetricName: 'RejectedArrivals', MetricValue: '1', DefaultValue: 0 },
+      ],
+    },
+  };
+}

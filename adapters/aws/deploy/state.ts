@@ -1,0 +1,146 @@
+/** State table and queues: the DynamoDB ledger of arrivals and leases, the failure topic, the intake queue, the dead-letter queues. */
+import { assertNameWithin } from '../../../domain/config';
+import { arn, ref, type Cfn, type Family } from './cfn';
+import type { StackContext } from './context';
+
+/**
+ * The intake queue (issue 12): EventBridge puts every S3 "Object Created" event here and onArrivalBatch takes them
+ * in batches. Visibility timeout at least six times the consumer's timeout, as Lambda advises for SQS sources
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html); after 5 receives a message goes to
+ * the intake's dead-letter queue, which keeps messages longer than this queue does.
+ */
+export const INTAKE_QUEUE = 'IntakeQueue';
+export const INTAKE_CONSUMER_TIMEOUT_SECONDS = 30;
+export const INTAKE_MAX_RECEIVES = 5;
+
+/** The two dead-letter queues: what each holds decides how it is replayed. */
+export const QUEUES = {
+  /** Arrivals the intake could not take (EventBridge target DLQ and onArrival's on-failure destination). */
+  intake: 'DeadLetterQueue',
+  /**
+   * Self-healing events that could not be handled: execution status changes (a dead run's lease and claim) and
+   * catch-up ticks. Kept apart because replayDeadLetters feeds its queue through the intake, which would reject them.
+   */
+  recovery: 'RecoveryQueue',
+} as const;
+
+export function stateTableAndQueues(ctx: StackContext): Family {
+  const { config } = ctx;
+  const names = config.names;
+  const resources: Record<string, Cfn> = {
+    StateTable: {
+      Type: 'AWS::DynamoDB::Table',
+      ...ctx.dataPolicies,
+      Properties: {
+        TableName: names.stateTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    },
+    FailureTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: {
+        TopicName: names.failureTopic,
+        KmsMasterKeyId: ref('SluiceKey'),
+        ...(config.deploy.alarmEmail
+          ? { Subscription: [{ Protocol: 'email', Endpoint: config.deploy.alarmEmail }] }
+          : {}),
+      },
+    },
+    ...queueWithAlarm(
+      QUEUES.intake,
+      'DeadLetterAlarm',
+      names.deadLetterQueue,
+      `${names.service}-dead-letters-not-empty`,
+      'Events the intake could not take are waiting: fix the cause, then invoke replayDeadLetters.',
+    ),
+    [INTAKE_QUEUE]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: intakeQueueName(names.service),
+        VisibilityTimeout: 6 * INTAKE_CONSUMER_TIMEOUT_SECONDS,
+        MessageRetentionPeriod: 345_600,
+        ReceiveMessageWaitTimeSeconds: 20,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: arn(QUEUES.intake), maxReceiveCount: INTAKE_MAX_RECEIVES },
+      },
+    },
+    IntakeBacklogAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${names.service}-intake-falling-behind`,
+        AlarmDescription:
+          'The oldest S3 event in the intake queue is over 5 minutes old: the intake is falling behind.',
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [INTAKE_QUEUE, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 5,
+        Threshold: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref('FailureTopic')],
+      },
+    },
+    ...queueWithAlarm(
+      QUEUES.recovery,
+      'RecoveryQueueAlarm',
+      names.recoveryQueue,
+      `${names.service}-recovery-dead-letters-not-empty`,
+      'A run-status change or catch-up tick was not handled, so a dead run may still hold its lease: fix the cause, ' +
+        'then re-invoke the function named in each message with its requestPayload (see docs/first-deploy.md).',
+    ),
+  };
+  return {
+    resources,
+    outputs: {
+      FailureTopicArn: { Value: ref('FailureTopic') },
+      DeadLetterQueueUrl: { Value: ref(QUEUES.intake) },
+      IntakeQueueUrl: { Value: ref(INTAKE_QUEUE) },
+      RecoveryQueueUrl: { Value: ref(QUEUES.recovery) },
+    },
+  };
+}
+
+function intakeQueueName(service: string): string {
+  const name = `${service}-intake`;
+  assertNameWithin('sqsQueue', name, '/stage');
+  return name;
+}
+
+function queueWithAlarm(logicalId: string, alarmId: string, name: string, alarmName: string, description: string) {
+  return {
+    [logicalId]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { QueueName: name, MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    },
+    [alarmId]: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: alarmName,
+        AlarmDescription: description,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref('FailureTopic')],
+      },
+    },
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * Waits completed by events (issue 13): the await functions, the completion function and the EventBridge rules
+ * that invoke it, the fallback re-check queue and its consumer, their dead-letter queues and alarms.
+ *
+ * Deployed ahead of the state machine change: until the ASL's Wait states become `.waitForTaskToken` Tasks
+ * (13-design.md §3), nothing records a token, so the completion finds no waiter for any event and does nothing.
+ *
+ * Events are AWS service events on the default bus, delivered best effort:
+ * https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-glue.html,
+ * https://docs.aws.amazon.com/athena/latest/ug/athena-events.html. Glue job states in events: SUCCEEDED, FAILED,
+ * TIMEOUT, STOPPED; crawler: Started, Succeeded, Failed
+ * (https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html).
+ */
+import { assertNameWithin } from '../../../domain/config';
+import { allow, arn, functionLogicalId, ref, sub, type Cfn, type Family, type Statement } from './cfn';
+import type { StackContext } from './context';
+import { lambdaRole, roleId } from './functions';
+
+export const WAIT_FUNCTIONS: Record<string, string> = {
+  awaitJobRun: 'functions/await-job-run.handler',
+  awaitCrawler: 'functions/await-crawler.handler',
+  awaitPartitionRefresh: 'functions/await-partition-refresh.handler',
+  completeWait: 'functions/complete-wait.handler',
+  recheckWait: 'functions/recheck-wait.handler',
+};
+
+const EVENTS_DLQ = 'WaitEventsDeadLetterQueue';
+const RECHECKS = 'WaitRecheckQueue';
+const RECHECKS_DLQ = 'WaitRecheckDeadLetterQueue';
+/** The re-check consumer's timeout; the queue's visibility timeout is six times it (Lambda's advice for SQS). */
+const RECHECK_TIMEOUT_SECONDS = 30;
+
+export function waits(ctx: StackContext): Family {
+  const { config } = ctx;
+  const service = config.names.service;
+  const name = (kind: Parameters<typeof assertNameWithin>[0], value: string): string => {
+    assertNameWithin(kind, value, '/stage');
+    return value;
+  };
+  const jobs = config.datasets.map((d) => ctx.glueArn('job', d.job.name));
+  const crawlers = config.datasets.map((d) => ctx.glueArn('crawler', d.crawler.name));
+  const workgroup = sub(
+    `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${config.athena.workgroup}`,
+  );
+  // Task tokens of the state machine's executions, Distributed Map children included (their ARNs extend it).
+  const executions = [
+    ctx.stateMachineArn,
+    sub(`arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${config.names.stateMachine}*`),
+  ];
+  const table = (actions: string[]) =>
+    allow(
+      actions.map((a) => `dynamodb:${a}`),
+      [ctx.tableArn],
+    );
+  // Every wait function reaches the three Check cores (deliver -> runCheck), so each may make the three reads.
+  const checks: Statement[] = [
+    allow(['glue:GetJobRun'], jobs),
+    allow(['glue:GetCrawler'], crawlers),
+    allow(['athena:GetQueryExecution'], [workgroup]),
+  ];
+  const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], executions);
+  const sendRecheck = allow(['sqs:SendMessage'], [arn(RECHECKS)]);
+  const awaitStatements = [...checks, table(['PutItem', 'UpdateItem']), answer, sendRecheck];
+  const statements: Record<string, Statement[]> = {
+    awaitJobRun: awaitStatements,
+    awaitCrawler: awaitStatements,
+    awaitPartitionRefresh: awaitStatements,
+    completeWait: [...checks, table(['Query', 'UpdateItem']), answer, allow(['sqs:SendMessage'], [arn(EVENTS_DLQ)])],
+    recheckWait: [
+      ...checks,
+      table(['GetItem', 'UpdateItem']),
+      allow(['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], executions),
+      sendRecheck,
+      allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], [arn(RECHECKS)]),
+    ],
+  };
+
+  const resources: Record<string, Cfn> = {};
+  const functions: Record<string, Cfn> = {};
+  for (const [fn, handler] of Object.entries(WAIT_FUNCTIONS)) {
+    resources[roleId(fn)] = lambdaRole(ctx, fn, statements[fn] ?? []);
+    functions[fn] = {
+      handler,
+      role: roleId(fn),
+      environment: { SLUICE_RECHECK_QUEUE_URL: ref(RECHECKS) },
+      ...(fn === 'completeWait'
+        ? { destinations: { onFailure: { type: 'sqs', arn: arn(EVENTS_DLQ) } }, maximumRetryAttempts: 2 }
+        : {}),
+      ...(fn === 'recheckWait'
+        ? {
+            timeout: RECHECK_TIMEOUT_SECONDS,
+            events: [{ sqs: { arn: arn(RECHECKS), batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } }],
+          }
+        : {}),
+    };
+  }
+
+  Object.assign(
+    resources,
+    queue(EVENTS_DLQ, name('sqsQueue', `${service}-wait-dead-letters`)),
+    alarmOnQueue(
+      EVENTS_DLQ,
+      name('alarm', `${service}-wait-events-not-completed`),
+      'A Glue/Athena state-change event could not be handled: its wait completes by the fallback re-check; ' +
+        'fix the cause (completeWait logs) and discard the messages.',
+    ),
+    queue(RECHECKS_DLQ, name('sqsQueue', `${service}-wait-recheck-dead-letters`)),
+    alarmOnQueue(
+      RECHECKS_DLQ,
+      name('alarm', `${service}-wait-rechecks-failing`),
+      'Fallback re-checks keep failing: waits whose event was lost now rely on the state machine heartbeat (30 min).',
+    ),
+    {
+      [RECHECKS]: {
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: name('sqsQueue', `${service}-wait-rechecks`),
+          VisibilityTimeout: 6 * RECHECK_TIMEOUT_SECONDS,
+          MessageRetentionPeriod: 4 * 86_400,
+          SqsManagedSseEnabled: true,
+          RedrivePolicy: { deadLetterTargetArn: arn(RECHECKS_DLQ), maxReceiveCount: 5 },
+        },
+      },
+    },
+  );
+
+  const rules: Array<[string, string, string, Cfn]> = [
+    [
+      'WaitGlueJobRule',
+      `${service}-wait-glue-jobs`,
+      'Glue Job State Change of this stage’s jobs -> completeWait',
+      {
+        source: ['aws.glue'],
+        'detail-type': ['Glue Job State Change'],
+        detail: {
+          jobName: config.datasets.map((d) => d.job.name),
+          state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'],
+        },
+      },
+    ],
+    [
+      'WaitGlueCrawlerRule',
+      `${service}-wait-crawlers`,
+      'Glue Crawler State Change (end of a crawl) of this stage’s crawlers -> completeWait',
+      {
+        source: ['aws.glue'],
+        'detail-type': ['Glue Crawler State Change'],
+        detail: { crawlerName: config.datasets.map((d) => d.crawler.name), state: ['Succeeded', 'Failed'] },
+      },
+    ],
+    [
+      'WaitAthenaQueryRule',
+      `${service}-wait-athena`,
+      'Athena Query State Change (final) in this stage’s workgroup -> completeWait',
+      {
+        source: ['aws.athena'],
+        'detail-type': ['Athena Query State Change'],
+        detail: { workgroupName: [config.athena.workgroup], currentState: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
+      },
+    ],
+  ];
+  for (const [logicalId, ruleName, description, pattern] of rules) {
+    resources[logicalId] = {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Name: name('eventRule', ruleName),
+        Description: description,
+        EventPattern: pattern,
+        Targets: [
+          {
+            Id: 'completeWait',
+            Arn: arn(functionLogicalId('completeWait')),
+            DeadLetterConfig: { Arn: arn(EVENTS_DLQ) },
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+          },
+        ],
+      },
+    };
+    resources[`${logicalId}Permission`] = {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arn(functionLogicalId('completeWait')),
+        Principal: 'events.amazonaws.com',
+        SourceArn: arn(logicalId),
+      },
+    };
+  }
+  resources[`${EVENTS_DLQ}Policy`] = {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: {
+      Queues: [ref(EVENTS_DLQ)],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'EventBridgeTargetsDeadLetters',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: arn(EVENTS_DLQ),
+            Condition: { ArnEquals: { 'aws:SourceArn': rules.map(([id]) => arn(id)) } },
+          },
+        ],
+      },
+    },
+  };
+  for (const fn of ['completeWait', 'recheckWait'])
+    resources[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}ErrorsAlarm`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: name('alarm', `${service}-${fn}-errors`),
+        AlarmDescription: `${fn} failed; waits fall back to re-checks (or the state machine heartbeat).`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(functionLogicalId(fn)) }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref('FailureTopic')],
+      },
+    };
+  return { resources, functions, outputs: { WaitRecheckQueueUrl: { Value: ref(RECHECKS) } } };
+}
+
+function queue(logicalId: string, queueName: string): Record<string, Cfn> {
+  return {
+    [logicalId]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { QueueName: queueName, MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    },
+  };
+}
+
+function alarmOnQueue(queueId: string, alarmName: string, description: string): Record<string, Cfn> {
+  return {
+    [`${queueId}Alarm`]: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: alarmName,
+        AlarmDescription: description,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref('FailureTopic')],
+      },
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The thin-handler recipe of adapters/lambda/step.ts for the wait Lambdas, which need the wait ports as well:
+ * validate input against schemas/waits.schema.json, run the pure core, validate the output.
+ * `invokeWaitStep` is the same path without middy, for the local runner and the tests.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { InvalidOutputError } from '../../domain/errors';
+import type { Deps, Log } from '../../domain/ports';
+import type { WaitDeps } from '../../domain/wait-ports';
+import { validateWait, type WaitSchemaName } from '../../domain/wait-validation';
+import { asLog, logKeys, rootLogger } from './step';
+
+export interface WaitStepDefinition<I, O> {
+  /** Also the function's name in serverless.yml (once registered) and its `${<Id>FunctionArn}` placeholder. */
+  id: string;
+  input: WaitSchemaName;
+  output: WaitSchemaName;
+  run(input: I, deps: Deps, waitDeps: WaitDeps, log: Log): Promise<O>;
+}
+
+export function defineWaitStep<I, O>(step: WaitStepDefinition<I, O>): WaitStepDefinition<I, O> {
+  return step;
+}
+
+export async function invokeWaitStep<I, O>(
+  step: WaitStepDefinition<I, O>,
+  rawInput: unknown,
+  deps: Deps,
+  waitDeps: WaitDeps,
+  logger: Logger = rootLogger,
+): Promise<O> {
+  // Never log the task token: it is a bearer credential for the Task.
+  const log = asLog(logger.createChild({ persistentKeys: { step: step.id, ...logKeys(rawInput) } }));
+  try {
+    const input = validateWait<I>(step.input, structuredClone(rawInput), `${step.id} input`);
+    const output = await step.run(input, deps, waitDeps, log);
+    return validateWait<O>(step.output, output, `${step.id} output`, InvalidOutputError);
+  } catch (error) {
+    log.error('step failed', { error: error as Error });
+    throw error;
+  }
+}
+
+export function waitLambdaHandler<I, O>(step: WaitStepDefinition<I, O>, deps: () => Deps, waitDeps: () => WaitDeps) {
+  return middy(async (event: unknown) => invokeWaitStep(step, event, deps(), waitDeps())).use(
+    injectLambdaContext(rootLogger, { resetKeys: true }),
+  );
+}

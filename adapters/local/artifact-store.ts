@@ -1,0 +1,42 @@
+/**
+ * Run artifacts as files: s3://<bucket>/<key> is <lake>/<bucket>/<key>, the layout LocalLake uses for the raw and
+ * curated zones, so the local ItemReader/ResultWriter stand-ins and the steps read and write the same places.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { ArtifactStore, ObjectLocation } from '../../domain/artifacts';
+import { InvalidInputError } from '../../domain/errors';
+
+export class LocalArtifactStore implements ArtifactStore {
+  constructor(
+    private readonly lakeDir: string,
+    readonly bucket: string,
+  ) {}
+
+  /** The file of one object; a key that would leave its bucket folder (`..`) is refused. */
+  pathOf(location: ObjectLocation): string {
+    const bucketDir = resolve(this.lakeDir, location.bucket);
+    const path = resolve(bucketDir, location.key);
+    if (!path.startsWith(bucketDir + sep))
+      throw new InvalidInputError(`object key ${JSON.stringify(location.key)} leaves its bucket`);
+    return path;
+  }
+
+  async put(location: ObjectLocation, body: string): Promise<void> {
+    const path = this.pathOf(location);
+    await mkdir(dirname(path), { recursive: true });
+    // Write then rename: a reader never sees half an object, as with S3.
+    const temporary = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
+    await writeFile(temporary, body);
+    await rename(temporary, path);
+  }
+
+  async get(location: ObjectLocation): Promise<string | null> {
+    try {
+      return await readFile(this.pathOf(location), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+}

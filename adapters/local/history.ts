@@ -1,0 +1,229 @@
+/**
+ * The local lake's run history: every finished run is appended to `<lake>/history/runs.jsonl` (one RunRecord a
+ * line, read the same way as a Step Functions execution history, adapters/operate/run-state.ts), with its state
+ * transitions in `<lake>/history/<execution>.jsonl` for `sluice logs`. `LocalStage` answers the operate commands
+ * (status, runs, backfill, rerun, logs) over it, so the local CLI shows the same numbers as a deployed stage.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../../domain/config';
+import { executionNameFor } from '../../domain/runs';
+import type { ExecutionInput } from '../../schemas/types.generated';
+import {
+  OperateError,
+  type DatasetStatus,
+  type ExecutionProgress,
+  type LogLine,
+  type MapProgress,
+  type RunQuery,
+  type RunRecord,
+  type StageBackend,
+} from '../operate/ports';
+import { STATES, viewOfExits } from '../operate/run-state';
+import type { FinishedRun, LocalRuntime } from './runtime';
+import type { LocalEvent } from './state-machine';
+
+export interface HistoryEntry extends RunRecord {
+  newestQueryableArrivalAt?: string;
+}
+
+const historyDir = (lakeDir: string): string => join(lakeDir, 'history');
+const nameOf = (arn: string): string => arn.split(':').pop() ?? arn;
+const safeFile = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/** What one finished local run says about itself: the same fields `runs` shows for a deployed stage. */
+export function entryOf(run: FinishedRun, stoppedAt: Date = new Date()): HistoryEntry {
+  const exits = run.result.events.flatMap((e) =>
+    e.type === 'StateExited' && e.state ? [{ name: e.state.name, output: e.state.output }] : [],
+  );
+  const view = viewOfExits(exits);
+  const entry: HistoryEntry = {
+    executionArn: run.executionArn,
+    name: nameOf(run.executionArn),
+    dataset: run.input.dataset,
+    status: run.result.status,
+    startedAt: new Date(stoppedAt.getTime() - run.seconds * 1000).toISOString(),
+    stoppedAt: stoppedAt.toISOString(),
+  };
+  if (view.summary) entry.partitions = view.summary;
+  if (view.notification) {
+    entry.failure = view.notification.failure;
+    entry.rerunInput = view.notification.rerunInput;
+  } else if (run.result.status === 'FAILED') {
+    entry.failure = { step: '(execution)', error: run.result.error ?? 'FAILED', cause: run.result.cause ?? '' };
+    entry.rerunInput = null;
+  }
+  if (view.newestQueryableArrivalAt) entry.newestQueryableArrivalAt = view.newestQueryableArrivalAt;
+  return entry;
+}
+
+const LOGGED_STATE_TYPES = new Set(['Task', 'Map', 'Fail', 'Succeed']);
+
+/** The run's step lines: Task/Map states entered and exited, failures, and each partition job's result. */
+function logLinesOf(run: FinishedRun): LogLine[] {
+  return run.result.events
+    .filter((e) =>
+      e.state ? LOGGED_STATE_TYPES.has(e.state.type) : e.type.startsWith('Execution') || /Failed/.test(e.type),
+    )
+    .map((e) => {
+      const input = (e.state?.input ?? {}) as { partition?: Record<string, string> };
+      const output = (e.state?.output ?? {}) as { job?: { result?: { state?: string; message?: string } } };
+      const failed = /Failed|Aborted|TimedOut/.test(e.type);
+      const message: Record<string, unknown> = {
+        level: failed ? 'ERROR' : 'INFO',
+        message: e.type,
+        step: e.state?.name ?? (e.parentState?.name || 'execution'),
+        executionArn: run.executionArn,
+      };
+      if (input.partition)
+        message.partition = Object.entries(input.partition)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('/');
+      if (e.type === 'StateExited' && output.job?.result?.state) message.jobState = output.job.result.state;
+      if (e.type === 'StateExited' && output.job?.result?.message) message.jobMessage = output.job.result.message;
+      if (e.Error) message.error = e.Error;
+      if (e.Cause) message.cause = e.Cause;
+      return { timestamp: new Date(e.timestamp).toISOString(), source: 'local', message };
+    });
+}
+
+/** The runtime's hook (adapters/local/runtime.ts): called once per finished run. */
+export function appendRunHistory(lakeDir: string, run: FinishedRun): void {
+  const dir = historyDir(lakeDir);
+  mkdirSync(dir, { recursive: true });
+  const entry = entryOf(run);
+  appendFileSync(join(dir, 'runs.jsonl'), JSON.stringify(entry) + '\n');
+  writeFileSync(
+    join(dir, `${safeFile(entry.name)}.jsonl`),
+    logLinesOf(run)
+      .map((l) => JSON.stringify(l))
+      .join('\n') + '\n',
+  );
+}
+
+export function readRunHistory(lakeDir: string): HistoryEntry[] {
+  const file = join(historyDir(lakeDir), 'runs.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as HistoryEntry);
+}
+
+function withoutFreshness(entry: HistoryEntry): RunRecord {
+  const { newestQueryableArrivalAt: _n, ...run } = entry;
+  return run;
+}
+
+interface LiveRun {
+  map: MapProgress | null;
+}
+
+export class LocalStage implements StageBackend {
+  readonly label: string;
+  private readonly live = new Map<string, LiveRun>();
+  private runtime: LocalRuntime | undefined;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly lakeDir: string,
+    private readonly openRuntime: (onEvent: (arn: string, e: LocalEvent) => void) => Promise<LocalRuntime>,
+    lakeLabel = lakeDir,
+  ) {
+    this.label = `local lake ${lakeLabel}`;
+  }
+
+  private newestFirst(): HistoryEntry[] {
+    return readRunHistory(this.lakeDir).reverse();
+  }
+
+  async status(): Promise<DatasetStatus[]> {
+    const history = this.newestFirst();
+    return this.config.datasets.map((d) => {
+      const runs = history.filter((r) => r.dataset === d.name);
+      return {
+        dataset: d.name,
+        // Leases and pending arrivals live in the runtime's memory while `run`/`watch` works; between commands
+        // every run has ended, so nothing is held or pending.
+        lease: null,
+        pending: null,
+        lastRun: runs[0] ? withoutFreshness(runs[0]) : null,
+        newestQueryableArrivalAt: runs.find((r) => r.newestQueryableArrivalAt)?.newestQueryableArrivalAt ?? null,
+      };
+    });
+  }
+
+  async runs(query: RunQuery): Promise<RunRecord[]> {
+    return this.newestFirst()
+      .filter((r) => (!query.dataset || r.dataset === query.dataset) && (!query.failedOnly || r.status !== 'SUCCEEDED'))
+      .slice(0, query.limit)
+      .map(withoutFreshness);
+  }
+
+  async run(executionArn: string): Promise<RunRecord> {
+    const found = this.newestFirst().find((r) => r.executionArn === executionArn || r.name === executionArn);
+    if (found) return withoutFreshness(found);
+    const live = [...this.live.keys()].find((arn) => arn === executionArn || nameOf(arn) === executionArn);
+    if (live)
+      return {
+        executionArn: live,
+        name: nameOf(live),
+        dataset: '?',
+        status: 'RUNNING',
+        startedAt: new Date().toISOString(),
+      };
+    throw new OperateError(`no run ${executionArn} in the history of ${this.label}`);
+  }
+
+  /** Fed with the interpreter's events: the Map's item counts for the progress bar. */
+  observe(arn: string, event: LocalEvent): void {
+    const live = this.live.get(arn) ?? { map: null };
+    this.live.set(arn, live);
+    if (event.type === 'StateEntered' && event.index === undefined && event.state?.name === STATES.mapState) {
+      const items = ((event.state.input as { partitions?: unknown[] })?.partitions ?? []).length;
+      live.map = { total: items, succeeded: 0, failed: 0, running: 0, pending: items };
+    } else if (live.map && event.type === 'MapIterationStarted') {
+      live.map.running += 1;
+      live.map.pending = Math.max(0, live.map.pending - 1);
+    } else if (live.map && (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed')) {
+      if (event.type === 'MapIterationSucceeded') live.map.succeeded += 1;
+      else live.map.failed += 1;
+      live.map.running = Math.max(0, live.map.running - 1);
+    }
+  }
+
+  private async ensureRuntime(): Promise<LocalRuntime> {
+    this.runtime ??= await this.openRuntime((arn, e) => this.observe(arn, e));
+    return this.runtime;
+  }
+
+  async start(input: ExecutionInput, kind: 'backfill' | 'rerun'): Promise<string> {
+    const runtime = await this.ensureRuntime();
+    const arn = await runtime.startExecution(executionNameFor(input.dataset, new Date(), kind), input);
+    this.live.set(arn, this.live.get(arn) ?? { map: null });
+    return arn;
+  }
+
+  async progress(executionArn: string): Promise<ExecutionProgress> {
+    const finished = this.runtime?.runs.find((r) => r.executionArn === executionArn);
+    const map = this.live.get(executionArn)?.map ?? null;
+    return { status: finished ? finished.result.status : 'RUNNING', map: map ? { ...map } : null };
+  }
+
+  async logs(executionArn: string): Promise<LogLine[]> {
+    const run = await this.run(executionArn);
+    const file = join(historyDir(this.lakeDir), `${safeFile(run.name)}.jsonl`);
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  /** Lets a started local run finish (it runs in this process), then closes the engine. */
+  async close(): Promise<void> {
+    if (!this.runtime) return;
+    await this.runtime.idle();
+    this.runtime.close();
+  }
+}

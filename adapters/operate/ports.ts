@@ -1,0 +1,78 @@
+/**
+ * What the operate commands (status, runs, backfill, rerun, logs) need from a stage. Two implementations share
+ * the command code in ./commands.ts: a deployed stack (./aws-stage.ts) and the local lake's run history
+ * (adapters/local/history.ts).
+ */
+import type { ExecutionInput } from '../../schemas/types.generated';
+
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export interface RunRecord {
+  executionArn: string;
+  name: string;
+  dataset: string;
+  status: RunStatus;
+  startedAt: string;
+  stoppedAt?: string;
+  /** Partitions whose job run succeeded / failed, when the run got as far as its summary. */
+  partitions?: { processed: number; failed: number };
+  /** From the failure notification (or the execution's own error when it died without one). */
+  failure?: { step: string; error: string; cause: string };
+  /** The re-run input stored in the failure notification; null when the notification names none. */
+  rerunInput?: ExecutionInput | null;
+}
+
+export interface DatasetStatus {
+  dataset: string;
+  lease: { holder: string; since?: string; expiresAt: string } | null;
+  pending: { partitions: number; oldestArrivalAt: string } | null;
+  lastRun: RunRecord | null;
+  /** The newest arrival that is queryable (registered in Athena); freshness = now - this. */
+  newestQueryableArrivalAt: string | null;
+}
+
+export interface MapProgress {
+  total: number;
+  succeeded: number;
+  failed: number;
+  running: number;
+  pending: number;
+}
+
+export interface ExecutionProgress {
+  status: RunStatus;
+  /** The Distributed Map's counts once it has started (null before, and for runs that never reach it). */
+  map: MapProgress | null;
+}
+
+export interface LogLine {
+  timestamp: string;
+  source: string;
+  /** The structured line as logged (Powertools JSON), or the raw text. */
+  message: Record<string, unknown> | string;
+}
+
+export interface RunQuery {
+  dataset?: string;
+  failedOnly?: boolean;
+  limit: number;
+}
+
+export interface StageBackend {
+  /** e.g. `stage prod (stack sluice-prod, eu-west-1)` or `local lake .sluice/lake`. */
+  readonly label: string;
+  status(now: Date): Promise<DatasetStatus[]>;
+  /** Newest first. */
+  runs(query: RunQuery): Promise<RunRecord[]>;
+  run(executionArn: string): Promise<RunRecord>;
+  /** Starts one execution; `kind` names it (`<dataset>-backfill-...`, `<dataset>-rerun-...`). */
+  start(input: ExecutionInput, kind: 'backfill' | 'rerun'): Promise<string>;
+  progress(executionArn: string): Promise<ExecutionProgress>;
+  logs(executionArn: string): Promise<LogLine[]>;
+  close?(): void | Promise<void>;
+}
+
+/** A user-facing failure: printed as `sluice: <message>` with exit code 1, no stack trace. */
+export class OperateError extends Error {
+  override name = 'OperateError';
+}

@@ -1,0 +1,57 @@
+/**
+ * `backfill --from --to`: the range input of the scale issue (a `range` per key, expanded by a step) when the
+ * deployed execution-input schema accepts it; until then the same range is expanded here, by the same code
+ * (domain/partition-range.ts), into the explicit partition list today's input takes (ManualRunInput.partitions,
+ * at most 5,000, schemas/execution-input.schema.json).
+ */
+import type { ResolvedDataset } from '../../domain/config';
+import { expandRange } from '../../domain/partition-range';
+import { assertPartition, partitionFromKey } from '../../domain/partitions';
+import { validatorFor } from '../../domain/validation';
+import type { ExecutionInput, PartitionValues } from '../../schemas/types.generated';
+
+/** ManualRunInput.partitions maxItems in schemas/execution-input.schema.json. */
+export const MAX_PARTITIONS_PER_EXECUTION = 5000;
+
+export class BackfillRangeError extends Error {
+  override name = 'BackfillRangeError';
+}
+
+/** `year=2024/month=01/day=05` (the form `status` and `runs` print) or `{"year":"2024",...}`. */
+export function parsePartitionArg(dataset: ResolvedDataset, text: string, flag: string): PartitionValues {
+  try {
+    if (text.trim().startsWith('{')) return assertPartition(dataset, JSON.parse(text) as PartitionValues);
+    return partitionFromKey(dataset, text.replace(/^\/+|\/+$/g, ''));
+  } catch (error) {
+    throw new BackfillRangeError(`${flag} ${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+}
+
+export interface BackfillInput {
+  input: ExecutionInput;
+  partitions: number;
+  /** true: the range was expanded here because the execution input does not take a range yet. */
+  expandedClientSide: boolean;
+}
+
+export function backfillInput(
+  dataset: ResolvedDataset,
+  from: PartitionValues,
+  to: PartitionValues,
+  skipCrawler: boolean,
+): BackfillInput {
+  let partitions: PartitionValues[];
+  try {
+    partitions = expandRange(dataset, { from, to }, MAX_PARTITIONS_PER_EXECUTION);
+  } catch (error) {
+    throw new BackfillRangeError(`--from/--to: ${(error as Error).message}`);
+  }
+  const rangeInput = { dataset: dataset.name, range: { from, to }, skipCrawler };
+  if (validatorFor('ExecutionInput')(rangeInput))
+    return { input: rangeInput as unknown as ExecutionInput, partitions: partitions.length, expandedClientSide: false };
+  return {
+    input: { dataset: dataset.name, partitions: partitions as [PartitionValues, ...PartitionValues[]], skipCrawler },
+    partitions: partitions.length,
+    expandedClientSide: true,
+  };
+}

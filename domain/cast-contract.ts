@@ -1,0 +1,303 @@
+/**
+ * The cast contract: for each target type of a column mapping, which input text is a value, which is a bad row,
+ * and what value it becomes. Decided once, here, and rendered as SQL for both engines (DuckDB locally, Spark SQL in
+ * the Glue job), so no engine's implicit cast rules decide what a bad row is.
+ *
+ * Every raw value is first seen as text (CSV fields; JSON members as their JSON text, strings unquoted; Parquet
+ * values cast to text). Then, for each type:
+ * - null, or '' (after trimming, for non-string types), is NULL: a missing value, not a bad row;
+ * - string: the text, verbatim (no trimming);
+ * - every other type trims spaces, tabs, CR and LF first, then must FULLY match its pattern below, and the value
+ *   must fit the type (range, calendar, finiteness); otherwise the row is bad, with the reason
+ *   "<source> is not <type>";
+ * - int / bigint: optional sign, decimal digits (leading zeros allowed), 32 / 64-bit range. No fraction, no
+ *   exponent: '1.5' is a bad row on both engines (never truncated nor rounded), '1e3' too;
+ * - double: optional sign, digits with an optional fraction, optional exponent; must be finite (NaN, Infinity,
+ *   1e400 are bad rows); 1e-400 underflows to 0 (IEEE parsing, correctly rounded on both engines);
+ * - boolean: true/false/1/0, any letter case;
+ * - date: YYYY-MM-DD, a real calendar day;
+ * - timestamp: YYYY-MM-DD, 'T' or ' ', HH:MM:SS, optional .fraction of 1 to 6 digits, optional zone 'Z' or
+ *   ±HH, ±HHMM, ±HH:MM. The value is the UTC instant (no zone: the text is taken as UTC). 24:00:00 and leap
+ *   seconds are bad rows;
+ * - decimal(p,s): optional sign, digits, optional fraction, optional exponent (5E-3); rounded half away from
+ *   zero to s fraction digits (1.005 -> 1.01, -1.005 -> -1.01, 5E-3 -> 0.01); more than p-s integer digits after
+ *   rounding is a bad row.
+ *
+ * Regular expressions are written without backslashes so they mean the same in RE2 (DuckDB), in Java regex
+ * (Spark) and inside a Spark SQL string literal (which would otherwise unescape them).
+ */
+import type { ColumnMapping } from '../schemas/types.generated';
+
+export type BaseType = 'string' | 'int' | 'bigint' | 'double' | 'boolean' | 'date' | 'timestamp' | 'decimal';
+
+export interface TargetType {
+  base: BaseType;
+  precision?: number;
+  scale?: number;
+  /** The Glue/Athena/Spark name, e.g. decimal(12,2). */
+  name: string;
+}
+
+/** What a file that lacks a mapped column produces: bad rows naming the file and column, or a failed partition. */
+export type MissingColumnPolicy = 'bad-rows' | 'fail';
+
+const SIGN = '[+-]?';
+const DIGITS = '[0-9]+';
+const UNSIGNED_DECIMAL = '([0-9]+([.][0-9]*)?|[.][0-9]+)';
+const HOUR = '([01][0-9]|2[0-3])';
+const MINUTE = '[0-5][0-9]';
+const ZONE = `(Z|[+-]${HOUR}(:?${MINUTE})?)`;
+
+/** Full-match patterns (applied to the trimmed text). */
+export const PATTERNS = {
+  int: `${SIGN}${DIGITS}`,
+  bigint: `${SIGN}${DIGITS}`,
+  double: `${SIGN}${UNSIGNED_DECIMAL}([eE][+-]?[0-9]+)?`,
+  boolean: '(true|false|1|0)',
+  date: '[0-9]{4}-[0-9]{2}-[0-9]{2}',
+  timestamp: `[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]${HOUR}:${MINUTE}:${MINUTE}([.][0-9]{1,6})?${ZONE}?`,
+  // An exponent is allowed: Spark renders some decimals and large doubles that way (1E-7, 1.23456789E7).
+  decimal: `${SIGN}${UNSIGNED_DECIMAL}([eE][+-]?[0-9]+)?`,
+} as const;
+
+/** Largest finite double: a parsed value beyond it is a bad row, not Infinity. */
+const MAX_DOUBLE = '1.7976931348623157E308';
+
+export class CastContractError extends Error {
+  override name = 'CastContractError';
+}
+
+export function parseTargetType(type: string): TargetType {
+  const decimal = /^decimal\((\d{1,2}),(\d{1,2})\)$/.exec(type);
+  if (decimal) {
+    const precision = Number(decimal[1]);
+    const scale = Number(decimal[2]);
+    // Athena, Glue and Parquet decimals stop at 38 digits.
+    if (precision < 1 || precision > 38 || scale > precision)
+      throw new CastContractError(`type ${type}: decimal(p,s) needs 1 <= p <= 38 and s <= p`);
+    return { base: 'decimal', precision, scale, name: type };
+  }
+  if (['string', 'int', 'bigint', 'double', 'boolean', 'date', 'timestamp'].includes(type))
+    return { base: type as BaseType, name: type };
+  throw new CastContractError(`unknown column type ${type}`);
+}
+
+/** The two SQL dialects differ only in these few spellings. */
+interface Dialect {
+  quote(text: string): string;
+  trim(x: string): string;
+  fullMatch(x: string, pattern: string): string;
+  /** TRUE when the pattern matches somewhere in x. */
+  contains(x: string, pattern: string): string;
+  /** A cast that yields NULL instead of failing (the job pins ANSI off on Spark; DuckDB has TRY_CAST). */
+  tryCast(x: string, type: TargetType): string;
+  minusMinutes(timestamp: string, minutes: string): string;
+}
+
+const DUCK_TYPES: Record<Exclude<BaseType, 'decimal'>, string> = {
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+};
+
+export function duckdbType(type: TargetType | string): string {
+  const t = typeof type === 'string' ? parseTargetType(type) : type;
+  return t.base === 'decimal' ? `DECIMAL(${t.precision},${t.scale})` : DUCK_TYPES[t.base];
+}
+
+const quoteSql = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+export const duckdb: Dialect = {
+  quote: quoteSql,
+  // The four characters in one literal (a DuckDB literal holds tabs and line ends as they are).
+  trim: (x) => `trim(${x}, ' \t\n\r')`,
+  fullMatch: (x, pattern) => `regexp_full_match(${x}, ${quoteSql(pattern)})`,
+  contains: (x, pattern) => `regexp_matches(${x}, ${quoteSql(pattern)})`,
+  tryCast: (x, type) => `TRY_CAST(${x} AS ${duckdbType(type)})`,
+  minusMinutes: (ts, minutes) => `(${ts} - to_minutes(CAST(${minutes} AS BIGINT)))`,
+};
+
+export const sparkSql: Dialect = {
+  // Spark SQL joins adjacent literals ('a''b' is 'ab'), so a quote inside one is escaped with a backslash.
+  quote: (text) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`,
+  trim: (x) => `trim(BOTH concat(' ', char(9), char(10), char(13)) FROM ${x})`,
+  fullMatch: (x, pattern) => `(${x} rlike '^(${pattern})$')`,
+  contains: (x, pattern) => `(${x} rlike '${pattern}')`,
+  // spark.sql.ansi.enabled is pinned to false by the job: a cast that cannot be made yields NULL, which the
+  // contract counts as a bad row (validity is decided by the pattern first, the NULL is the range check).
+  tryCast: (x, type) => `CAST(${x} AS ${type.name})`,
+  minusMinutes: (ts, minutes) => `(${ts} - make_dt_interval(0, 0, CAST(${minutes} AS INT), 0))`,
+};
+
+export interface ColumnSql {
+  /** TRUE when the input is NULL/empty or a valid value of the type. */
+  valid: string;
+  /** The typed value: NULL exactly when the input is NULL/blank or not valid. */
+  value: string;
+  /** The trimmed text of `x` (for string: `x` itself). */
+  trimmed: string;
+  /** The value computed from an already trimmed text column `t` (lets an engine trim once). */
+  valueOf(t: string): string;
+  /** Validity given the raw text `x` and the already computed value column `v`: blank, or a value. */
+  validOf(x: string, v: string): string;
+}
+
+/**
+ * Validation and cast SQL for one input text column `x`. The value is NULL exactly when the input is missing
+ * (NULL, blank) or invalid, so validity is "a value, or nothing to convert": `v IS NOT NULL OR blank`, which an
+ * engine evaluates once per value and checks the blank only where the value is NULL.
+ */
+export function columnSql(dialect: Dialect, type: TargetType, x: string): ColumnSql {
+  if (type.base === 'string') {
+    const valueOf = (t: string) => `(CASE WHEN ${t} = '' THEN NULL ELSE ${t} END)`;
+    return { valid: 'TRUE', value: valueOf(x), trimmed: x, valueOf, validOf: () => 'TRUE' };
+  }
+  const valueOf = (t: string): string => {
+    // Every pattern needs a non-blank character, so a blank text never matches and gets NULL.
+    const matches = (pattern: string, of = t) => dialect.fullMatch(of, pattern);
+    switch (type.base) {
+      case 'boolean':
+        return `(CASE WHEN ${matches(PATTERNS.boolean, `lower(${t})`)} THEN lower(${t}) IN ('true', '1') END)`;
+      case 'timestamp': {
+        const offset = '([+-])([0-9]{2}):?([0-9]{2})?$';
+        const local = `concat(regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 1), ' ', regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 2))`;
+        const zone = (group: number) => `regexp_extract(${t}, '${offset}', ${group})`;
+        const offsetMinutes = `(CASE WHEN ${zone(1)} = '-' THEN -1 ELSE 1 END) * (CAST(${zone(2)} AS INT) * 60 + COALESCE(CAST(NULLIF(${zone(3)}, '') AS INT), 0))`;
+        // Without a numeric offset the text (with 'T' or ' ', optional 'Z') casts as it is, in UTC; with one, the
+        // local part is cast and the offset subtracted. (DuckDB's own cast would ignore a numeric offset.)
+        return `(CASE WHEN ${matches(PATTERNS.timestamp)} THEN (CASE WHEN ${dialect.contains(t, offset)} THEN ${dialect.minusMinutes(dialect.tryCast(local, type), offsetMinutes)} ELSE ${dialect.tryCast(t, type)} END) END)`;
+      }
+      case 'double': {
+        const typed = dialect.tryCast(t, type);
+        return `(CASE WHEN ${matches(PATTERNS.double)} AND abs(${typed}) <= ${MAX_DOUBLE} THEN ${typed} END)`;
+      }
+      default:
+        return `(CASE WHEN ${matches(PATTERNS[type.base as keyof typeof PATTERNS])} THEN ${dialect.tryCast(t, type)} END)`;
+    }
+  };
+  const trimmed = dialect.trim(x);
+  const validOf = (raw: string, v: string) => `(${v} IS NOT NULL OR ${raw} IS NULL OR ${dialect.trim(raw)} = '')`;
+  const value = valueOf(trimmed);
+  return { valid: validOf(x, value), value, trimmed, valueOf, validOf };
+}
+
+export function badValueReason(mapping: ColumnMapping): string {
+  return `${mapping.source} is not ${mapping.type}`;
+}
+
+export function missingColumnReason(file: string, columns: string[]): string {
+  return `file '${file}' lacks column${columns.length > 1 ? 's' : ''} ${columns.map((c) => `'${c}'`).join(', ')}`;
+}
+
+/** Glue/Athena type of a partition key as the config declares it. */
+export function partitionColumnType(type: 'string' | 'int' | 'date'): 'string' | 'int' | 'date' {
+  return type;
+}
+
+export function duckdbPartitionType(type: 'string' | 'int' | 'date'): string {
+  return { string: 'VARCHAR', int: 'INTEGER', date: 'DATE' }[type];
+}
+
+/** Name of the text column the readers give mapping i (both engines). */
+export const inputColumn = (i: number): string => `v${i}`;
+
+export const CONTRACT_VERSION = 1;
+
+export interface GlueContract {
+  version: number;
+  format: 'csv' | 'json' | 'parquet';
+  missingColumns: MissingColumnPolicy;
+  /** Spark settings the job pins before reading anything. */
+  sparkConf: Record<string, string>;
+  columns: Array<{
+    source: string;
+    target: string;
+    type: string;
+    /** Spark SQL over the text column `input`: TRUE when valid (NULL/empty included). */
+    valid: string;
+    /** Spark SQL giving the typed value. */
+    value: string;
+    input: string;
+    reason: string;
+    /** JSON only: the get_json_object path of the member. */
+    jsonPath?: string;
+  }>;
+}
+
+/** Spark's get_json_object path for a top-level member; bracket form so dots and spaces in names are safe. */
+export function sparkJsonPath(member: string): string {
+  if (/['\]\\]/.test(member))
+    throw new CastContractError(`JSON member name ${JSON.stringify(member)} cannot be addressed by a Spark JSON path`);
+  return `$['${member}']`;
+}
+
+/** The contract the Glue job applies, generated from the mapping (the script only evaluates these strings). */
+export function glueContract(
+  format: 'csv' | 'json' | 'parquet',
+  mapping: ColumnMapping[],
+  missingColumns: MissingColumnPolicy,
+): GlueContract {
+  return {
+    version: CONTRACT_VERSION,
+    format,
+    missingColumns,
+    sparkConf: {
+      // Pinned, not left to the Glue version's default: bad values are counted by the contract, never a job
+      // failure (ANSI on, Spark 4's default) nor an implicit truncation (the contract rejects '1.5' first).
+      'spark.sql.ansi.enabled': 'false',
+      'spark.sql.session.timeZone': 'UTC',
+      'spark.sql.parser.escapedStringLiterals': 'false',
+    },
+    columns: mapping.map((m, i) => {
+      const input = inputColumn(i);
+      const sql = columnSql(sparkSql, parseTargetType(m.type), input);
+      return {
+        source: m.source,
+        target: m.target,
+        type: m.type,
+        input,
+        valid: sql.valid,
+        value: sql.value,
+        reason: badValueReason(m),
+        ...(format === 'json' ? { jsonPath: sparkJsonPath(m.source) } : {}),
+      };
+    }),
+  };
+}
+
+export function missingColumnPolicyOf(dataset: { job: { missingColumns?: MissingColumnPolicy } }): MissingColumnPolicy {
+  return dataset.job.missingColumns ?? 'bad-rows';
+}
+
+/**
+ * Glue refuses job arguments over 260 KB in total ("Job arguments have a maximum size limit of 260KB",
+ * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html). The contract is about
+ * 0.5–1 KB per mapped column; this budget leaves room for the other arguments.
+ */
+export const CONTRACT_ARGUMENT_BUDGET_BYTES = 200_000;
+
+/** Job arguments carrying the contract (spread into the run's arguments by jobArguments). */
+export function glueContractArguments(dataset: {
+  name?: string;
+  raw: { format: 'csv' | 'json' | 'parquet' };
+  mapping: ColumnMapping[];
+  job: { missingColumns?: MissingColumnPolicy };
+}): Record<string, string> {
+  const policy = missingColumnPolicyOf(dataset);
+  const contract = JSON.stringify(glueContract(dataset.raw.format, dataset.mapping, policy));
+  const bytes = Buffer.byteLength(contract, 'utf8');
+  if (bytes > CONTRACT_ARGUMENT_BUDGET_BYTES)
+    throw new CastContractError(
+      `the cast contract of dataset '${dataset.name ?? '?'}' is ${bytes} bytes, over the ${CONTRACT_ARGUMENT_BUDGET_BYTES}-byte budget for Glue job arguments (260 KB in all): map fewer columns per dataset`,
+    );
+  return { '--sluice_contract': contract, '--sluice_missing_columns': policy };
+}
+
+/** The contract's DuckDB value expression for one text column (e.g. for a direct COPY that must cast alike). */
+export function duckdbCast(type: string, column: string): string {
+  return columnSql(duckdb, parseTargetType(type), column).value;
+}

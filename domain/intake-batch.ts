@@ -1,0 +1,272 @@
+/**
+ * The batched intake (issue 12): EventBridge delivers S3 "Object Created" events to an SQS queue, and one Lambda
+ * invocation takes a batch of them. Per batch it writes one event marker per object, one aggregated update per
+ * touched partition, and at most one lease attempt per dataset (none when a consistent read shows a live lease),
+ * instead of a marker, a partition update and a lease write per object: no item is written once per object.
+ *
+ * Per object the calls keep the single-record protocol's order (domain/runs.ts): pending update, then marker, then
+ * the lease. A crash between any two re-records the object on redelivery (harmless: the partition is pending either
+ * way); a duplicate after the marker adds nothing. A record whose write failed is reported in `batchItemFailures`
+ * (ReportBatchItemFailures: only it comes back, https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
+ * a record that cannot be an event at all is poison and goes to the dead-letter queue with its reason.
+ */
+import type { S3ObjectCreatedEvent } from '../schemas/types.generated';
+import { resolveEventKey } from './object-keys';
+import { partitionKey } from './partitions';
+import type { Deps, Log, ObjectStorePort } from './ports';
+import { ensureRunActive } from './runs';
+import { describeErrors, validatorFor } from './validation';
+
+/** The parts of an SQS record the intake reads (Lambda's SQS event). */
+export interface SqsRecord {
+  messageId: string;
+  body: string;
+  attributes?: { ApproximateReceiveCount?: string };
+}
+
+export interface SqsBatch {
+  Records: SqsRecord[];
+}
+
+/** ReportBatchItemFailures' answer: the records to retry. */
+export interface BatchResponse {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+}
+
+export interface ObjectEvent {
+  dataset: string;
+  partitionKey: string;
+  objectKey: string;
+  sequencer: string;
+  size: number;
+  arrivedAt: string;
+}
+
+/** The batch side of the debounce store, over the same items as the single-record ledger. */
+export interface ArrivalBatchStore {
+  /** Ids (`eventId`) of these object events that were recorded before (a consistent read). */
+  recordedEvents(events: readonly ObjectEvent[]): Promise<Set<string>>;
+  /** One write: `count` new arrivals in the partition (opens it, or refreshes it and bumps its version). */
+  addPending(dataset: string, partitionKey: string, count: number, at: Date): Promise<void>;
+  /** The event's marker, conditional: false when another delivery wrote it first. */
+  markRecorded(event: ObjectEvent, at: Date): Promise<boolean>;
+}
+
+/** Where poison records go, with their reason (the intake queue's dead-letter queue). */
+export interface PoisonSink {
+  send(records: Array<{ messageId: string; body: string; reason: string }>): Promise<void>;
+}
+
+export type BatchDeps = Pick<Deps, 'config' | 'clock' | 'arrivals' | 'leases' | 'executions'> & {
+  batches: ArrivalBatchStore;
+  poison: PoisonSink;
+  objects?: ObjectStorePort;
+};
+
+export const eventId = (e: Pick<ObjectEvent, 'objectKey' | 'sequencer'>): string => `${e.objectKey}\n${e.sequencer}`;
+
+export type RecordOutcome =
+  | { messageId: string; status: 'poison' | 'rejected'; reason: string; key?: string }
+  | { messageId: string; status: 'accepted' | 'duplicate'; event: ObjectEvent }
+  | { messageId: string; status: 'failed'; reason: string; event?: ObjectEvent };
+
+export interface BatchOutcome extends BatchResponse {
+  records: RecordOutcome[];
+  startedExecutions: string[];
+}
+
+type Parsed = { ok: true; event: ObjectEvent } | { ok: false; poison: boolean; reason: string; key?: string };
+
+/** One record's body to an object event, or why not: poison (not an event at all) or rejected (not data). */
+export async function parseRecord(body: string, deps: Pick<BatchDeps, 'config' | 'objects'>): Promise<Parsed> {
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch {
+    return { ok: false, poison: true, reason: 'message body is not JSON' };
+  }
+  const check = validatorFor('S3ObjectCreatedEvent');
+  if (!check(document))
+    return { ok: false, poison: true, reason: `not an S3 Object Created event: ${describeErrors(check.errors)}` };
+  const e = document as S3ObjectCreatedEvent;
+  if (e.detail.bucket.name !== deps.config.lake.rawBucket)
+    return {
+      ok: false,
+      poison: false,
+      reason: `bucket '${e.detail.bucket.name}' is not the raw bucket '${deps.config.lake.rawBucket}'`,
+    };
+  const delivered = e.detail.object.key;
+  if (e.detail.object.size === 0 && !delivered.endsWith('/'))
+    return { ok: false, poison: false, reason: 'zero-byte object holds no rows', key: delivered };
+  const resolved = await resolveEventKey(deps.config, e.detail.bucket.name, delivered, deps.objects);
+  if (!resolved.ok) return { ok: false, poison: false, reason: resolved.reason, key: resolved.key };
+  return {
+    ok: true,
+    event: {
+      dataset: resolved.parsed.dataset.name,
+      partitionKey: partitionKey(resolved.parsed.dataset, resolved.parsed.partition),
+      objectKey: resolved.key,
+      sequencer: e.detail.object.sequencer,
+      size: e.detail.object.size,
+      arrivedAt: e.time,
+    },
+  };
+}
+
+/** Markers are distinct items: writing a few at once is safe and keeps a 1,000-record batch within its timeout. */
+const MARKER_CONCURRENCY = 16;
+
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const message = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** Takes in one SQS batch; never throws for one record's failure (that record is reported instead). */
+export async function acceptBatch(batch: SqsBatch, deps: BatchDeps, log: Log): Promise<BatchOutcome> {
+  const outcomes = new Map<string, RecordOutcome>();
+  const fail = (messageId: string, reason: string, event?: ObjectEvent) =>
+    outcomes.set(
+      messageId,
+      event ? { messageId, status: 'failed', reason, event } : { messageId, status: 'failed', reason },
+    );
+
+  // 1. Parse; poison to the dead-letter queue with its reason, rejected keys logged by the caller.
+  const parsed: Array<{ record: SqsRecord; event: ObjectEvent }> = [];
+  const poison: Array<{ messageId: string; body: string; reason: string }> = [];
+  for (const record of batch.Records) {
+    try {
+      const result = await parseRecord(record.body, deps);
+      if (result.ok) parsed.push({ record, event: result.event });
+      else if (result.poison) poison.push({ messageId: record.messageId, body: record.body, reason: result.reason });
+      else
+        outcomes.set(record.messageId, {
+          messageId: record.messageId,
+          status: 'rejected',
+          reason: result.reason,
+          ...(result.key !== undefined ? { key: result.key } : {}),
+        });
+    } catch (error) {
+      fail(record.messageId, message(error)); // e.g. HeadObject throttled: retry this record alone
+    }
+  }
+  if (poison.length > 0) {
+    try {
+      await deps.poison.send(poison);
+      for (const p of poison) outcomes.set(p.messageId, { messageId: p.messageId, status: 'poison', reason: p.reason });
+    } catch (error) {
+      // Retried; after maxReceiveCount the queue's redrive policy moves it to the same dead-letter queue.
+      for (const p of poison)
+        fail(p.messageId, `${p.reason}; and sending it to the dead-letter queue failed: ${message(error)}`);
+    }
+  }
+
+  // 2. One event per object: the batch may hold the same event twice (at-least-once delivery).
+  const firstOf = new Map<string, { record: SqsRecord; event: ObjectEvent }>();
+  const repeats: Array<{ record: SqsRecord; event: ObjectEvent }> = [];
+  for (const item of parsed) {
+    if (firstOf.has(eventId(item.event))) repeats.push(item);
+    else firstOf.set(eventId(item.event), item);
+  }
+  const unique = [...firstOf.values()];
+
+  // 3. What was recorded before (consistent reads, no writes).
+  let seen: Set<string>;
+  try {
+    seen = await deps.batches.recordedEvents(unique.map((u) => u.event));
+  } catch (error) {
+    for (const item of parsed) fail(item.record.messageId, message(error), item.event);
+    return finish(batch, outcomes, []);
+  }
+  const fresh = unique.filter((u) => !seen.has(eventId(u.event)));
+  for (const u of unique)
+    if (seen.has(eventId(u.event)))
+      outcomes.set(u.record.messageId, { messageId: u.record.messageId, status: 'duplicate', event: u.event });
+
+  // 4. One aggregated update per touched partition, then 5. one marker per object of that partition.
+  const now = deps.clock.now();
+  const byPartition = new Map<string, Array<{ record: SqsRecord; event: ObjectEvent }>>();
+  for (const u of fresh) {
+    const key = `${u.event.dataset}\n${u.event.partitionKey}`;
+    byPartition.set(key, [...(byPartition.get(key) ?? []), u]);
+  }
+  for (const items of byPartition.values()) {
+    const first = items[0]!.event;
+    try {
+      await deps.batches.addPending(first.dataset, first.partitionKey, items.length, now);
+    } catch (error) {
+      for (const u of items) fail(u.record.messageId, message(error), u.event);
+      continue;
+    }
+    await inParallel(items, MARKER_CONCURRENCY, async (u) => {
+      try {
+        const original = await deps.batches.markRecorded(u.event, now);
+        outcomes.set(u.record.messageId, {
+          messageId: u.record.messageId,
+          status: original ? 'accepted' : 'duplicate',
+          event: u.event,
+        });
+      } catch (error) {
+        fail(u.record.messageId, message(error), u.event);
+      }
+    });
+  }
+  for (const r of repeats) {
+    const first = outcomes.get(firstOf.get(eventId(r.event))!.record.messageId);
+    outcomes.set(
+      r.record.messageId,
+      first?.status === 'failed'
+        ? { ...first, messageId: r.record.messageId }
+        : { messageId: r.record.messageId, status: 'duplicate', event: r.event },
+    );
+  }
+
+  // 6. At most one lease attempt per dataset, after all of its records; none while a live lease is seen.
+  const started: string[] = [];
+  const datasets = new Map<string, { accepted: boolean; messageIds: string[] }>();
+  for (const o of outcomes.values()) {
+    if (o.status !== 'accepted' && o.status !== 'duplicate') continue;
+    const entry = datasets.get(o.event.dataset) ?? { accepted: false, messageIds: [] };
+    entry.accepted ||= o.status === 'accepted';
+    entry.messageIds.push(o.messageId);
+    datasets.set(o.event.dataset, entry);
+  }
+  for (const [dataset, entry] of datasets) {
+    try {
+      // Only duplicates: a run is still needed while their arrivals are pending (a first delivery may have
+      // crashed between recording and starting); once claimed, duplicates add nothing.
+      if (!entry.accepted && (await deps.arrivals.pendingSummary(dataset)) === null) continue;
+      const lease = await deps.leases.current(dataset);
+      if (lease && Date.parse(lease.expiresAt) > now.getTime()) {
+        // Its holder reads pending after releasing, and our writes came before this read: it sees them.
+        log.debug('a live run holds the lease; it will pick the arrivals up', { dataset, owner: lease.owner });
+        continue;
+      }
+      const arn = await ensureRunActive(dataset, 'arrival', deps, log);
+      if (arn) started.push(arn);
+    } catch (error) {
+      // Redelivered, these records are duplicates whose arrivals are pending: they ask for the run again.
+      for (const messageId of entry.messageIds) {
+        const o = outcomes.get(messageId);
+        fail(messageId, message(error), o && 'event' in o ? o.event : undefined);
+      }
+    }
+  }
+  return finish(batch, outcomes, started);
+}
+
+function finish(batch: SqsBatch, outcomes: Map<string, RecordOutcome>, started: string[]): BatchOutcome {
+  const records = batch.Records.map(
+    (r) => outcomes.get(r.messageId) ?? { messageId: r.messageId, status: 'failed' as const, reason: 'not handled' },
+  );
+  return {
+    records,
+    startedExecutions: started,
+    batchItemFailures: records.filter((r) => r.status === 'failed').map((r) => ({ itemIdentifier: r.messageId })),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Reads a Distributed Map run's results from what ResultWriter exported, instead of from the state payload.
+ *
+ * AWS's layout (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html): the Map
+ * state's output is {MapRunArn, ResultWriterDetails: {Bucket, Key}}, Key being `<Prefix>/<map run id>/manifest.json`;
+ * the manifest lists result files per status, `ResultFiles: {SUCCEEDED: [{Key, Size}], FAILED: [...], PENDING: [...]}`,
+ * each file a JSON array (or JSON Lines with WriterConfig OutputType JSONL) of child execution records with
+ * ExecutionArn, Input and Output as JSON text, Status, and Error/Cause for a failed child. A real capture of this
+ * shape: department-for-transport-BODS/bods-backend (map results models and their manifest test).
+ *
+ * Children here catch their own errors and return {ok:false,...}, so a failed partition usually sits in a
+ * SUCCEEDED file; a child that failed as an execution (FAILED) or never ran (PENDING, when the Map Run stopped)
+ * counts as failed too: it was not processed, and it belongs to the re-run.
+ */
+import type {
+  JobRunResult,
+  MapResultManifest,
+  MapResultRecord,
+  MapRunSummary,
+  PartitionOutcome,
+  PartitionValues,
+  SummarizeMapRunInput,
+} from '../schemas/types.generated';
+import { s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
+import { InvalidOutputError } from './errors';
+import { writeRerunManifest, writeSucceededList } from './run-inputs';
+import { validate } from './validation';
+
+/** Failures the summary (and so the notification) lists; the rest are in the failed-partitions object. */
+export const LISTED_FAILURES = 50;
+const MESSAGE_LIMIT = 200;
+
+const RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'PENDING'] as const;
+
+const clip = (text: string): string => (text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`);
+
+/** A Lambda error's Cause is {"errorType","errorMessage",...} as text; anything else is already a message. */
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
+function parseJson<T>(text: string | undefined, what: string): T {
+  try {
+    return JSON.parse(text ?? '') as T;
+  } catch (error) {
+    throw new InvalidOutputError(`${what} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A result file is a JSON array, or JSON Lines when the writer was configured so. */
+export function parseResultFile(text: string, where: string): MapResultRecord[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[')) return parseJson<MapResultRecord[]>(trimmed, `result file ${where}`);
+  return trimmed
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => parseJson<MapResultRecord>(line, `result file ${where} line ${i + 1}`));
+}
+
+/** One child's outcome: the partition from its Input, the result from its Output or its Error/Cause. */
+export function outcomeOf(record: MapResultRecord, where: string): JobRunResult {
+  const input = parseJson<{ partition?: PartitionValues }>(record.Input, `Input of ${record.ExecutionArn} in ${where}`);
+  if (!input.partition || typeof input.partition !== 'object')
+    throw new InvalidOutputError(`child ${record.ExecutionArn} in ${where} has no partition in its Input`);
+  const partition = input.partition;
+  if (record.Status === 'SUCCEEDED') {
+    const output = parseJson<PartitionOutcome>(record.Output, `Output of ${record.ExecutionArn} in ${where}`);
+    if (typeof output?.ok !== 'boolean' || typeof output.state !== 'string')
+      throw new InvalidOutputError(`child ${record.ExecutionArn} in ${where} returned no {ok, state}`);
+    const result: JobRunResult = { partition, ok: output.ok, state: output.state };
+    if (!output.ok) result.message = clip(output.message ?? `job run ended ${output.state}`);
+    return result;
+  }
+  if (record.Status === 'PENDING' || record.Status === 'RUNNING')
+    return { partition, ok: false, state: 'NOT_RUN', message: 'the Map Run ended before this partition ran' };
+  const message = [record.Error, causeMessage(record.Cause)].filter(Boolean).join(': ');
+  return { partition, ok: false, state: record.Status, message: clip(message || `child execution ${record.Status}`) };
+}
+
+export interface MapRunTally {
+  succeeded: PartitionValues[];
+  failed: JobRunResult[];
+}
+
+/** Every child of the Map Run, read from the result files the manifest lists. */
+export async function readMapRun(store: ArtifactStore, manifestAt: ObjectLocation): Promise<MapRunTally> {
+  const where = s3Uri(manifestAt);
+  const text = await store.get(manifestAt);
+  if (text === null) throw new InvalidOutputError(`ResultWriter manifest ${where} does not exist`);
+  const manifest = validate<MapResultManifest>(
+    'MapResultManifest',
+    parseJson(text, `ResultWriter manifest ${where}`),
+    `ResultWriter manifest ${where}`,
+    InvalidOutputError,
+  );
+  const tally: MapRunTally = { succeeded: [], failed: [] };
+  for (const status of RESULT_STATUSES) {
+    for (const file of manifest.ResultFiles[status] ?? []) {
+      const location = { bucket: manifest.DestinationBucket, key: file.Key };
+      const body = await store.get(location);
+      if (body === null)
+        throw new InvalidOutputError(`result file ${s3Uri(location)} listed in ${where} does not exist`);
+      for (const record of parseResultFile(body, s3Uri(location))) {
+        const outcome = outcomeOf(record, s3Uri(location));
+        if (outcome.ok) tally.succeeded.push(outcome.partition);
+        else tally.failed.push(outcome);
+      }
+    }
+  }
+  return tally;
+}
+
+/**
+ * The summary step: counts, the first failures, and the full lists as objects (succeeded for the Athena
+ * registration, failed as a manifest that a manual run accepts, with the input to paste). Small at any size.
+ */
+export async function summarizeMapRun(
+  input: SummarizeMapRunInput,
+  store: ArtifactStore,
+  listed = LISTED_FAILURES,
+): Promise<MapRunSummary> {
+  const manifestAt = { bucket: input.mapRun.ResultWriterDetails.Bucket, key: input.mapRun.ResultWriterDetails.Key };
+  const { succeeded, failed } = await readMapRun(store, manifestAt);
+  const succeededRef = succeeded.length > 0 ? await writeSucceededList(store, input.executionArn, succeeded) : null;
+  const rerun =
+    failed.length > 0
+      ? await writeRerunManifest(
+          store,
+          input.dataset,
+          input.executionArn,
+          failed.map((f) => f.partition),
+          input.skipCrawler ?? false,
+        )
+      : null;
+  return {
+    total: succeeded.length + failed.length,
+    succeededCount: succeeded.length,
+    failedCount: failed.length,
+    firstFailures: failed.slice(0, listed),
+    resultsManifest: s3Uri(manifestAt),
+    succeeded: succeededRef,
+    failed: rerun?.failed ?? null,
+    rerunInput: rerun?.rerunInput ?? null,
+  };
+}
+
+/**
+ * The run-results part of a failure notification: counts, the first failures (one line each, messages already
+ * clipped to 200 characters), where the full lists are, and the input that re-runs exactly the failed partitions.
+ * Bounded whatever the run's size: at most `LISTED_FAILURES` lines.
+ */
+export function failureDigest(summary: MapRunSummary): string[] {
+  const lines = [`Partitions: ${summary.failedCount} of ${summary.total} failed, ${summary.succeededCount} succeeded`];
+  if (summary.firstFailures.length > 0) {
+    lines.push('', `First ${summary.firstFailures.length} failures:`);
+    for (const f of summary.firstFailures)
+      lines.push(`  ${JSON.stringify(f.partition)}  ${f.state}${f.message ? `: ${f.message}` : ''}`);
+    if (summary.failedCount > summary.firstFailures.length)
+      lines.push(`  ... and ${summary.failedCount - summary.firstFailures.length} more`);
+  }
+  lines.push('', `All results (ResultWriter manifest): ${summary.resultsManifest}`);
+  if (summary.failed) lines.push(`All failed partitions: s3://${summary.failed.bucket}/${summary.failed.key}`);
+  if (summary.rerunInput)
+    lines.push(
+      '',
+      'To re-run only the failed partitions, start an execution with:',
+      JSON.stringify(summary.rerunInput),
+    );
+  return lines;
+}

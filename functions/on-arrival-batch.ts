@@ -1,0 +1,56 @@
+/**
+ * Consumer of the intake queue (EventBridge → SQS → this Lambda, with ReportBatchItemFailures and a batching
+ * window). Poison goes to the dead-letter queue with its reason, rejected keys are logged with theirs, failed
+ * records are reported so that only they come back.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { intakeDeps } from '../adapters/aws/intake-deps';
+import { asLog, publishMetrics, rootLogger } from '../adapters/lambda/step';
+import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch } from '../domain/intake-batch';
+import { arrivalMetrics, type MetricPoint } from '../domain/metrics';
+
+/** The same arrival metrics as the single-record intake, summed per metric and dataset for the batch. */
+export function batchMetrics(records: RecordOutcome[]): MetricPoint[] {
+  const sums = new Map<string, MetricPoint>();
+  for (const r of records) {
+    const points =
+      r.status === 'rejected' || r.status === 'poison'
+        ? arrivalMetrics({ status: 'rejected', reason: r.reason })
+        : r.status === 'accepted' || r.status === 'duplicate'
+          ? arrivalMetrics({
+              status: r.status,
+              dataset: r.event.dataset,
+              partition: r.event.partitionKey,
+              key: r.event.objectKey,
+              startedExecution: null,
+            })
+          : [];
+    for (const p of points) {
+      const id = `${p.name}\n${p.dataset}`;
+      const sum = sums.get(id);
+      if (sum) sum.value += p.value;
+      else sums.set(id, { ...p });
+    }
+  }
+  return [...sums.values()];
+}
+
+export const handler = middy(async (event: SqsBatch): Promise<BatchResponse> => {
+  const log = asLog(rootLogger.createChild({ persistentKeys: { step: 'onArrivalBatch' } }));
+  const deps = intakeDeps();
+  const outcome = await acceptBatch(event, deps, log);
+  publishMetrics(batchMetrics(outcome.records), deps.config.stage);
+  const counts: Record<string, number> = {};
+  for (const r of outcome.records) {
+    counts[r.status] = (counts[r.status] ?? 0) + 1;
+    if (r.status === 'rejected')
+      log.warn('arrival rejected', { reason: r.reason, key: r.key, metric: 'RejectedArrivals' });
+    else if (r.status === 'poison')
+      log.error('poison record sent to the dead-letter queue', { messageId: r.messageId, reason: r.reason });
+    else if (r.status === 'failed')
+      log.warn('record failed; it comes back alone', { messageId: r.messageId, reason: r.reason });
+  }
+  log.info('batch taken in', { ...counts, startedExecutions: outcome.startedExecutions });
+  return { batchItemFailures: outcome.batchItemFailures };
+}).use(injectLambdaContext(rootLogger, { resetKeys: true }));

@@ -1,0 +1,118 @@
+/**
+ * The packaged world for the artifact suite: the `test` stage packaged once, its bundles in Lambda environments, its
+ * state machine from the template, every AWS call over HTTP to loopback fakes (dynalite for DynamoDB).
+ */
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  runStateMachine,
+  type DefinitionSource,
+  type LocalRunOptions,
+  type LocalRunResult,
+} from '../../adapters/local/state-machine';
+import type { StepId } from '../../functions';
+import { startAwsFakes, type AwsFakes } from '../support/aws-fakes';
+import { ACCOUNT_ID, packageStage, PackagedLambdas, type PackagedStack } from '../support/package-stack';
+
+export const STAGE = 'test';
+
+export interface PackagedWorld {
+  stack: PackagedStack;
+  fakes: AwsFakes;
+  lambdas: PackagedLambdas;
+  definition: DefinitionSource;
+  /** Per-function invocation timeout for the next runs (default: the template's Timeout). */
+  timeouts: Map<string, number>;
+  executionArn(name: string): string;
+  run(name: string, input: unknown, options?: Partial<LocalRunOptions>): Promise<ObservedRun>;
+  stop(): Promise<void>;
+}
+
+/** A run with what each Task's function threw, by step (Step Functions' Error names, before Retry/Catch). */
+export interface ObservedRun extends LocalRunResult {
+  thrown: Array<{ stepId: StepId; error: string; cause: string }>;
+  inputs: Array<{ stepId: StepId; input: unknown }>;
+}
+
+async function createTablesFromTemplate(stack: PackagedStack, endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: stack.region,
+    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+  });
+  try {
+    for (const r of Object.values(stack.template.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table')) {
+      const p = r.Properties;
+      const input = {
+        TableName: p.TableName,
+        KeySchema: p.KeySchema,
+        AttributeDefinitions: p.AttributeDefinitions,
+        BillingMode: p.BillingMode,
+        ...(p.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes } : {}),
+      };
+      await client.send(new CreateTableCommand(input));
+      for (let i = 0; i < 200; i++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: p.TableName }));
+        if (Table?.TableStatus === 'ACTIVE') break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function packagedWorld(): Promise<PackagedWorld> {
+  const stack = await packageStage(STAGE);
+  const fakes = await startAwsFakes(stack.region);
+  await createTablesFromTemplate(stack, fakes.dynamoUrl);
+  const timeouts = new Map<string, number>();
+  const lambdas = new PackagedLambdas(stack, {
+    env: { ...fakes.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
+    sqsEndpoint: fakes.server.url,
+    timeoutMs: (fn) => timeouts.get(fn.key) ?? fn.timeoutSeconds * 1000,
+  });
+  const definition = stack.definitionSource();
+  const machineName = String(
+    Object.values(stack.template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')!.Properties
+      .StateMachineName,
+  );
+  const executionArn = (name: string) =>
+    `arn:aws:states:${stack.region}:${ACCOUNT_ID}:execution:${machineName}:${name}`;
+  return {
+    stack,
+    fakes,
+    lambdas,
+    definition,
+    timeouts,
+    executionArn,
+    async run(name, input, options = {}) {
+      const thrown: ObservedRun['thrown'] = [];
+      const inputs: ObservedRun['inputs'] = [];
+      const result = await runStateMachine(input as never, {
+        executionArn: executionArn(name),
+        definition,
+        invoke: lambdas.invoker(),
+        ...options,
+        intercept: async (stepId, payload, stateName, invoke) => {
+          inputs.push({ stepId, input: payload });
+          try {
+            return await (options.intercept ? options.intercept(stepId, payload, stateName, invoke) : invoke());
+          } catch (error) {
+            thrown.push({ stepId, error: (error as Error).name, cause: (error as Error).message });
+            throw error;
+          }
+        },
+      });
+      return { ...result, thrown, inputs };
+    },
+    async stop() {
+      await lambdas.stop();
+      await fakes.stop();
+    },
+  };
+}
+
+/** The SNS message's machine-readable report (the last line of the body). */
+export function reportOf(message: string): Record<string, unknown> {
+  return JSON.parse(message.trim().split('\n').pop()!) as Record<string, unknown>;
+}

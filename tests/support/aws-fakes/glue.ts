@@ -1,0 +1,156 @@
+/** Glue (awsJson1_1, X-Amz-Target AWSGlue.<Operation>): crawlers and job runs, with Glue's own error codes. */
+import { AwsFault, epochSeconds, type Body, type FakeAwsServer, type JsonValue } from './server';
+
+export interface CrawlOutcome {
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  errorMessage?: string;
+}
+export interface JobOutcome {
+  state: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'STOPPED' | 'ERROR';
+  errorMessage?: string;
+}
+
+interface Crawler {
+  state: 'READY' | 'RUNNING' | 'STOPPING';
+  startedAt?: Date;
+  pollsLeft: number;
+  last?: { Status: string; StartTime: number; ErrorMessage?: string };
+}
+interface JobRun {
+  Id: string;
+  JobName: string;
+  JobRunState: string;
+  StartedOn: number;
+  CompletedOn?: number;
+  Arguments: Record<string, string>;
+  ErrorMessage?: string;
+  pollsLeft: number;
+}
+
+export class FakeGlue {
+  private readonly crawlers = new Map<string, Crawler>();
+  readonly runs: JobRun[] = [];
+  /** How each crawl ends (default: SUCCEEDED). */
+  crawlOutcome: (name: string) => CrawlOutcome = () => ({ status: 'SUCCEEDED' });
+  /** How each job run ends, from its arguments (default: SUCCEEDED). */
+  jobOutcome: (args: Record<string, string>) => JobOutcome = () => ({ state: 'SUCCEEDED' });
+  /** Status polls a crawl or job run stays RUNNING. */
+  pollsUntilDone = 1;
+  /** Names Glue knows; others answer EntityNotFoundException (undefined: every name exists). */
+  knownNames?: Set<string>;
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  reset(): void {
+    this.crawlers.clear();
+    this.runs.length = 0;
+    this.crawlOutcome = () => ({ status: 'SUCCEEDED' });
+    this.jobOutcome = () => ({ state: 'SUCCEEDED' });
+    this.pollsUntilDone = 1;
+    delete this.knownNames;
+  }
+
+  register(server: FakeAwsServer): void {
+    server.register({
+      name: 'glue',
+      protocol: 'awsJson1_1',
+      targetPrefix: 'AWSGlue',
+      operations: {
+        StartCrawler: (b) => this.startCrawler(b),
+        GetCrawler: (b) => this.getCrawler(b),
+        StartJobRun: (b) => this.startJobRun(b),
+        GetJobRun: (b) => this.getJobRun(b),
+        GetJobRuns: (b) => this.getJobRuns(b),
+      },
+    });
+  }
+
+  private known(name: string, what: string): void {
+    if (this.knownNames && !this.knownNames.has(name))
+      throw new AwsFault('EntityNotFoundException', `${what} ${name} not found`);
+  }
+
+  private startCrawler({ Name }: Body): JsonValue {
+    this.known(Name, 'Crawler');
+    const crawler = this.crawlers.get(Name) ?? { state: 'READY', pollsLeft: 0 };
+    if (crawler.state !== 'READY')
+      throw new AwsFault('CrawlerRunningException', `Crawler with name ${Name} has already started`);
+    this.crawlers.set(Name, { ...crawler, state: 'RUNNING', startedAt: this.now(), pollsLeft: this.pollsUntilDone });
+    return {};
+  }
+
+  private getCrawler({ Name }: Body): JsonValue {
+    this.known(Name, 'Crawler');
+    const crawler = this.crawlers.get(Name) ?? { state: 'READY', pollsLeft: 0 };
+    if (crawler.state === 'RUNNING' && crawler.pollsLeft-- <= 0) {
+      const outcome = this.crawlOutcome(Name);
+      crawler.state = 'READY';
+      crawler.last = { Status: outcome.status, StartTime: epochSeconds(crawler.startedAt!) };
+      if (outcome.errorMessage) crawler.last.ErrorMessage = outcome.errorMessage;
+    }
+    this.crawlers.set(Name, crawler);
+    const answer: Record<string, JsonValue> = { Name, State: crawler.state };
+    if (crawler.state === 'RUNNING') answer.CrawlElapsedTime = this.now().getTime() - crawler.startedAt!.getTime();
+    if (crawler.last) answer.LastCrawl = crawler.last;
+    return { Crawler: answer };
+  }
+
+  private startJobRun({ JobName, Arguments }: Body): JsonValue {
+    this.known(JobName, 'Job');
+    const run: JobRun = {
+      Id: `jr_${(this.runs.length + 1).toString().padStart(8, '0')}`,
+      JobName,
+      JobRunState: 'RUNNING',
+      StartedOn: epochSeconds(this.now()),
+      Arguments: (Arguments ?? {}) as Record<string, string>,
+      pollsLeft: this.pollsUntilDone,
+    };
+    this.runs.push(run);
+    return { JobRunId: run.Id };
+  }
+
+  private advance(run: JobRun): JobRun {
+    if (run.JobRunState === 'RUNNING' && run.pollsLeft-- <= 0) {
+      const outcome = this.jobOutcome(run.Arguments);
+      run.JobRunState = outcome.state;
+      run.CompletedOn = epochSeconds(this.now());
+      if (outcome.errorMessage) run.ErrorMessage = outcome.errorMessage;
+    }
+    return run;
+  }
+
+  private wire(run: JobRun): JsonValue {
+    const { pollsLeft: _pollsLeft, ...wire } = run;
+    return wire as unknown as JsonValue;
+  }
+
+  private getJobRun({ JobName, RunId }: Body): JsonValue {
+    const run = this.runs.find((r) => r.JobName === JobName && r.Id === RunId);
+    if (!run) throw new AwsFault('EntityNotFoundException', `Job run ${RunId} not found`);
+    return { JobRun: this.wire(this.advance(run)) };
+  }
+
+  /** Newest first, paged by MaxResults/NextToken, as Glue lists them. */
+  private getJobRuns({ JobName, MaxResults, NextToken }: Body): JsonValue {
+    this.known(JobName, 'Job');
+    const all = this.runs.filter((r) => r.JobName === JobName).reverse();
+    const from = NextToken ? Number(NextToken) : 0;
+    const size = Number(MaxResults ?? 100);
+    const page = all.slice(from, from + size).map((r) => this.wire(r));
+    return from + size < all.length ? { JobRuns: page, NextToken: String(from + size) } : { JobRuns: page };
+  }
+
+  /** A crawl that is already running (started by someone else, e.g. the console), `secondsAgo` before now. */
+  crawlerRunningSince(name: string, secondsAgo: number): void {
+    this.crawlers.set(name, {
+      state: 'RUNNING',
+      startedAt: new Date(this.now().getTime() - secondsAgo * 1000),
+      pollsLeft: this.pollsUntilDone,
+    });
+  }
+
+  /** Job runs started for a partition whose `--sluice_partition` argument equals this JSON. */
+  runsFor(partition: Record<string, string>): JobRun[] {
+    return this.runs.filter((r) => r.Arguments['--sluice_partition'] === JSON.stringify(partition));
+  }
+}

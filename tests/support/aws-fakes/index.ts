@@ -1,0 +1,100 @@
+/**
+ * Every AWS service the packaged bundles call, on loopback: dynalite for DynamoDB, protocol-level fakes for the rest.
+ * `env` is what a Lambda container needs so that the bundles' SDK clients talk to them: AWS SDK v3 reads
+ * AWS_ENDPOINT_URL_<SERVICE> (service-specific endpoints), plus fake credentials and a region.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { FakeAthena } from './athena';
+import { FakeGlue } from './glue';
+import { AwsFault, FakeAwsServer, type Fault } from './server';
+import { FakeSfn } from './sfn';
+import { FakeSns } from './sns';
+import { FakeSqs } from './sqs';
+
+export { AwsFault, FakeAwsServer, type Fault } from './server';
+
+export interface AwsFakes {
+  server: FakeAwsServer;
+  glue: FakeGlue;
+  athena: FakeAthena;
+  sns: FakeSns;
+  sfn: FakeSfn;
+  sqs: FakeSqs;
+  dynamoUrl: string;
+  env: Record<string, string>;
+  /** Back to a clean world between scenarios (DynamoDB keeps its items: use fresh keys). */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startAwsFakes(region: string): Promise<AwsFakes> {
+  const server = new FakeAwsServer();
+  const glue = new FakeGlue();
+  const athena = new FakeAthena();
+  const sns = new FakeSns();
+  const sfn = new FakeSfn();
+  const sqs = new FakeSqs();
+  for (const fake of [glue, athena, sns, sfn, sqs]) fake.register(server);
+  await server.start();
+  const dynamo: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const env = {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+    AWS_SECRET_ACCESS_KEY: 'fake-secret',
+    AWS_SESSION_TOKEN: 'fake-session',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    AWS_ENDPOINT_URL_GLUE: server.url,
+    AWS_ENDPOINT_URL_ATHENA: server.url,
+    AWS_ENDPOINT_URL_SNS: server.url,
+    AWS_ENDPOINT_URL_SFN: server.url,
+    AWS_ENDPOINT_URL_SQS: server.url,
+  };
+  return {
+    server,
+    glue,
+    athena,
+    sns,
+    sfn,
+    sqs,
+    dynamoUrl,
+    env,
+    reset() {
+      server.reset();
+      for (const fake of [glue, athena, sns, sfn, sqs]) fake.reset();
+    },
+    async stop() {
+      await server.stop();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    },
+  };
+}
+
+/** AWS's error shapes, ready for `server.failNext`. */
+export const faults = {
+  throttling: (): Fault => ({ kind: 'error', fault: () => new AwsFault('ThrottlingException', 'Rate exceeded') }),
+  concurrentRunsExceeded: (job: string): Fault => ({
+    kind: 'error',
+    fault: () => new AwsFault('ConcurrentRunsExceededException', `Concurrent runs exceeded for ${job}`),
+  }),
+  crawlerRunning: (crawler: string): Fault => ({
+    kind: 'error',
+    fault: () => new AwsFault('CrawlerRunningException', `Crawler with name ${crawler} has already started`),
+  }),
+  entityNotFound: (what: string): Fault => ({
+    kind: 'error',
+    fault: () => new AwsFault('EntityNotFoundException', `${what} not found`),
+  }),
+  athenaInvalidRequest: (message: string): Fault => ({
+    kind: 'error',
+    fault: () => new AwsFault('InvalidRequestException', message, 400, { AthenaErrorCode: 'INVALID_INPUT' }),
+  }),
+  /** The request gets no answer: the Lambda that sent it runs into its timeout. */
+  hang: (): Fault => ({ kind: 'hang' }),
+  /** The service does the work, but its answer is lost: the Lambda times out after the effect. */
+  lostAnswer: (): Fault => ({ kind: 'lost-answer' }),
+};
