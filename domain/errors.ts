@@ -94,3 +94,18 @@ export const FATAL_ERRORS = [
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The message inside a Catch result's `Cause`: Lambda errors reach Step Functions as
+ * {"errorType","errorMessage","trace"} JSON; the local interpreter gives the message itself.
+ */
+export function readCause(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: already a plain message
+  }
+  return cause;
+}

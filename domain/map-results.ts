@@ -22,7 +22,7 @@ import type {
   SummarizeMapRunInput,
 } from '../schemas/types.generated';
 import { s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
-import { InvalidOutputError } from './errors';
+import { InvalidOutputError, readCause } from './errors';
 import { writeRerunManifest, writeSucceededList } from './run-inputs';
 import { validate } from './validation';
 
@@ -33,18 +33,6 @@ const MESSAGE_LIMIT = 200;
 const RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'PENDING'] as const;
 
 const clip = (text: string): string => (text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`);
-
-/** A Lambda error's Cause is {"errorType","errorMessage",...} as text; anything else is already a message. */
-function causeMessage(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause;
-}
 
 function parseJson<T>(text: string | undefined, what: string): T {
   try {
@@ -80,7 +68,7 @@ export function outcomeOf(record: MapResultRecord, where: string): JobRunResult 
   }
   if (record.Status === 'PENDING' || record.Status === 'RUNNING')
     return { partition, ok: false, state: 'NOT_RUN', message: 'the Map Run ended before this partition ran' };
-  const message = [record.Error, causeMessage(record.Cause)].filter(Boolean).join(': ');
+  const message = [record.Error, readCause(record.Cause)].filter(Boolean).join(': ');
   return { partition, ok: false, state: record.Status, message: clip(message || `child execution ${record.Status}`) };
 }
 

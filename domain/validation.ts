@@ -10,9 +10,10 @@ import executionInput from '../schemas/execution-input.schema.json';
 import s3Event from '../schemas/s3-object-created-event.schema.json';
 import scale from '../schemas/scale.schema.json';
 import steps from '../schemas/steps.schema.json';
+import waits from '../schemas/waits.schema.json';
 import { InvalidInputError, type SluiceError } from './errors';
 
-const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps, scale } as const;
+const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps, scale, waits } as const;
 const BASE = 'https://schemas.sluice.dev/';
 
 /** Each shape is addressed as `file#Definition` or by a root schema's file. */
@@ -22,7 +23,18 @@ const ROOTS = {
   S3ObjectCreatedEvent: 's3-object-created-event.schema.json',
 } as const;
 
-export type SchemaName = keyof typeof ROOTS | keyof (typeof steps)['definitions'] | keyof (typeof scale)['definitions'];
+export type SchemaName =
+  | keyof typeof ROOTS
+  | keyof (typeof steps)['definitions']
+  | keyof (typeof scale)['definitions']
+  | keyof (typeof waits)['definitions'];
+
+/** The file that defines a named (non-root) shape. */
+function fileDefining(name: string): string {
+  if (name in scale.definitions) return 'scale';
+  if (name in waits.definitions) return 'waits';
+  return 'steps';
+}
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
@@ -36,7 +48,7 @@ export function validatorFor(name: SchemaName): ValidateFunction {
     const ref =
       name in ROOTS
         ? BASE + ROOTS[name as keyof typeof ROOTS]
-        : `${BASE}${name in scale.definitions ? 'scale' : 'steps'}.schema.json#/definitions/${name}`;
+        : `${BASE}${fileDefining(name)}.schema.json#/definitions/${name}`;
     validate = ajv.getSchema(ref);
     if (!validate) throw new Error(`no schema named ${name}`);
     compiled.set(name, validate);

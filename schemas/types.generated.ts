@@ -623,6 +623,14 @@ export interface ClaimArrivalsOutput {
    */
   claimedAt: string;
   partitionCount: number;
+  /**
+   * The oldest pending arrival when the claim settled (debounce wait = claimedAt - firstArrivalAt).
+   */
+  firstArrivalAt?: string;
+  /**
+   * The newest pending arrival when the claim settled (landing-to-queryable latency is measured from it).
+   */
+  lastArrivalAt?: string;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema

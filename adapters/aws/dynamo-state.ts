@@ -24,11 +24,11 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Arrival, ArrivalLedger, Lease, PendingSummary, RunLeaseStore } from '../../domain/ports';
+import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 
 const EVENT_MARKER_DAYS = 7;
@@ -108,24 +108,11 @@ export class DynamoArrivalLedger implements ArrivalLedger {
   }
 
   private async pendingItems(dataset: string): Promise<PendingItem[]> {
-    const items: PendingItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await call('DynamoDB Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :pending)',
-            ExpressionAttributeValues: { ':pk': datasetPk(dataset), ':pending': 'PENDING#' },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...((page.Items ?? []) as PendingItem[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return queryAll<PendingItem>(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :pending)',
+      ExpressionAttributeValues: { ':pk': datasetPk(dataset), ':pending': 'PENDING#' },
+    });
   }
 
   async pendingSummary(dataset: string): Promise<PendingSummary | null> {
@@ -238,25 +225,13 @@ export class DynamoArrivalLedger implements ArrivalLedger {
   }
 
   async claimOwners(dataset: string): Promise<string[]> {
-    const owners: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await call('DynamoDB Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :claim)',
-            ExpressionAttributeValues: { ':pk': datasetPk(dataset), ':claim': CLAIM_PREFIX },
-            ProjectionExpression: 'sk',
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      owners.push(...(page.Items ?? []).map((i) => String(i.sk).slice(CLAIM_PREFIX.length)));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return owners;
+    const claims = await queryAll<{ sk: string }>(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :claim)',
+      ExpressionAttributeValues: { ':pk': datasetPk(dataset), ':claim': CLAIM_PREFIX },
+      ProjectionExpression: 'sk',
+    });
+    return claims.map((i) => String(i.sk).slice(CLAIM_PREFIX.length));
   }
 
   /** Re-opens a returned partition with the claimed arrivals' times (a newer arrival keeps its own). */

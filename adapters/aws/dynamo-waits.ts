@@ -10,15 +10,10 @@
  * TTL only cleans up: nothing reads the expiry.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Delivery } from '../../schemas/types.generated';
 import type { WaitRecord, WaitStore } from '../../domain/wait-ports';
+import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 
 /** Longer than any execution (Standard workflows: TimeoutSeconds 172,800 in the ASL) plus margin. */
@@ -61,24 +56,12 @@ export class DynamoWaitStore implements WaitStore {
   }
 
   async waitersOf(subject: string): Promise<WaitRecord[]> {
-    const records: WaitRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await call('DynamoDB Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :waiter)',
-            ExpressionAttributeValues: { ':pk': waitPk(subject), ':waiter': 'WAITER#' },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      records.push(...((page.Items ?? []) as WaitItem[]).map(toRecord));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return records;
+    const items = await queryAll<WaitItem>(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :waiter)',
+      ExpressionAttributeValues: { ':pk': waitPk(subject), ':waiter': 'WAITER#' },
+    });
+    return items.map(toRecord);
   }
 
   async waiter(subject: string, waiterId: string): Promise<WaitRecord | null> {

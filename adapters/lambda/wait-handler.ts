@@ -9,14 +9,14 @@ import middy from '@middy/core';
 import { InvalidOutputError } from '../../domain/errors';
 import type { Deps, Log } from '../../domain/ports';
 import type { WaitDeps } from '../../domain/wait-ports';
-import { validateWait, type WaitSchemaName } from '../../domain/wait-validation';
+import { validate, type SchemaName } from '../../domain/validation';
 import { asLog, logKeys, rootLogger } from './step';
 
 export interface WaitStepDefinition<I, O> {
   /** Also the function's name in serverless.yml (once registered) and its `${<Id>FunctionArn}` placeholder. */
   id: string;
-  input: WaitSchemaName;
-  output: WaitSchemaName;
+  input: SchemaName;
+  output: SchemaName;
   run(input: I, deps: Deps, waitDeps: WaitDeps, log: Log): Promise<O>;
 }
 
@@ -34,9 +34,9 @@ export async function invokeWaitStep<I, O>(
   // Never log the task token: it is a bearer credential for the Task.
   const log = asLog(logger.createChild({ persistentKeys: { step: step.id, ...logKeys(rawInput) } }));
   try {
-    const input = validateWait<I>(step.input, structuredClone(rawInput), `${step.id} input`);
+    const input = validate<I>(step.input, structuredClone(rawInput), `${step.id} input`);
     const output = await step.run(input, deps, waitDeps, log);
-    return validateWait<O>(step.output, output, `${step.id} output`, InvalidOutputError);
+    return validate<O>(step.output, output, `${step.id} output`, InvalidOutputError);
   } catch (error) {
     log.error('step failed', { error: error as Error });
     throw error;

@@ -84,21 +84,3 @@ export function readerFor(
       return `read_parquet(${list}${union}, filename = true)`;
   }
 }
-
-/** Glue/Athena type names -> DuckDB. */
-export function duckType(type: string): string {
-  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
-  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
-  const map: Record<string, string> = {
-    string: 'VARCHAR',
-    int: 'INTEGER',
-    bigint: 'BIGINT',
-    double: 'DOUBLE',
-    boolean: 'BOOLEAN',
-    date: 'DATE',
-    timestamp: 'TIMESTAMP',
-  };
-  const mapped = map[type];
-  if (!mapped) throw new Error(`unknown column type ${type}`);
-  return mapped;
-}

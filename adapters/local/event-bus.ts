@@ -5,7 +5,7 @@
  * subscribers receive them asynchronously, like a rule target. Tests may withhold (lose) or duplicate events.
  */
 import type { WaitStateChangeEvent } from '../../schemas/types.generated';
-import { validateWait } from '../../domain/wait-validation';
+import { validate } from '../../domain/validation';
 
 export type EventHandler = (event: WaitStateChangeEvent) => Promise<unknown>;
 
@@ -32,7 +32,7 @@ export class LocalEventBus {
 
   /** Queues the event; `deliverAll` (or the runner's idle driver) hands it to the subscribers. */
   publish(event: unknown): void {
-    const checked = validateWait<WaitStateChangeEvent>('WaitStateChangeEvent', structuredClone(event), 'local event');
+    const checked = validate<WaitStateChangeEvent>('WaitStateChangeEvent', structuredClone(event), 'local event');
     this.published.push(checked);
     if (this.faults.withhold?.(checked)) {
       this.withheld.push(checked);

@@ -9,6 +9,9 @@ import type {
   PartitionValues,
 } from '../../schemas/types.generated';
 import type { Deps, Log } from '../ports';
+import { readCause } from '../errors';
+
+export { readCause };
 import { truncate } from './jobs';
 
 /**
@@ -19,18 +22,6 @@ import { truncate } from './jobs';
  */
 export const SUBJECT_MAX_LENGTH = 99;
 const LISTED_PARTITIONS = 50;
-
-/** Lambda errors reach Catch as {"errorType","errorMessage","trace"} JSON; the local interpreter gives the message. */
-export function readCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: already a plain message
-  }
-  return cause;
-}
 
 /** Printable ASCII only, whitespace runs collapsed, at most SUBJECT_MAX_LENGTH characters ("..." marks a cut). */
 export function snsSubject(text: string): string {

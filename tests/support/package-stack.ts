@@ -156,7 +156,9 @@ export async function packageStage(stage: string): Promise<PackagedStack> {
   mkdirSync(root, { recursive: true });
   const dir = join(root, `${stage}-${packageInputsHash(stage)}`);
   const complete = join(dir, '.complete');
-  const lock = `${dir}.lock`;
+  // One lock for every stage: osls stages each package in <repo>/.serverless before moving it to --package, so two
+  // packages at once in one checkout collide whatever their stage (node_modules/osls/lib/plugins/aws/common/lib/artifacts.js).
+  const lock = join(root, 'packaging.lock');
   for (;;) {
     if (existsSync(complete)) return openPackage(stage, dir);
     try {

@@ -149,8 +149,12 @@ describe('claimArrivals', () => {
       arrivedAt: '',
     });
     w.clock.advance(120);
+    const pending = await w.arrivals.pendingSummary('orders');
     const out = await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, log);
     expect(out).toMatchObject({ settled: true, partitions: [P], partitionCount: 1 });
+    // The arrival times the DebounceWait and LandingToQueryable metrics are measured from.
+    expect(out).toMatchObject({ firstArrivalAt: pending?.firstArrivalAt, lastArrivalAt: pending?.lastArrivalAt });
+    expect(out.firstArrivalAt).toEqual(expect.any(String));
     await w.arrivals.recordArrival({
       dataset: 'orders',
       partitionKey: 'year=2024/month=01/day=06',

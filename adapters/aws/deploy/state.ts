@@ -125,6 +125,13 @@ function queueWithAlarm(logicalId: string, alarmId: string, name: string, alarmN
       Type: 'AWS::SQS::Queue',
       Properties: { QueueName: name, MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
     },
+    ...queueDepthAlarm(logicalId, alarmId, alarmName, description),
+  };
+}
+
+/** An alarm to the failure topic as soon as the queue holds a message: for dead-letter queues, where any is news. */
+export function queueDepthAlarm(queueId: string, alarmId: string, alarmName: string, description: string) {
+  return {
     [alarmId]: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
@@ -132,7 +139,7 @@ function queueWithAlarm(logicalId: string, alarmId: string, name: string, alarmN
         AlarmDescription: description,
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId, 'QueueName'] } }],
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
         Statistic: 'Maximum',
         Period: 60,
         EvaluationPeriods: 1,

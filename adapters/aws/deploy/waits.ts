@@ -15,6 +15,7 @@ import { assertNameWithin } from '../../../domain/config';
 import { allow, arn, functionLogicalId, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { lambdaRole, roleId } from './functions';
+import { queueDepthAlarm } from './state';
 
 export const WAIT_FUNCTIONS: Record<string, string> = {
   awaitJobRun: 'functions/await-job-run.handler',
@@ -236,23 +237,5 @@ function queue(logicalId: string, queueName: string): Record<string, Cfn> {
 }
 
 function alarmOnQueue(queueId: string, alarmName: string, description: string): Record<string, Cfn> {
-  return {
-    [`${queueId}Alarm`]: {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: alarmName,
-        AlarmDescription: description,
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [ref('FailureTopic')],
-      },
-    },
-  };
+  return queueDepthAlarm(queueId, `${queueId}Alarm`, alarmName, description);
 }
