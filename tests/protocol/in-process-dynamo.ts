@@ -7,6 +7,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { stateTableDefinition } from '../support/dynamo';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- dynalite's internals ship as untyped CommonJS. */
 type Callback = (err: DynaliteError | null, out?: Record<string, unknown>) => void;
@@ -68,18 +69,7 @@ export class InProcessDynamo {
   }
 
   async createTable(name: string): Promise<void> {
-    await this.raw('createTable', {
-      TableName: name,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    });
+    await this.raw('createTable', stateTableDefinition(name));
     for (let i = 0; i < 1000; i++) {
       const { Table } = (await this.raw('describeTable', { TableName: name })) as { Table?: { TableStatus?: string } };
       if (Table?.TableStatus === 'ACTIVE') return;

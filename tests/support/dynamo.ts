@@ -8,6 +8,22 @@ import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-
 import type { Deps } from '../../domain/ports';
 import { fakeWorld, TickingClock } from './fakes';
 
+/** The state table's key schema (pk, sk; on demand), as the stack creates it. */
+export function stateTableDefinition(name: string) {
+  return {
+    TableName: name,
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+    BillingMode: 'PAY_PER_REQUEST' as const,
+  };
+}
+
 export interface LocalDynamo {
   doc: DynamoDBDocumentClient;
   client: DynamoDBClient;
@@ -36,20 +52,7 @@ export async function startDynamo(): Promise<LocalDynamo> {
     client,
     doc: DynamoDBDocumentClient.from(client),
     async createTable(name: string) {
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
+      await client.send(new CreateTableCommand(stateTableDefinition(name)));
       // dynalite answers CREATING at first even with createTableMs 0; use the table once it is ACTIVE.
       for (let i = 0; i < 200; i++) {
         const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
