@@ -10,6 +10,7 @@ import type {
   PollingPolicy,
   SluiceConfig,
 } from '../schemas/types.generated';
+import { DEFAULT_MAX_CLAIM_PARTITIONS } from './claim-limits';
 import { ConfigError, UnknownDatasetError } from './errors';
 import { executionNameFor } from './runs';
 import { validate } from './validation';
@@ -31,7 +32,7 @@ export interface ResolvedDataset {
   /** `folder`: the dataset's own folder in the curated bucket (the table's Location, and the scope of its IAM). */
   target: { bucket: string; database: string; table: string; locationTemplate: string; folder: string };
   mapping: ColumnMapping[];
-  debounce: { quietSeconds: number; maxWaitSeconds: number };
+  debounce: { quietSeconds: number; maxWaitSeconds: number; maxClaimPartitions: number };
   fanOut: { maxConcurrency: number };
   polling: Required<PollingPolicy>;
   /** Freshness alarm threshold (issue 15); no alarm when absent. */
@@ -169,7 +170,11 @@ function resolveDataset(config: SluiceConfig, d: DatasetConfig): ResolvedDataset
     },
     target: { bucket: config.lake.curatedBucket, ...d.target, folder: targetFolderOf(d.target.locationTemplate) },
     mapping: d.mapping,
-    debounce: { quietSeconds: d.debounce?.quietSeconds ?? 60, maxWaitSeconds: d.debounce?.maxWaitSeconds ?? 900 },
+    debounce: {
+      quietSeconds: d.debounce?.quietSeconds ?? 60,
+      maxWaitSeconds: d.debounce?.maxWaitSeconds ?? 900,
+      maxClaimPartitions: d.debounce?.maxClaimPartitions ?? DEFAULT_MAX_CLAIM_PARTITIONS,
+    },
     fanOut: { maxConcurrency: d.fanOut?.maxConcurrency ?? 10 },
     polling: {
       minSeconds: d.polling?.minSeconds ?? 15,

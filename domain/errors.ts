@@ -72,6 +72,22 @@ export class AthenaQueryFailedError extends SluiceError {
   readonly retryable = false;
 }
 
+/**
+ * A job run SUCCEEDED but the row summary it was asked to write (`--sluice_summary_path`) is not there. Fatal, not
+ * retried: the job writes it before it returns, and S3 reads are strongly consistent after a write (see
+ * domain/job-summary.ts), so waiting cannot make it appear. The partition is reported failed (rows unaccounted).
+ */
+export class JobSummaryMissingError extends SluiceError {
+  override readonly name = 'JobSummaryMissingError';
+  readonly retryable = false;
+}
+
+/** A job run's row summary is not the JobRowSummary shape, or its counts do not add up. Fatal. */
+export class JobSummaryInvalidError extends SluiceError {
+  override readonly name = 'JobSummaryInvalidError';
+  readonly retryable = false;
+}
+
 /** Another execution holds the dataset's run lease. Fatal for the caller. */
 export class LeaseHeldError extends SluiceError {
   override readonly name = 'LeaseHeldError';
@@ -89,6 +105,8 @@ export const FATAL_ERRORS = [
   'GlueEntityNotFoundError',
   'AthenaQueryFailedError',
   'LeaseHeldError',
+  'JobSummaryMissingError',
+  'JobSummaryInvalidError',
 ] as const;
 
 export function errorMessage(error: unknown): string {

@@ -6,6 +6,7 @@
  * Namespace `sluice`, dimensions `stage` and `dataset` (exactly these two: CloudWatch identifies a metric by its
  * full dimension set, so the dashboard and alarms must use the same set).
  */
+import type { JobRowCounts } from '../schemas/types.generated';
 import type { IntakeOutcome } from './intake';
 
 export const METRICS_NAMESPACE = 'sluice';
@@ -19,9 +20,9 @@ export const METRICS = {
   RunsFailed: { unit: 'Count', help: 'executions that reached the failure notification' },
   PartitionsProcessed: { unit: 'Count', help: 'partition job runs that succeeded' },
   PartitionsFailed: { unit: 'Count', help: 'partition job runs that failed' },
-  RowsIn: { unit: 'Count', help: 'rows read by a partition job run (when the job reports them)' },
-  RowsOut: { unit: 'Count', help: 'rows written by a partition job run (when the job reports them)' },
-  RowsBad: { unit: 'Count', help: 'rows kept in rejects files (when the job reports them)' },
+  RowsIn: { unit: 'Count', help: 'rows read by a partition job run that succeeded (from its row summary)' },
+  RowsOut: { unit: 'Count', help: 'rows it wrote to the curated zone' },
+  RowsBad: { unit: 'Count', help: 'rows it kept in a rejects file' },
   ArrivalsAccepted: { unit: 'Count', help: 'new object events recorded by the intake' },
   ArrivalsDuplicate: { unit: 'Count', help: 'object events seen before (add nothing)' },
   ArrivalsRejected: { unit: 'Count', help: 'object events refused with a reason' },
@@ -63,13 +64,16 @@ function point(name: MetricName, value: number | undefined, dataset: string): Me
   return value === undefined ? [] : [{ name, value, dataset }];
 }
 
-/** Rows, when a job result reports them (`rows: {in, out, bad}`); Glue's own run record has no row counts. */
-function rowPoints(result: Record<string, unknown>, dataset: string): MetricPoint[] {
-  const rows = record(result.rows);
+/**
+ * The rows of one job run that SUCCEEDED, from its row summary (domain/job-summary.ts). Not derived from step
+ * outputs: the job-run cores record them through `deps.metrics` when they read the summary, so they are emitted
+ * wherever the run is seen to end (a poll, a completion event, the local runner) and once per job run.
+ */
+export function jobRowMetrics(dataset: string, rows: JobRowCounts): MetricPoint[] {
   return [
-    ...point('RowsIn', count(rows.in), dataset),
-    ...point('RowsOut', count(rows.out), dataset),
-    ...point('RowsBad', count(rows.bad), dataset),
+    { name: 'RowsIn', value: rows.in, dataset },
+    { name: 'RowsOut', value: rows.out, dataset },
+    { name: 'RowsBad', value: rows.bad, dataset },
   ];
 }
 
@@ -111,7 +115,7 @@ export function stepMetrics(stepId: string, input: unknown, output: unknown, now
     case 'checkJobRun': {
       const job = record(out);
       if (job.done !== true) return [];
-      return [...point('JobDuration', seconds(job.startedAt, now), dataset), ...rowPoints(record(job.result), dataset)];
+      return point('JobDuration', seconds(job.startedAt, now), dataset);
     }
     case 'summarizeJobRuns':
       return [

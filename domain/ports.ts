@@ -3,7 +3,10 @@
  * (adapters/local) implement them; cores never create clients.
  */
 import type { ExecutionInput, PartitionValues } from '../schemas/types.generated';
+import type { ArtifactStore } from './artifacts';
+import type { ClaimLimits } from './claim-limits';
 import type { ResolvedConfig } from './config';
+import type { MetricPoint } from './metrics';
 
 export interface Clock {
   now(): Date;
@@ -106,8 +109,10 @@ export interface ArrivalLedger {
    * Moves every pending partition of the dataset into the claim of `executionArn` and returns the whole claim.
    * Idempotent: a retry after a partial or lost attempt merges into the same claim and returns all of it.
    * An arrival recorded before the claim is in it; one recorded after stays pending for the next run.
+   * With `limits` (issue 12), a first claim takes only the oldest pending partitions within them, and a retried
+   * claim (its record already holds partitions) only finishes taking its own: the rest stays pending.
    */
-  claimPending(dataset: string, executionArn: string, now: Date): Promise<string[]>;
+  claimPending(dataset: string, executionArn: string, now: Date, limits?: ClaimLimits): Promise<string[]>;
   /** Owners of the dataset's claim records (live or not). */
   claimOwners(dataset: string): Promise<string[]>;
   /**
@@ -158,8 +163,24 @@ export interface Deps {
   executions: ExecutionStarter;
   /** HeadObject on the raw bucket, for keys whose event encoding is ambiguous. Absent: the literal form wins. */
   objects?: ObjectStorePort;
+  /**
+   * Run artifacts by reference (issue 12): partition lists for the Distributed Map's ItemReader, its ResultWriter
+   * output, the succeeded/failed lists. The artifacts bucket on AWS, files under the lake locally. Steps that need
+   * it fail with a ConfigError when it is absent.
+   */
+  artifacts?: ArtifactStore;
+  /**
+   * Metrics a core emits itself, at the one moment a fact becomes true whoever called it (issue 15: the rows of a
+   * job run, when the step that sees it SUCCEEDED reads its summary). Lambdas: EMF lines; local: the run history.
+   * Recording never throws. Absent: not recorded.
+   */
+  metrics?: MetricsPort;
   /** For console links in notifications. */
   consoleUrl(executionArn: string): string;
+}
+
+export interface MetricsPort {
+  record(points: MetricPoint[], executionArn: string): void;
 }
 
 export type { PartitionValues };

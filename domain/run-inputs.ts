@@ -4,12 +4,24 @@
  * prefix, which the Distributed Map reads with ItemReader: the state payload carries a reference and a count,
  * never the list, so a run is bounded by the Distributed Map (millions of items), not by 256 KiB.
  */
-import type { ManifestRunInput, PartitionListRef, PartitionValues, RangeRunInput } from '../schemas/types.generated';
+import type {
+  ExecutionInput,
+  ManifestRunInput,
+  PartitionListRef,
+  PartitionValues,
+  RangeRunInput,
+} from '../schemas/types.generated';
 import { parseS3Uri, runArtifacts, s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
 import type { ResolvedDataset } from './config';
-import { InvalidInputError, InvalidPartitionError } from './errors';
+import { ConfigError, InvalidInputError, InvalidPartitionError } from './errors';
 import { expandRange, MAX_RANGE_PARTITIONS } from './partition-range';
 import { assertPartition, partitionKey } from './partitions';
+import type { Deps } from './ports';
+import { validate } from './validation';
+
+/** Where people upload manifests in the artifacts bucket; a failed run's re-run manifest is under runs/. */
+export const MANIFEST_FOLDER = 'manifests/';
+const MANIFEST_FOLDERS = [MANIFEST_FOLDER, 'runs/'];
 
 /** As many partitions as a range may name: a manifest holds as many. */
 export const MAX_MANIFEST_PARTITIONS = MAX_RANGE_PARTITIONS;
@@ -61,7 +73,12 @@ export async function readManifest(
   const location = parseS3Uri(uri, 'manifest');
   if (location.bucket !== store.bucket)
     throw new InvalidInputError(
-      `manifest ${uri} is in bucket '${location.bucket}'; manifests are read from the artifacts bucket '${store.bucket}' only (upload it there, e.g. under manifests/)`,
+      `manifest ${uri} is in bucket '${location.bucket}'; manifests are read from the artifacts bucket '${store.bucket}' only (upload it there, under ${MANIFEST_FOLDER})`,
+    );
+  // The run's role may read only these folders of the bucket (adapters/aws/deploy/functions.ts).
+  if (!MANIFEST_FOLDERS.some((folder) => location.key.startsWith(folder)))
+    throw new InvalidInputError(
+      `manifest ${uri} is outside ${MANIFEST_FOLDERS.join(' and ')} of the artifacts bucket; upload it under ${MANIFEST_FOLDER}`,
     );
   const text = await store.get(location);
   if (text === null) throw new InvalidInputError(`manifest ${uri} does not exist`);
@@ -167,4 +184,51 @@ export async function readPartitionList(store: ArtifactStore, ref: PartitionList
       `partition list ${s3Uri(ref)} holds ${Array.isArray(list) ? list.length : 'no'} partitions, expected ${ref.count}`,
     );
   return list;
+}
+
+/** The input forms a run accepts, told apart by one key each (schemas/execution-input.schema.json). */
+const RUN_FORMS = [
+  ['trigger', 'AutomaticRunInput'],
+  ['partitions', 'ManualRunInput'],
+  ['range', 'RangeRunInput'],
+  ['manifest', 'ManifestRunInput'],
+] as const;
+
+/**
+ * Validates an execution input. The form is picked by its key, and the input is checked against that form
+ * alone, so the error names what is wrong with it (`/range/from/month must be string`) instead of listing why
+ * it is none of the four forms.
+ */
+export function validateRunRequest(request: unknown): ExecutionInput {
+  const what = 'execution input';
+  if (!request || typeof request !== 'object' || Array.isArray(request))
+    throw new InvalidInputError(
+      `${what} must be a JSON object such as {"dataset":"orders","trigger":"arrival"}, got ${JSON.stringify(request)}`,
+    );
+  const forms = RUN_FORMS.filter(([key]) => key in request);
+  if (forms.length !== 1)
+    throw new InvalidInputError(
+      `${what} must have exactly one of 'trigger' (automatic run), 'partitions', 'range' or 'manifest' (manual runs), ` +
+        `got ${forms.length === 0 ? 'none' : forms.map(([key]) => `'${key}'`).join(' and ')}`,
+    );
+  const [, schema] = forms[0]!;
+  validate(schema, request, what);
+  return validate<ExecutionInput>('ExecutionInput', request, what);
+}
+
+/** The run's artifact store; steps that write or read lists by reference cannot do without it. */
+export function artifactsOf(deps: Pick<Deps, 'artifacts'>): ArtifactStore {
+  if (!deps.artifacts)
+    throw new ConfigError(
+      'no artifacts store: set SLUICE_ARTIFACTS_BUCKET (AWS) or give the local runtime its artifacts folder',
+    );
+  return deps.artifacts;
+}
+
+/** The partitions a claim (or a manual run's prepare step) wrote for the Distributed Map; [] when none. */
+export async function claimedList(
+  deps: Pick<Deps, 'artifacts'>,
+  debounce: { items?: PartitionListRef },
+): Promise<PartitionValues[]> {
+  return debounce.items ? readPartitionList(artifactsOf(deps), debounce.items) : [];
 }

@@ -25,12 +25,14 @@ const ROOTS = {
 
 export type SchemaName =
   | keyof typeof ROOTS
+  | keyof (typeof executionInput)['definitions']
   | keyof (typeof steps)['definitions']
   | keyof (typeof scale)['definitions']
   | keyof (typeof waits)['definitions'];
 
 /** The file that defines a named (non-root) shape. */
 function fileDefining(name: string): string {
+  if (name in executionInput.definitions) return 'execution-input';
   if (name in scale.definitions) return 'scale';
   if (name in waits.definitions) return 'waits';
   return 'steps';

@@ -51,6 +51,7 @@ import type {
 } from '../schemas/types.generated';
 import { datasetNamed } from './config';
 import { errorMessage, InvalidInputError, SluiceError } from './errors';
+import { stepMetrics } from './metrics';
 import { secondsBetween } from './polling';
 import type { Deps, Log } from './ports';
 import { checkCrawler } from './steps/crawler';
@@ -136,6 +137,23 @@ export async function runCheck(check: WaitCheck, deps: Deps, log: Log): Promise<
   }
 }
 
+const CHECK_STEP: Record<WaitCheck['kind'], string> = {
+  job: 'checkJobRun',
+  crawler: 'checkCrawler',
+  refresh: 'checkPartitionRefresh',
+};
+
+/**
+ * The metrics the Check step's output implies (job duration, partitions queryable), recorded here because with a
+ * token wait that output reaches the state machine through SendTaskSuccess, not through a step handler. Only the
+ * delivery that closed the token records them, so a duplicate event or a late fallback counts nothing twice.
+ */
+function recordCheckMetrics(check: WaitCheck, output: unknown, deps: Deps): void {
+  if (!deps.metrics) return;
+  const executionArn = String((check.input as { executionArn?: unknown }).executionArn ?? '');
+  deps.metrics.record(stepMetrics(CHECK_STEP[check.kind], check.input, output, deps.clock.now()), executionArn);
+}
+
 const clip = (text: string, limit: number): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
 
 /**
@@ -149,6 +167,7 @@ export async function deliver(record: WaitRecord, deps: Deps, waitDeps: WaitDeps
     const verdict = await runCheck(record.check, deps, log);
     if (!verdict.done) return 'still-running';
     delivery = await waitDeps.tokens.succeed(record.taskToken, verdict.output);
+    if (delivery === 'sent') recordCheckMetrics(record.check, verdict.output, deps);
   } catch (error) {
     if (error instanceof SluiceError && error.retryable) throw error;
     const name = error instanceof Error ? error.name : 'Error';

@@ -38,3 +38,14 @@ export const STEP_FILES: Record<StepId, string> = {
   notifyFailure: 'functions/notify-failure.handler',
   releaseLease: 'functions/release-lease.handler',
 };
+
+/**
+ * The await steps (issue 13), invoked by the `.waitForTaskToken` Tasks through
+ * `arn:aws:states:::lambda:invoke.waitForTaskToken` with the task token in the Payload (adapters/lambda/wait-handler,
+ * not the plain step recipe: they also get the wait ports). The ASL names them in Parameters.FunctionName.
+ */
+export const AWAIT_STEP_FILES = {
+  awaitJobRun: 'functions/await-job-run.handler',
+  awaitCrawler: 'functions/await-crawler.handler',
+  awaitPartitionRefresh: 'functions/await-partition-refresh.handler',
+} as const;

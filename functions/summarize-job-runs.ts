@@ -1,13 +1,13 @@
-/** State "Summarize the partition runs". */
+/** State "Summarize the partition runs": reads the Distributed Map's ResultWriter manifest (issue 12). */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { summarizeJobRuns } from '../domain/steps/jobs';
-import type { SummarizeJobRunsInput, JobRunSummary } from '../schemas/types.generated';
+import { summarizeRun } from '../domain/steps/summary';
+import type { MapRunSummary, SummarizeMapRunInput } from '../schemas/types.generated';
 
-export const step = defineStep<SummarizeJobRunsInput, JobRunSummary>({
+export const step = defineStep<SummarizeMapRunInput, MapRunSummary>({
   id: 'summarizeJobRuns',
-  input: 'SummarizeJobRunsInput',
-  output: 'JobRunSummary',
-  run: summarizeJobRuns,
+  input: 'SummarizeMapRunInput',
+  output: 'MapRunSummary',
+  run: summarizeRun,
 });
 export const handler = lambdaHandler(step, awsDeps);

@@ -18,12 +18,12 @@ export type ExecutionArn = string;
  */
 export type Timestamp = string;
 /**
- * Input of the state machine: an automatic run started by the arrival intake or the catch-up schedule, or a manual run typed into the Step Functions console.
+ * Input of the state machine: an automatic run started by the arrival intake or the catch-up schedule, or a manual run typed into the Step Functions console: explicit partitions, a range per key, or a manifest object (an S3 URI of a JSON array of partitions). The first step picks the form by its key (trigger, partitions, range, manifest) and names the bad field of that form.
  *
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
  * via the `definition` "ExecutionInput".
  */
-export type ExecutionInput = AutomaticRunInput | ManualRunInput;
+export type ExecutionInput = AutomaticRunInput | ManualRunInput | RangeRunInput | ManifestRunInput;
 /**
  * s3://<bucket>/<key>
  *
@@ -41,6 +41,14 @@ export type S3Uri = string;
  * via the `definition` "PartitionManifest".
  */
 export type PartitionManifest = [PartitionValues, ...PartitionValues[]];
+/**
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "StartPartitionRefreshInput".
+ */
+export type StartPartitionRefreshInput = StartPartitionRefreshInput1 & StartPartitionRefreshInput2;
+export type StartPartitionRefreshInput1 = {
+  [k: string]: unknown;
+};
 /**
  * $$.Task.Token of a `.waitForTaskToken` Task (SendTaskSuccess accepts 1..2048 characters).
  *
@@ -71,6 +79,7 @@ export interface SluiceSchemas {
   Timestamp?: Timestamp;
   StepError?: StepError;
   JobRunResult?: JobRunResult;
+  JobRowCounts?: JobRowCounts;
   PollState?: PollState;
   PartitionKeySpec?: PartitionKeySpec;
   PartitionLayout?: PartitionLayout;
@@ -95,6 +104,7 @@ export interface SluiceSchemas {
   MapResultRecord?: MapResultRecord;
   SummarizeMapRunInput?: SummarizeMapRunInput;
   MapRunSummary?: MapRunSummary;
+  JobRowSummary?: JobRowSummary;
   RunContext?: RunContext;
   PrepareRunInput?: PrepareRunInput;
   PrepareRunOutput?: PrepareRunOutput;
@@ -159,6 +169,18 @@ export interface JobRunResult {
   ok: boolean;
   state: string;
   message?: string;
+  rows?: JobRowCounts;
+}
+/**
+ * Rows of one partition job run, from the summary object it wrote: read (in), written to the curated zone (out), kept in rejects files (bad); in = out + bad.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobRowCounts".
+ */
+export interface JobRowCounts {
+  in: number;
+  out: number;
+  bad: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -311,6 +333,10 @@ export interface DatasetConfig {
   debounce?: {
     quietSeconds?: number;
     maxWaitSeconds?: number;
+    /**
+     * At most this many pending partitions per automatic run (oldest first); the rest stays pending for the follow-up run. 10,000 also keeps the claim record (one DynamoDB item, 400 KB) within bounds.
+     */
+    maxClaimPartitions?: number;
   };
   fanOut?: {
     maxConcurrency?: number;
@@ -388,6 +414,38 @@ export interface ManualRunInput {
   skipCrawler?: boolean;
 }
 /**
+ * A manual run over a range of partitions, e.g. {"dataset":"orders","range":{"from":{"year":"2024","month":"01","day":"01"},"to":{"year":"2024","month":"12","day":"31"}}}.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "RangeRunInput".
+ */
+export interface RangeRunInput {
+  dataset: DatasetName;
+  range: PartitionRange;
+  skipCrawler?: boolean;
+}
+/**
+ * Every partition from `from` to `to`, both included. Date keys (type date, or keys named year/month/day with hour) step through the calendar; other int keys step by one; any other key must have from == to.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PartitionRange".
+ */
+export interface PartitionRange {
+  from: PartitionValues;
+  to: PartitionValues;
+}
+/**
+ * A manual run over the partitions listed in a JSON object (a JSON array of partitions, see PartitionManifest), e.g. the failed-partitions object a failed run names in its notification.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "ManifestRunInput".
+ */
+export interface ManifestRunInput {
+  dataset: DatasetName;
+  manifest: S3Uri;
+  skipCrawler?: boolean;
+}
+/**
  * The EventBridge event S3 sends for a new object (detail-type 'Object Created'). Only the fields sluice reads are required.
  *
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -422,38 +480,6 @@ export interface S3ObjectCreatedEvent {
     'source-ip-address'?: string;
     reason?: string;
   };
-}
-/**
- * Every partition from `from` to `to`, both included. Date keys (type date, or keys named year/month/day with hour) step through the calendar; other int keys step by one; any other key must have from == to.
- *
- * This interface was referenced by `SluiceSchemas`'s JSON-Schema
- * via the `definition` "PartitionRange".
- */
-export interface PartitionRange {
-  from: PartitionValues;
-  to: PartitionValues;
-}
-/**
- * A manual run over a range of partitions, e.g. {"dataset":"orders","range":{"from":{"year":"2024","month":"01","day":"01"},"to":{"year":"2024","month":"12","day":"31"}}}.
- *
- * This interface was referenced by `SluiceSchemas`'s JSON-Schema
- * via the `definition` "RangeRunInput".
- */
-export interface RangeRunInput {
-  dataset: DatasetName;
-  range: PartitionRange;
-  skipCrawler?: boolean;
-}
-/**
- * A manual run over the partitions listed in a JSON object (a JSON array of partitions, see PartitionManifest), e.g. the failed-partitions object a failed run names in its notification.
- *
- * This interface was referenced by `SluiceSchemas`'s JSON-Schema
- * via the `definition` "ManifestRunInput".
- */
-export interface ManifestRunInput {
-  dataset: DatasetName;
-  manifest: S3Uri;
-  skipCrawler?: boolean;
 }
 /**
  * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
@@ -576,6 +602,28 @@ export interface MapRunSummary {
   rerunInput: ManifestRunInput | null;
 }
 /**
+ * The object a partition's Glue job run writes as its last act before it succeeds (adapters/aws/glue/convert_partition.py write_job_summary), at the --sluice_summary_path its start step chose; the check step reads it for the Rows metrics.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobRowSummary".
+ */
+export interface JobRowSummary {
+  version: 1;
+  /**
+   * Glue's JOB_RUN_ID of the run that wrote it, when Glue passed one.
+   */
+  jobRunId?: string;
+  runKey: string;
+  dataset: string;
+  rowsIn: number;
+  rowsOut: number;
+  rowsBad: number;
+  /**
+   * s3:// folder of the rejected rows (null when there are none).
+   */
+  rejectsPath: string | null;
+}
+/**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
  * via the `definition` "RunContext".
  */
@@ -587,6 +635,14 @@ export interface RunContext {
   executionArn: ExecutionArn;
   skipCrawler: boolean;
   maxConcurrency: number;
+  /**
+   * Where the run's artifacts go (the Distributed Map's ItemReader list, its ResultWriter output, the succeeded and failed lists).
+   */
+  artifactsBucket?: string;
+  /**
+   * ResultWriter Prefix: runs/<state machine>/<execution>/map-results (domain/artifacts.ts).
+   */
+  resultsPrefix?: string;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -608,7 +664,6 @@ export interface PrepareRunInput {
 export interface PrepareRunOutput {
   run: RunContext;
   debounce: ClaimArrivalsOutput;
-  partitions?: PartitionValues[];
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -617,7 +672,7 @@ export interface PrepareRunOutput {
 export interface ClaimArrivalsOutput {
   settled: boolean;
   waitSeconds: number;
-  partitions: PartitionValues[];
+  items?: PartitionListRef1;
   /**
    * When the partitions were settled: every claimed object landed before it, so a crawl that starts after it sees them all.
    */
@@ -631,6 +686,14 @@ export interface ClaimArrivalsOutput {
    * The newest pending arrival when the claim settled (landing-to-queryable latency is measured from it).
    */
   lastArrivalAt?: string;
+}
+/**
+ * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
+ */
+export interface PartitionListRef1 {
+  bucket: string;
+  key: string;
+  count: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -739,18 +802,23 @@ export interface RefreshState {
   done: boolean;
   waitSeconds: number;
 }
-/**
- * This interface was referenced by `SluiceSchemas`'s JSON-Schema
- * via the `definition` "StartPartitionRefreshInput".
- */
-export interface StartPartitionRefreshInput {
+export interface StartPartitionRefreshInput2 {
   dataset: DatasetName;
   executionArn: ExecutionArn;
-  partitions: PartitionValues[];
+  partitions?: PartitionValues[];
+  succeeded?: PartitionListRef2;
   /**
    * $$.Execution.RedriveCount: part of the Athena ClientRequestToken, so a redrive does not get the earlier (failed) query back.
    */
   redriveCount?: number;
+}
+/**
+ * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
+ */
+export interface PartitionListRef2 {
+  bucket: string;
+  key: string;
+  count: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -800,6 +868,18 @@ export interface FailureReport {
   executionArn: string;
   consoleUrl: string;
   rerunInput: {} | null;
+  /**
+   * All failed partitions; failedPartitions lists the first of them only.
+   */
+  failedCount?: number;
+  /**
+   * The object listing every failed partition (a manifest a manual run accepts).
+   */
+  failedPartitionsUri?: string;
+  /**
+   * The Distributed Map's ResultWriter manifest: every child's result.
+   */
+  resultsManifest?: string;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -819,7 +899,7 @@ export interface ReleaseLeaseInput {
   outcome: 'succeeded' | 'failed';
   runStartedAt: Timestamp;
   /**
-   * The run state ($). The step puts back every claimed partition that is neither processed (jobResults.succeeded) nor named in the notification's re-run input (notification.report.rerunInput.partitions). Read defensively.
+   * The run state ($). The step puts back every claimed partition that is neither processed (jobResults.succeeded, a list object) nor named in the notification's re-run input (its partitions, or the manifest object it names). Read defensively.
    */
   state?: {};
 }

@@ -12,6 +12,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import { ConfigError } from '../../domain/errors';
 import type { Clock, Deps } from '../../domain/ports';
+import { emfMetrics } from '../lambda/step';
+import { S3ArtifactStore } from './artifact-store';
 import { AthenaQueries } from './athena';
 import { DynamoArrivalLedger, DynamoRunLeases } from './dynamo-state';
 import { GlueCrawlers, GlueJobs } from './glue';
@@ -52,7 +54,10 @@ export function awsDeps(): Deps {
   const arrivals = lazy(() => new DynamoArrivalLedger(doc(), env('SLUICE_TABLE_NAME')));
   const leases = lazy(() => new DynamoRunLeases(doc(), env('SLUICE_TABLE_NAME')));
   const executions = lazy(() => new SfnExecutions(new SFNClient({ region }), env('SLUICE_STATE_MACHINE_ARN')));
-  const objects = lazy(() => new S3Objects(new S3Client({ region })));
+  const s3 = lazy(() => new S3Client({ region }));
+  const objects = lazy(() => new S3Objects(s3()));
+  // Issue 12: partition lists, ResultWriter output and the succeeded/failed lists, by reference.
+  const artifacts = lazy(() => new S3ArtifactStore(s3(), env('SLUICE_ARTIFACTS_BUCKET')));
   cached = {
     config,
     clock: systemClock,
@@ -80,6 +85,11 @@ export function awsDeps(): Deps {
     get objects() {
       return objects();
     },
+    get artifacts() {
+      return artifacts();
+    },
+    // Issue 15: metrics the cores record themselves (the rows of a job run), as EMF lines.
+    metrics: emfMetrics(config.stage),
     consoleUrl: consoleUrlFor(region),
   };
   return cached;

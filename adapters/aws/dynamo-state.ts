@@ -19,7 +19,6 @@
  * Claims are found by their sort-key prefix, never through the lease item, and have no TTL.
  * The lease's expiry is checked inside the condition: DynamoDB's TTL deletes late and is only housekeeping.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
@@ -27,6 +26,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { selectClaimable, type ClaimLimits } from '../../domain/claim-limits';
 import type { Arrival, ArrivalLedger, Lease, PendingSummary, RunLeaseStore } from '../../domain/ports';
 import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
@@ -35,9 +35,12 @@ const EVENT_MARKER_DAYS = 7;
 const MAX_CLAIM_ATTEMPTS = 5;
 const CLAIM_PREFIX = 'CLAIM#';
 
+/**
+ * By name, as the SDK's guide does (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/the-response-object.html,
+ * "Access error information"): every service exception carries its name, also across two copies of the SDK.
+ */
 const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error as { name?: string }).name === 'ConditionalCheckFailedException';
+  (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 const datasetPk = (dataset: string): string => `DS#${dataset}`;
 const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
@@ -213,8 +216,9 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     return false;
   }
 
-  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
-    const items = await this.pendingItems(dataset);
+  async claimPending(dataset: string, executionArn: string, _now?: Date, limits?: ClaimLimits): Promise<string[]> {
+    const pending = await this.pendingItems(dataset);
+    const items = limits ? await this.claimable(dataset, executionArn, pending, limits) : pending;
     if (items.length === 0) return claimedPartitions(await this.readClaim(dataset, executionArn));
     const claim = await this.addToClaim(dataset, executionArn, items);
     const left: string[] = [];
@@ -222,6 +226,23 @@ export class DynamoArrivalLedger implements ArrivalLedger {
     // Still pending: the next run processes them; our claim must not say otherwise.
     if (left.length > 0) await this.removeFromClaim(dataset, executionArn, left);
     return claimedPartitions(claim).filter((p) => !left.includes(p));
+  }
+
+  /**
+   * Under the claim limits (issue 12): a first claim takes the oldest pending partitions within them. A retried
+   * claim, whose record already holds partitions, only finishes taking its own (the first attempt chose them
+   * within the limits); anything newer waits for the follow-up run.
+   */
+  private async claimable(
+    dataset: string,
+    executionArn: string,
+    pending: PendingItem[],
+    limits: ClaimLimits,
+  ): Promise<PendingItem[]> {
+    const held = new Set(claimedPartitions(await this.readClaim(dataset, executionArn)));
+    if (held.size > 0) return pending.filter((item) => held.has(partitionOf(item)));
+    const candidates = pending.map((item) => ({ key: partitionOf(item), firstAt: item.firstAt, item }));
+    return selectClaimable(candidates, limits).map((c) => c.item);
   }
 
   async claimOwners(dataset: string): Promise<string[]> {

@@ -20,6 +20,11 @@ const TRANSIENT = new Set([
   'OperationTimeoutException',
   'TimeoutError',
   'ECONNRESET',
+  // S3's own codes, which its model does not mark retryable: SlowDown (503), InternalError (500), RequestTimeout (400)
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+  'SlowDown',
+  'InternalError',
+  'RequestTimeout',
 ]);
 
 /** Maps an AWS SDK error onto sluice's named errors, which the ASL Retry/Catch clauses know. */

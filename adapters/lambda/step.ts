@@ -9,7 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { InvalidOutputError } from '../../domain/errors';
 import { METRICS, METRICS_NAMESPACE, stepMetrics, type MetricPoint } from '../../domain/metrics';
-import type { Deps, Log } from '../../domain/ports';
+import type { Deps, Log, MetricsPort } from '../../domain/ports';
 import { validate, type SchemaName } from '../../domain/validation';
 
 export interface StepDefinition<I, O> {
@@ -85,6 +85,19 @@ export function publishMetrics(points: MetricPoint[], stage: string): void {
     for (const p of list) metrics.addMetric(p.name, METRICS[p.name].unit, p.value);
     metrics.publishStoredMetrics();
   }
+}
+
+/** deps.metrics for a Lambda: EMF lines on stdout (no API call). Never throws: metrics must not fail a step. */
+export function emfMetrics(stage: string): MetricsPort {
+  return {
+    record(points) {
+      try {
+        publishMetrics(points, stage);
+      } catch (error) {
+        rootLogger.warn('metrics not emitted', { error: error as Error });
+      }
+    },
+  };
 }
 
 /** Deriving or writing metrics must never fail a step that did its work. */

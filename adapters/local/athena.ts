@@ -9,6 +9,7 @@ import type { ResolvedConfig } from '../../domain/config';
 import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/ports';
 import { quoteIdent, quoteString, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
+import { athenaQueryStateChange, StateChangeEmitter } from './state-change-events';
 import { appendFileSync } from 'node:fs';
 
 const ADD_PARTITIONS = /^ALTER TABLE `([a-z_][a-z0-9_]*)` ADD IF NOT EXISTS\s+([\s\S]+)$/;
@@ -19,6 +20,8 @@ const SPEC = /`([a-z_][a-z0-9_]*)` = (?:DATE )?(?:'([^']*)'|(-?[0-9]+))/g;
 export class LocalQueries implements QueryPort {
   private readonly queries = new Map<string, { state: QueryStateName; reason?: string }>();
   private readonly byToken = new Map<string, string>();
+  /** Issue 13: an `Athena Query State Change` event when a query ends (here: before startQuery returns). */
+  readonly stateChanges = new StateChangeEmitter();
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -64,6 +67,8 @@ export class LocalQueries implements QueryPort {
     } catch (error) {
       this.queries.set(id, { state: 'FAILED', reason: (error as Error).message });
     }
+    const state = this.queries.get(id)?.state ?? 'FAILED';
+    this.stateChanges.track(Promise.resolve(), () => athenaQueryStateChange(id, state, 'RUNNING', q.workgroup));
     return id;
   }
 

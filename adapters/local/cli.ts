@@ -114,7 +114,9 @@ function liveView(json: boolean) {
       if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
       out(`${prefix} ▶ ${event.state.name}`);
       if (event.state.type === 'Map') {
-        const items = ((event.state.input as { partitions?: unknown[] })?.partitions ?? []).length;
+        // ItemReader (issue 12): the Map's input names the claimed list and its count, not the list.
+        const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
+        const items = input?.partitions?.length ?? input?.debounce?.items?.count ?? 0;
         mapTotals.set(arn, { total: items, done: 0, failed: 0 });
       }
     } else if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
@@ -396,8 +398,10 @@ async function operate(command: string, rest: string[], flags: OperateFlags, opt
     json: options.json,
     now: () => new Date(),
     sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
-    // Only while a run is followed: elsewhere Ctrl-C ends the command as usual.
-    detach: () => new Promise<void>((done) => process.once('SIGINT', () => done())),
+    // Only while a run is followed: elsewhere Ctrl-C ends the command as usual. Every SIGINT after the first is
+    // absorbed too: the terminal signals the whole process group, and a launcher (tsx, npm) may relay the same
+    // Ctrl-C again, which would otherwise kill the process (exit 130) after it has detached.
+    detach: () => new Promise<void>((done) => process.on('SIGINT', () => done())),
   };
   const intervalMs = Number(flags['interval-ms'] ?? (flags.stage ? 5000 : 200));
   const wait = !flags['no-wait'];

@@ -8,10 +8,12 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -25,7 +27,9 @@ import {
   type MissingColumnPolicy,
 } from '../../domain/cast-contract';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
+import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/job-summary';
 import { parseRawKey, partitionKey } from '../../domain/partitions';
+import { glueCrawlerStateChange, glueJobStateChange, StateChangeEmitter } from './state-change-events';
 import type { Clock, CrawlerPort, CrawlerStatus, JobPort, JobRunInfo } from '../../domain/ports';
 import type { ColumnMapping } from '../../schemas/types.generated';
 import { quoteIdent, quoteString, readerFor, type EngineSession, type LocalEngine } from './duckdb';
@@ -46,6 +50,8 @@ const CRAWL_SAMPLE_ROWS = 1000;
 export class LocalCrawlers implements CrawlerPort {
   private readonly status = new Map<string, CrawlerStatus>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Issue 13: a `Glue Crawler State Change` event when a crawl ends, as Glue puts on EventBridge. */
+  readonly stateChanges = new StateChangeEmitter();
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -71,6 +77,11 @@ export class LocalCrawlers implements CrawlerPort {
       )
       .finally(() => this.running.delete(crawl));
     this.running.add(crawl);
+    this.stateChanges.track(crawl, () => {
+      const last = this.status.get(name)?.lastCrawl;
+      const state = last?.status === 'SUCCEEDED' ? 'Succeeded' : 'Failed';
+      return glueCrawlerStateChange(name, state, this.clock.now(), last?.errorMessage);
+    });
     return 'started';
   }
 
@@ -176,6 +187,8 @@ export class LocalJobs implements JobPort {
   private readonly byPartition = new Map<string, LocalRun[]>();
   private readonly byJob = new Map<string, LocalRun[]>();
   readonly pending = new Set<Promise<void>>();
+  /** Issue 13: a `Glue Job State Change` event when a run ends, as Glue puts on EventBridge. */
+  readonly stateChanges = new StateChangeEmitter();
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -213,7 +226,11 @@ export class LocalJobs implements JobPort {
         if (fraction > dataset.job.maxBadRowsFraction) {
           run.state = 'FAILED';
           run.errorMessage = `${stats.badRows} of ${stats.rowsIn} rows could not be cast (limit ${dataset.job.maxBadRowsFraction * 100}%); rejected rows kept in ${stats.rejectsFile}`;
-        } else run.state = 'SUCCEEDED';
+        } else {
+          // As the Glue script: the row summary is the run's last write before it succeeds (domain/job-summary.ts).
+          this.writeRowSummary(run, args, stats);
+          run.state = 'SUCCEEDED';
+        }
       })
       .catch((error: Error) => {
         run.state = 'FAILED';
@@ -221,7 +238,27 @@ export class LocalJobs implements JobPort {
       })
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
+    this.stateChanges.track(work, () => glueJobStateChange(jobName, run.id, run.state, this.clock.now()));
     return run.id;
+  }
+
+  /** Written then renamed, as an S3 PutObject: a reader never sees half a summary. */
+  private writeRowSummary(run: LocalRun, args: Record<string, string>, stats: Omit<JobRunStats, 'seconds'>): void {
+    const uri = args[SUMMARY_ARGUMENT];
+    if (uri === undefined) return;
+    const summary = jobRowSummary({
+      jobRunId: run.id,
+      runKey: args['--sluice_run_key'] ?? '',
+      dataset: args['--sluice_dataset'] ?? '',
+      rowsIn: stats.rowsIn,
+      rowsBad: stats.badRows,
+      rejectsPath: stats.rejectsFile ? this.lake.uriOf(stats.rejectsFile) : null,
+    });
+    const path = this.lake.pathOf(uri);
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = join(dirname(path), `.${run.id}.tmp`);
+    writeFileSync(temporary, JSON.stringify(summary));
+    renameSync(temporary, path);
   }
 
   private remember(run: LocalRun): void {
@@ -314,6 +351,27 @@ function firstLineOf(file: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Larger files are counted by DuckDB (the line count reads the whole file into memory). */
+const LINE_COUNT_MAX_BYTES = 256 * 1024 * 1024;
+const [QUOTE, CR, LF] = [0x22, 0x0d, 0x0a];
+
+/**
+ * The rows of a CSV file, counted by its line breaks, when that count is exact: no quote character (so no field
+ * spans lines), no carriage return, no blank line. Then each line after the header is one row for DuckDB's reader
+ * too. Otherwise (or for a very large file) undefined, and DuckDB counts. The COPYs' own counts check it after.
+ */
+export function plainCsvRows(file: string): number | undefined {
+  if (statSync(file).size > LINE_COUNT_MAX_BYTES) return undefined;
+  // Synchronous on purpose: the file is in the page cache, and the promise API waits behind DuckDB's queries in
+  // libuv's thread pool.
+  const bytes = readFileSync(file);
+  if (bytes.includes(QUOTE) || bytes.includes(CR) || bytes.includes('\n\n') || bytes[0] === LF) return undefined;
+  let lines = 0;
+  for (let at = bytes.indexOf(LF); at !== -1; at = bytes.indexOf(LF, at + 1)) lines += 1;
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== LF) lines += 1; // a last line without its line break
+  return Math.max(0, lines - 1); // the header
 }
 
 /** A file with no bytes (or only blank space) holds no header and no rows: it is skipped, never an error. */
@@ -428,9 +486,12 @@ export async function convertPartition(
     const presence = isJson
       ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
       : '';
-    const counted = await db.rows(
-      `WITH src AS (${source}) SELECT __file, count(*) AS total${presence} FROM src GROUP BY __file`,
-    );
+    // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainCsvRows).
+    const byLines = format === 'csv' ? files.map((f) => plainCsvRows(f.path)) : [];
+    const counted: Record<string, unknown>[] =
+      byLines.length > 0 && byLines.every((n) => n !== undefined)
+        ? files.map((f, i) => ({ __file: f.path, total: byLines[i] }))
+        : await db.rows(`WITH src AS (${source}) SELECT __file, count(*) AS total${presence} FROM src GROUP BY __file`);
     // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
     const lacking = new Map<string, string[]>();
     for (const f of files) {
@@ -457,8 +518,9 @@ export async function convertPartition(
       `COPY (${src} SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM typed WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
     );
     const rowsOut = Number(written?.Count ?? 0);
-    const badRows = rowsIn - rowsOut;
+    let badRows = rowsIn - rowsOut;
     let rejectsFile: string | undefined;
+    if (badRows < 0) throw new Error(`row accounting: ${rowsOut} rows written from ${rowsIn} rows read`);
     if (badRows > 0) {
       rejectsFile = join(
         lake.bucketDir(dataset.target.bucket),
@@ -474,9 +536,13 @@ export async function convertPartition(
         ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
       ];
       const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
-      await db.run(
+      const [rejected] = await db.rows(
         `COPY (${src} SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM typed WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
       );
+      // The two COPYs' conditions are complements: every row read is in exactly one of them.
+      badRows = Number(rejected?.Count ?? 0);
+      if (rowsOut + badRows !== rowsIn)
+        throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);
     }
     const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
     if (fraction <= dataset.job.maxBadRowsFraction) {

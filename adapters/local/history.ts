@@ -7,6 +7,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../domain/config';
+import type { MetricPoint } from '../../domain/metrics';
 import { executionNameFor } from '../../domain/runs';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import {
@@ -54,7 +55,17 @@ export function entryOf(run: FinishedRun, stoppedAt: Date = new Date()): History
     entry.rerunInput = null;
   }
   if (view.newestQueryableArrivalAt) entry.newestQueryableArrivalAt = view.newestQueryableArrivalAt;
+  const rows = rowsOf(run.metrics ?? []);
+  if (rows) entry.rows = rows;
   return entry;
+}
+
+/** The run's RowsIn/RowsOut/RowsBad metric points, summed (undefined when no job run reported rows). */
+export function rowsOf(points: MetricPoint[]): { in: number; out: number; bad: number } | undefined {
+  const rows = points.filter((p) => p.name === 'RowsIn' || p.name === 'RowsOut' || p.name === 'RowsBad');
+  if (rows.length === 0) return undefined;
+  const sum = (name: MetricPoint['name']) => rows.filter((p) => p.name === name).reduce((t, p) => t + p.value, 0);
+  return { in: sum('RowsIn'), out: sum('RowsOut'), bad: sum('RowsBad') };
 }
 
 const LOGGED_STATE_TYPES = new Set(['Task', 'Map', 'Fail', 'Succeed']);
@@ -180,7 +191,10 @@ export class LocalStage implements StageBackend {
     const live = this.live.get(arn) ?? { map: null };
     this.live.set(arn, live);
     if (event.type === 'StateEntered' && event.index === undefined && event.state?.name === STATES.mapState) {
-      const items = ((event.state.input as { partitions?: unknown[] })?.partitions ?? []).length;
+      // The Map reads its items from the claimed list (ItemReader: `debounce.items.count`, issue 12); older
+      // states carried the list itself in `partitions`.
+      const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
+      const items = input?.partitions?.length ?? input?.debounce?.items?.count ?? 0;
       live.map = { total: items, succeeded: 0, failed: 0, running: 0, pending: items };
     } else if (live.map && event.type === 'MapIterationStarted') {
       live.map.running += 1;

@@ -6,15 +6,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
-import { acceptObjectCreated, type IntakeOutcome } from '../../domain/intake';
+import type { IntakeOutcome } from '../../domain/intake';
+import type { MetricPoint } from '../../domain/metrics';
+import type { RecordOutcome } from '../../domain/intake-batch';
 import type { Clock, Deps, ExecutionStarter } from '../../domain/ports';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { asLog } from '../lambda/step';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../memory/state';
+import { LedgerArrivalBatches } from './arrival-batches';
+import { LocalArtifactStore } from './artifact-store';
 import { LocalEngine } from './duckdb';
 import { appendRunHistory } from './history';
 import { LocalCrawlers, LocalJobs } from './glue';
 import { LocalNotifier, LocalQueries } from './athena';
+import { FileDeadLetters, LocalIntakeQueue, type SettledRecord } from './intake-queue';
 import { LocalLake } from './lake';
 import { LocalObjects } from './objects';
 import { runStateMachine, type LocalEvent, type LocalRunResult } from './state-machine';
@@ -34,6 +39,12 @@ export function localWaitMs(state: string, quietMs: number, pollMs: number): num
   if (state === DEBOUNCE_WAIT) return quietMs;
   return state === PER_PARTITION_WAIT ? pollMs : Math.min(pollMs, ONCE_PER_RUN_POLL_MS);
 }
+
+/** The deployed intake's batch size (adapters/aws/deploy: the event source mapping's BatchSize). */
+const INTAKE_BATCH_SIZE = 1000;
+
+const relativeToLake = (file: string, lakeDir: string): string =>
+  file.startsWith(`${lakeDir}/`) ? `<lake>/${file.slice(lakeDir.length + 1)}` : file;
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:sluice-local';
 
@@ -56,6 +67,8 @@ export interface FinishedRun {
   input: ExecutionInput;
   result: LocalRunResult;
   seconds: number;
+  /** What the cores recorded through deps.metrics while it ran (the rows of its job runs). */
+  metrics?: MetricPoint[];
 }
 
 export class LocalRuntime implements ExecutionStarter {
@@ -65,6 +78,9 @@ export class LocalRuntime implements ExecutionStarter {
   private readonly active = new Set<Promise<void>>();
   private readonly logger: Logger;
   private readonly ledger = new MemoryArrivalLedger({ now: () => new Date() });
+  private readonly queue: LocalIntakeQueue;
+  /** Execution ARN -> dataset, to tell which record of a batch started a run. */
+  private readonly datasetOf = new Map<string, string>();
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -88,8 +104,37 @@ export class LocalRuntime implements ExecutionStarter {
       leases: new MemoryRunLeases(),
       executions: this,
       objects: new LocalObjects(lake),
+      // Issue 12: run artifacts (partition lists, ResultWriter output) in the AWS layout, under the lake.
+      artifacts: new LocalArtifactStore(options.lakeDir, `${config.stage}-artifacts`),
+      // Issue 15: what the cores record (the rows of each job run) goes to that run's history entry.
+      metrics: { record: (points, executionArn) => this.metricsOf(executionArn).push(...points) },
       consoleUrl: (arn) => `file://${join(options.lakeDir, 'notifications.jsonl')}#${arn}`,
     };
+    // The same batch handler as the deployed intake Lambda (domain/intake-batch.ts), behind a local queue with its
+    // retries, receive limit and dead-letter file. Window 0: what is sent in one turn of the event loop is one batch.
+    this.queue = new LocalIntakeQueue(
+      {
+        ...this.deps,
+        batches: new LedgerArrivalBatches(this.ledger),
+        poison: new FileDeadLetters(this.deadLetterFile),
+      },
+      asLog(this.logger),
+      { batchSize: INTAKE_BATCH_SIZE, windowMs: 0 },
+    );
+  }
+
+  /** Metric points the cores recorded for each running execution (deps.metrics). */
+  private readonly recorded = new Map<string, MetricPoint[]>();
+
+  private metricsOf(executionArn: string): MetricPoint[] {
+    let points = this.recorded.get(executionArn);
+    if (!points) this.recorded.set(executionArn, (points = []));
+    return points;
+  }
+
+  /** Intake records given up (poison, or failed maxReceiveCount times), one JSON object per line. */
+  get deadLetterFile(): string {
+    return join(this.options.lakeDir, 'intake-dead-letters.jsonl');
   }
 
   static async open(options: RuntimeOptions): Promise<LocalRuntime> {
@@ -107,13 +152,42 @@ export class LocalRuntime implements ExecutionStarter {
     return runtime;
   }
 
-  /** What EventBridge does with an S3 event: hand it to the intake. */
+  /**
+   * What EventBridge does with an S3 event: put it on the intake queue. Resolves with the event's outcome once the
+   * batch handler has settled it (after its retries, if it failed).
+   */
   async deliver(event: unknown): Promise<IntakeOutcome> {
-    const outcome = await acceptObjectCreated(event, this.deps, asLog(this.logger));
+    const outcome = this.intakeOutcomeOf(await this.queue.enqueue(event));
     this.intake.push(outcome);
     if (outcome.status === 'rejected')
       this.options.print?.(`  ✗ rejected ${outcome.key ?? '(event)'}: ${outcome.reason}`);
     return outcome;
+  }
+
+  /** A burst: every event queued at once, so they reach the intake in batches, as from the SQS queue. */
+  deliverAll(events: readonly unknown[]): Promise<IntakeOutcome[]> {
+    return Promise.all(events.map((event) => this.deliver(event)));
+  }
+
+  /** The batch record's outcome in the single-event shape the CLI reports. */
+  private intakeOutcomeOf({ outcome, batch }: SettledRecord): IntakeOutcome {
+    if (outcome.status === 'accepted' || outcome.status === 'duplicate') {
+      const { dataset, partitionKey, objectKey } = outcome.event;
+      // The batch made at most one start attempt per dataset: its first accepted record is the one that started it.
+      const first = batch.records.find((r) => r.status === 'accepted' && r.event.dataset === dataset);
+      const started =
+        first?.messageId === outcome.messageId
+          ? (batch.startedExecutions.find((arn) => this.datasetOf.get(arn) === dataset) ?? null)
+          : null;
+      return { status: outcome.status, dataset, partition: partitionKey, key: objectKey, startedExecution: started };
+    }
+    const given = outcome as Extract<RecordOutcome, { reason: string }>;
+    const key = given.status === 'failed' ? given.event?.objectKey : given.key;
+    const reason =
+      given.status === 'poison'
+        ? `${given.reason} (kept in ${relativeToLake(this.deadLetterFile, this.options.lakeDir)})`
+        : given.reason;
+    return { status: 'rejected', reason, ...(key !== undefined ? { key } : {}) };
   }
 
   executionArnFor(name: string): string {
@@ -127,6 +201,7 @@ export class LocalRuntime implements ExecutionStarter {
    */
   async startExecution(name: string, input: ExecutionInput): Promise<string> {
     const arn = this.executionArnFor(name);
+    this.datasetOf.set(arn, input.dataset);
     const run = new Promise<void>((begin) => setImmediate(begin))
       .then(() => this.execute(arn, input))
       .finally(() => this.active.delete(run));
@@ -153,13 +228,18 @@ export class LocalRuntime implements ExecutionStarter {
       logger: this.logger,
       onEvent: (event) => this.options.onEvent?.(executionArn, event),
     });
-    this.runs.push({ executionArn, input, result, seconds: (Date.now() - started) / 1000 });
+    const metrics = this.metricsOf(executionArn);
+    this.recorded.delete(executionArn);
+    this.runs.push({ executionArn, input, result, seconds: (Date.now() - started) / 1000, metrics });
     appendRunHistory(this.options.lakeDir, this.runs[this.runs.length - 1] as FinishedRun); // sluice status/runs/logs
   }
 
-  /** Resolves once no execution is running (follow-up runs included). */
+  /** Resolves once the intake queue is empty and no execution is running (follow-up runs included). */
   async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.all([...this.active]);
+    while (this.queue.busy || this.active.size > 0) {
+      await this.queue.drain();
+      await Promise.all([...this.active]);
+    }
   }
 
   private get ledgerFile(): string {

@@ -60,3 +60,51 @@ export function athenaQueryStateChange(
     detail: { queryExecutionId, currentState, previousState, workgroupName, statementType: 'DDL', versionId: '0' },
   };
 }
+
+/**
+ * How a local stand-in (adapters/local/glue.ts, athena.ts) announces that its work reached a final state, the way
+ * Glue and Athena put their state-change events on EventBridge: `track` the work, and when it settles the
+ * stand-in's event (built then, from the final state) goes to every listener. The local runner listens with the run's
+ * event bus, and while every Task waits on a token it waits for `nextEnd()` instead of polling.
+ */
+export class StateChangeEmitter {
+  private readonly listeners = new Set<(event: unknown) => void>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /** Adds a listener; returns its removal. */
+  onStateChange(listener: (event: unknown) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** `finalEvent` is built when `work` settles (either way) and published to the listeners. */
+  track(work: Promise<unknown>, finalEvent: () => unknown): void {
+    const done: Promise<void> = work.then(
+      () => this.settle(done, finalEvent),
+      () => this.settle(done, finalEvent),
+    );
+    this.inFlight.add(done);
+  }
+
+  private settle(done: Promise<void>, finalEvent: () => unknown): void {
+    this.inFlight.delete(done);
+    const event = finalEvent();
+    for (const listener of this.listeners) listener(event);
+  }
+
+  busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
+  /** Resolves when the next piece of tracked work has ended and its event is published. */
+  async nextEnd(): Promise<void> {
+    await Promise.race(this.inFlight);
+  }
+}
+
+/** The stand-ins of a Deps that announce their state changes (in-memory test fakes do not). */
+export function stateChangeSources(ports: Record<string, unknown>): StateChangeEmitter[] {
+  return Object.values(ports)
+    .map((port) => (port as { stateChanges?: unknown } | null)?.stateChanges)
+    .filter((emitter): emitter is StateChangeEmitter => emitter instanceof StateChangeEmitter);
+}

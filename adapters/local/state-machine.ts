@@ -15,8 +15,17 @@ import { STEPS, type StepId } from '../../functions';
 import type { Deps } from '../../domain/ports';
 import { invokeStep, rootLogger } from '../lambda/step';
 import type { LocalEventBus } from './event-bus';
-import { driveTokenWaits, LocalTokenWaits, TOKEN_PLACEHOLDER, waitStepOf } from './token-waits';
+import {
+  driveTokenWaits,
+  LocalTokenWaits,
+  TOKEN_PLACEHOLDER,
+  WAIT_FOR_TASK_TOKEN,
+  waitStepOf,
+  type AwaitIntercept,
+  type WaitStepId,
+} from './token-waits';
 import type { ArtifactStore } from '../../domain/artifacts';
+import { validatedBefore } from './validated-definitions';
 import {
   interpreterChildRunner,
   runDistributedMap,
@@ -31,6 +40,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface StateDef {
   Type: string;
   Resource?: string;
+  Parameters?: { FunctionName?: unknown; [key: string]: unknown };
   Retry?: unknown[];
   ItemProcessor?: { States: Record<string, StateDef> };
   Iterator?: { States: Record<string, StateDef> };
@@ -113,14 +123,32 @@ export interface LocalRunOptions {
   /** Milliseconds each retry pauses (default 0). */
   retryMs?: number;
   /** Wraps step invocation, e.g. to inject faults or count calls. */
-  intercept?: (stepId: StepId, input: unknown, stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+  intercept?: (
+    stepId: StepId | WaitStepId,
+    input: unknown,
+    stateName: string,
+    invoke: () => Promise<unknown>,
+  ) => Promise<unknown>;
   onEvent?: (event: LocalEvent) => void;
   logger?: Logger;
   /**
    * `.waitForTaskToken` Tasks (issue 13; adapters/local/token-waits.ts): where their completion events come from,
    * how simulated time moves for the fallback re-checks, and a hook that receives the run's token waits.
    */
-  waits?: { bus?: LocalEventBus; advanceClock?: (seconds: number) => void; onReady?: (waits: LocalTokenWaits) => void };
+  waits?: {
+    bus?: LocalEventBus;
+    advanceClock?: (seconds: number) => void;
+    onReady?: (waits: LocalTokenWaits) => void;
+    /** Lets local work finish and publish its events before any fallback re-check (LocalTokenWaits). */
+    progress?: () => Promise<boolean>;
+    /** false: the fallback re-check path is broken, so a token wait ends only by event or heartbeat expiry. */
+    rechecks?: boolean;
+    /**
+     * A token Task's handler from outside (the artifact suite: the packaged await function, answered through the
+     * SendTask* calls its bundles make). Gets the bound Parameters.FunctionName. Default: in-process with `deps`.
+     */
+    tokenTask?: (functionName: string, stateName: string) => (input: Json) => Promise<Json>;
+  };
   /** Where a Distributed Map's ItemReader reads and ResultWriter writes (issue 12; S3 on AWS, files locally). */
   artifacts?: ArtifactStore;
   /** Events of each Distributed Map child execution (the child's name is its item index). */
@@ -150,6 +178,27 @@ function withLocalDistributedMaps(definition: Definition) {
   return swapped;
 }
 
+/**
+ * Without an `onChildEvent` listener, a Distributed Map child's events join the run's events the way the
+ * interpreter reports an inline Map's iterations: state events carry the item `index`, and the child's start and
+ * end become MapIterationStarted / MapIterationSucceeded / MapIterationFailed. A caller that runs many thousands
+ * of children passes `onChildEvent` instead and keeps only what it counts.
+ */
+function childEventsInto(mapName: string, events: LocalEvent[], onEvent?: (event: LocalEvent) => void) {
+  const iteration: Record<string, string> = {
+    ExecutionStarted: 'MapIterationStarted',
+    ExecutionSucceeded: 'MapIterationSucceeded',
+    ExecutionFailed: 'MapIterationFailed',
+  };
+  return (child: string, event: ChildEvent) => {
+    const index = Number(child);
+    const type = iteration[event.type] ?? event.type;
+    const e = { ...event, type, timestamp: Date.now(), index, parentState: { name: mapName } } as LocalEvent;
+    events.push(e);
+    onEvent?.(e);
+  };
+}
+
 export interface LocalEvent {
   type: string;
   timestamp: number;
@@ -176,10 +225,15 @@ export interface LocalRunResult {
 const validatedDefinitions = new WeakSet<Definition>();
 
 export function machineFor(definition: Definition): StateMachine {
-  if (validatedDefinitions.has(definition))
+  // Also across processes: the same text that passed the same validator before (./validated-definitions.ts).
+  const earlier = validatedDefinitions.has(definition) ? null : validatedBefore(definition);
+  if (!earlier || earlier.before) {
+    validatedDefinitions.add(definition);
     return new StateMachine(definition, { validationOptions: { noValidate: true } });
+  }
   const machine = new StateMachine(definition);
   validatedDefinitions.add(definition);
+  earlier.remember();
   return machine;
 }
 
@@ -208,8 +262,15 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   let tokenWaits: LocalTokenWaits | undefined;
+  let hasTokenTasks = false; // token Tasks answered from outside (waits.tokenTask) need $$.Task.Token too
   let busy = 0; // plain Task invocations in flight: token waits advance in simulated time only when none is
   for (const [name, state] of allStates(source.definition.States)) {
+    const tokenTask = options.waits?.tokenTask;
+    if (state.Type === 'Task' && state.Resource === WAIT_FOR_TASK_TOKEN && tokenTask) {
+      hasTokenTasks = true;
+      taskResourceLocalHandlers[name] = tokenTask(String(state.Parameters?.FunctionName ?? ''), name);
+      continue;
+    }
     const waitStep = state.Type === 'Task' ? waitStepOf(state) : null;
     if (waitStep) {
       if (!options.deps) throw new Error(`${name}: .waitForTaskToken Tasks run in-process and need deps`);
@@ -217,6 +278,9 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
         executionArn: options.executionArn,
         ...(options.waits?.bus ? { bus: options.waits.bus } : {}),
         ...(options.waits?.advanceClock ? { advanceClock: options.waits.advanceClock } : {}),
+        ...(options.waits?.progress ? { progress: options.waits.progress } : {}),
+        ...(options.waits?.rechecks === false ? { rechecks: false } : {}),
+        ...(options.intercept ? { intercept: options.intercept as AwaitIntercept } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       });
       taskResourceLocalHandlers[name] = tokenWaits.handler(waitStep, name);
@@ -240,18 +304,19 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
     if (state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 0;
   }
   const name = options.executionArn.split(':').pop() ?? 'local';
+  const events: LocalEvent[] = [];
   const { definition, maps } = withLocalDistributedMaps(source.definition);
   for (const [mapName, map] of Object.entries(maps)) {
-    const store = options.artifacts;
+    const store = options.artifacts ?? options.deps?.artifacts;
     if (!store) throw new Error(`${mapName}: a Map with ItemReader/ResultWriter needs the runner's artifacts store`);
     const childContext = {
       Execution: { Id: options.executionArn, Name: name, RedriveCount: options.redriveCount ?? 0 },
-      ...(tokenWaits ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
+      ...(tokenWaits || hasTokenTasks ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
     };
     const runChild = interpreterChildRunner(
       map.ItemProcessor,
       { overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides }, context: childContext },
-      options.onChildEvent,
+      options.onChildEvent ?? childEventsInto(mapName, events, options.onEvent),
     );
     taskResourceLocalHandlers[mapName] = (payload) =>
       runDistributedMap(map, payload, {
@@ -267,12 +332,11 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
     context: {
       Execution: { Id: options.executionArn, Name: name, RedriveCount: options.redriveCount ?? 0 },
       // $$.Task.Token for token Tasks; each Task's handler mints its own token in place of this placeholder.
-      ...(tokenWaits ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
+      ...(tokenWaits || hasTokenTasks ? { Task: { Token: TOKEN_PLACEHOLDER } } : {}),
     } as never,
   });
   if (tokenWaits) options.waits?.onReady?.(tokenWaits);
   const driving = tokenWaits ? driveTokenWaits(tokenWaits, execution.result, () => busy) : Promise.resolve();
-  const events: LocalEvent[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
       const e = event as unknown as LocalEvent;
@@ -283,9 +347,11 @@ export async function runStateMachine(input: Json, options: LocalRunOptions): Pr
   try {
     const output = await execution.result;
     await Promise.all([collecting, driving]);
+    tokenWaits?.close();
     return { status: 'SUCCEEDED', output, events };
   } catch (error) {
     await Promise.all([collecting, driving]);
+    tokenWaits?.close();
     if (error instanceof ExecutionError) {
       const failed = events.find((e) => e.type === 'ExecutionFailed');
       return {

@@ -20,6 +20,7 @@ import { invokeWaitStep } from '../lambda/wait-handler';
 import { rootLogger } from '../lambda/step';
 import { MemoryRecheckQueue, MemoryTaskTokens, MemoryWaitStore } from '../memory/waits';
 import { LocalEventBus } from './event-bus';
+import { stateChangeSources, type StateChangeEmitter } from './state-change-events';
 
 /** aws-local-stepfunctions' JSONValue (not exported by the package). */
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -43,7 +44,15 @@ export function waitStepOf(state: { Resource?: string; Parameters?: unknown }): 
   return id as WaitStepId;
 }
 
-export type AdvanceResult = 'events' | 'recheck' | 'heartbeat-timeout' | 'idle';
+export type AdvanceResult = 'events' | 'progress' | 'recheck' | 'heartbeat-timeout' | 'idle';
+
+/** Wraps the await step's invocation (the runner's `intercept`: faults, counting). */
+export type AwaitIntercept = (
+  stepId: WaitStepId,
+  input: unknown,
+  stateName: string,
+  invoke: () => Promise<unknown>,
+) => Promise<unknown>;
 
 interface OpenToken {
   token: string;
@@ -56,9 +65,12 @@ export class LocalTokenWaits {
   readonly tokens = new MemoryTaskTokens();
   readonly rechecks = new MemoryRecheckQueue();
   readonly bus: LocalEventBus;
-  readonly counts = { awaits: 0, rechecks: 0, heartbeatTimeouts: 0 };
+  readonly counts = { awaits: 0, progress: 0, rechecks: 0, heartbeatTimeouts: 0 };
   private readonly open = new Map<string, OpenToken>();
   private minted = 0;
+  /** The local Glue/crawler/Athena stand-ins among the ports, whose state-change events this run listens to. */
+  private readonly standIns: StateChangeEmitter[];
+  private readonly unsubscribe: Array<() => void>;
 
   constructor(
     private readonly deps: Deps,
@@ -67,11 +79,43 @@ export class LocalTokenWaits {
       bus?: LocalEventBus;
       /** Moves simulated time forward (a TickingClock); re-checks happen after their delay. */
       advanceClock?: (seconds: number) => void;
+      /**
+       * Lets work outside the state machine advance (local jobs, crawls and queries finish and publish their
+       * events); true when something happened. Runs before any re-check, so a local run polls nothing.
+       */
+      progress?: () => Promise<boolean>;
+      /** false: the re-check path is broken (queue, Lambda or IAM), so only the heartbeat expiry is left. */
+      rechecks?: boolean;
+      intercept?: AwaitIntercept;
       logger?: Logger;
     },
   ) {
     this.bus = options.bus ?? new LocalEventBus();
     this.bus.subscribe((event) => invokeWaitStep(completeWait, event, this.deps, this.waitDeps, this.logger));
+    // The local runtime: its stand-ins publish on this run's bus (events of other runs find no waiter here), and
+    // while every Task waits on a token, the run waits for the next piece of local work to end: no polling.
+    this.standIns = options.progress ? [] : stateChangeSources(deps as unknown as Record<string, unknown>);
+    this.unsubscribe = this.standIns.map((standIn) =>
+      standIn.onStateChange((event) => {
+        try {
+          this.bus.publish(event);
+        } catch (error) {
+          this.logger.error('local state-change event refused by the bus', { error });
+        }
+      }),
+    );
+  }
+
+  /** Stops listening to the stand-ins (the run is over). */
+  close(): void {
+    for (const stop of this.unsubscribe) stop();
+  }
+
+  private async standInProgress(): Promise<boolean> {
+    const busy = this.standIns.filter((standIn) => standIn.busy());
+    if (busy.length === 0) return false;
+    await Promise.race(busy.map((standIn) => standIn.nextEnd()));
+    return true;
   }
 
   private get logger(): Logger {
@@ -105,14 +149,17 @@ export class LocalTokenWaits {
         });
       });
       this.counts.awaits += 1;
-      try {
-        await invokeWaitStep(
+      const awaitInput = { ...payload, taskToken: token };
+      const invoke = () =>
+        invokeWaitStep(
           WAIT_STEPS[stepId] as never, // the union of step types; each validates its own input
-          { ...payload, taskToken: token },
+          awaitInput,
           this.deps,
           this.waitDeps,
           this.logger,
         );
+      try {
+        await (this.options.intercept ? this.options.intercept(stepId, awaitInput, stateName, invoke) : invoke());
       } catch (error) {
         // The await Lambda itself failed: the Task fails with its error (Retry/Catch), and the token dies with it.
         this.tokens.close(token);
@@ -134,23 +181,33 @@ export class LocalTokenWaits {
       await this.bus.deliverAll();
       return 'events';
     }
-    const next = this.rechecks.requests.reduce<number>(
-      (best, r, i, all) => (best < 0 || r.delaySeconds < (all[best]?.delaySeconds ?? Infinity) ? i : best),
-      -1,
-    );
-    if (next >= 0 && this.open.size > 0) {
-      const [request] = this.rechecks.requests.splice(next, 1);
-      if (!request) return 'idle';
-      for (const other of this.rechecks.requests)
-        other.delaySeconds = Math.max(0, other.delaySeconds - request.delaySeconds);
-      this.options.advanceClock?.(request.delaySeconds);
-      this.counts.rechecks += 1;
-      await invokeWaitStep(
-        recheckWaitStep,
-        { subject: request.subject, waiterId: request.waiterId },
-        this.deps,
-        this.waitDeps,
-        this.logger,
+    const progress = this.options.progress ?? (this.standIns.length > 0 ? () => this.standInProgress() : undefined);
+    if (progress && (await progress())) {
+      this.counts.progress += 1;
+      return 'progress';
+    }
+    if (this.options.rechecks === false) this.rechecks.requests.length = 0;
+    const requests = this.rechecks.requests;
+    if (requests.length > 0 && this.open.size > 0) {
+      // Every re-check due at the earliest time runs at that simulated time, side by side (as SQS would deliver
+      // them): a 1,000-partition run moves the clock once per interval, not once per partition.
+      const delay = Math.min(...requests.map((r) => r.delaySeconds));
+      const due = requests.filter((r) => r.delaySeconds <= delay);
+      const later = requests.filter((r) => r.delaySeconds > delay);
+      requests.length = 0;
+      for (const r of later) requests.push({ ...r, delaySeconds: r.delaySeconds - delay });
+      this.options.advanceClock?.(delay);
+      this.counts.rechecks += due.length;
+      await Promise.all(
+        due.map((request) =>
+          invokeWaitStep(
+            recheckWaitStep,
+            { subject: request.subject, waiterId: request.waiterId },
+            this.deps,
+            this.waitDeps,
+            this.logger,
+          ),
+        ),
       );
       return 'recheck';
     }

@@ -2,6 +2,7 @@
  * In-memory debounce ledger and run lease: same contract as the DynamoDB adapters, for one process
  * (the local runtime and the unit/state-machine tests).
  */
+import { selectClaimable, type ClaimLimits } from '../../domain/claim-limits';
 import type { Arrival, ArrivalLedger, Clock, Lease, PendingSummary, RunLeaseStore } from '../../domain/ports';
 
 interface Pending {
@@ -54,13 +55,24 @@ export class MemoryArrivalLedger implements ArrivalLedger {
     };
   }
 
-  async claimPending(dataset: string, executionArn: string): Promise<string[]> {
+  async claimPending(dataset: string, executionArn: string, _now?: Date, limits?: ClaimLimits): Promise<string[]> {
     const id = `${dataset}\n${executionArn}`;
     const byPartition = this.pending.get(dataset) ?? new Map<string, Pending>();
-    const taken = [...byPartition.entries()];
-    this.pending.delete(dataset);
+    const held = this.openClaims.get(id);
+    // Under the claim limits, as the DynamoDB adapter: a first claim takes the oldest within them, a retried
+    // one (its claim is atomic here, so it holds nothing still pending) takes nothing new.
+    const taken = !limits
+      ? [...byPartition.entries()]
+      : held && held.partitions.size > 0
+        ? []
+        : selectClaimable(
+            [...byPartition.entries()].map(([key, p]) => ({ key, firstAt: p.firstAt, entry: [key, p] as const })),
+            limits,
+          ).map((c) => c.entry);
+    for (const [partition] of taken) byPartition.delete(partition);
+    if (byPartition.size === 0) this.pending.delete(dataset);
     // Merges into the execution's open claim, so a retried claim step returns everything it holds.
-    const open = this.openClaims.get(id) ?? { partitions: new Set<string>(), firstAt: Infinity, lastAt: 0 };
+    const open = held ?? { partitions: new Set<string>(), firstAt: Infinity, lastAt: 0 };
     for (const [partition, p] of taken) {
       open.partitions.add(partition);
       open.firstAt = Math.min(open.firstAt, p.firstAt);

@@ -120,9 +120,14 @@ export async function runsCommand(
     );
     return 0;
   }
+  // Rows (RowsIn/RowsOut/RowsBad, summed over the run's partitions) are known where the run history keeps its
+  // metrics (the local lake); a deployed stage's runs are listed from Step Functions, which has no row counts.
+  const withRows = runs.some((r) => r.rows);
+  const rowsCell = (r: RunRecord): string[] =>
+    withRows ? [r.rows ? `${r.rows.in} in, ${r.rows.out} out, ${r.rows.bad} bad` : '-'] : [];
   table(
     io,
-    ['execution', 'dataset', 'status', 'started', 'took', 'partitions', 'failure'],
+    ['execution', 'dataset', 'status', 'started', 'took', 'partitions', ...(withRows ? ['rows'] : []), 'failure'],
     runs.map((r) => [
       r.name,
       r.dataset,
@@ -130,6 +135,7 @@ export async function runsCommand(
       r.startedAt.replace(/\.\d{3}Z$/, 'Z'),
       formatDuration(runSeconds(r, now)),
       r.partitions ? `${r.partitions.processed} ok, ${r.partitions.failed} failed` : '-',
+      ...rowsCell(r),
       r.failure ? `${r.failure.step}: ${r.failure.error}: ${r.failure.cause}`.slice(0, 160) : '',
     ]),
   );
@@ -250,7 +256,13 @@ export async function rerunCommand(
   const arn = await backend.start(input, 'rerun');
   if (!io.json) {
     const what =
-      'partitions' in input ? plural(input.partitions.length, 'partition') : `pending arrivals (${input.trigger})`;
+      'partitions' in input
+        ? plural(input.partitions.length, 'partition')
+        : 'trigger' in input
+          ? `pending arrivals (${input.trigger})`
+          : 'range' in input
+            ? `the range ${JSON.stringify(input.range)}`
+            : `the partitions listed in ${input.manifest}`;
     io.out(`rerun of ${run.name} (${run.dataset}): ${what}`);
     io.out(`started ${arn}`);
   } else if (!wait) io.out(JSON.stringify({ executionArn: arn, input }, null, 2));

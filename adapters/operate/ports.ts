@@ -20,6 +20,8 @@ export interface RunRecord {
   failure?: { step: string; error: string; cause: string };
   /** The re-run input stored in the failure notification; null when the notification names none. */
   rerunInput?: ExecutionInput | null;
+  /** RowsIn/RowsOut/RowsBad of the run's partition job runs (domain/metrics.ts), where the history keeps them. */
+  rows?: { in: number; out: number; bad: number };
 }
 
 export interface DatasetStatus {

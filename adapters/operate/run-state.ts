@@ -10,7 +10,12 @@ import type { ExecutionInput } from '../../schemas/types.generated';
 export const STATES = {
   notify: 'Publish the failure notification',
   summarize: 'Summarize the partition runs',
-  registered: ['Check the Athena registration', 'Register the new partitions in Athena'],
+  // Whichever state turns the registration done: the start (all already there), the token wait (issue 13), a poll.
+  registered: [
+    'Check the Athena registration',
+    'Register the new partitions in Athena',
+    'Wait for the Athena registration',
+  ],
   mapState: 'Process each partition',
 } as const;
 

@@ -11,6 +11,7 @@ import { AthenaQueryFailedError, InvalidPartitionError } from '../errors';
 import { assertPartition, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
 import type { Deps, Log } from '../ports';
+import { artifactsOf, readPartitionList } from '../run-inputs';
 
 /**
  * DDL cannot take parameters: values are pattern-checked by assertPartition, and each literal is checked again
@@ -82,8 +83,12 @@ export async function startPartitionRefresh(
   const dataset = datasetNamed(deps.config, input.dataset);
   const size = deps.config.athena.partitionsPerStatement;
   const queryExecutionIds: string[] = [];
-  for (let i = 0; i < input.partitions.length; i += size) {
-    const sql = addPartitionsStatement(dataset, input.partitions.slice(i, i + size));
+  // Issue 12: the summary hands the succeeded partitions over by reference (a list object), not in the state.
+  const partitions = input.succeeded
+    ? await readPartitionList(artifactsOf(deps), input.succeeded)
+    : (input.partitions ?? []);
+  for (let i = 0; i < partitions.length; i += size) {
+    const sql = addPartitionsStatement(dataset, partitions.slice(i, i + size));
     queryExecutionIds.push(
       await deps.queries.startQuery({
         sql,
@@ -94,12 +99,12 @@ export async function startPartitionRefresh(
     );
   }
   log.info('partition registration started', {
-    partitions: input.partitions.length,
+    partitions: partitions.length,
     statements: queryExecutionIds.length,
   });
   return {
     queryExecutionIds,
-    partitionCount: input.partitions.length,
+    partitionCount: partitions.length,
     startedAt: deps.clock.now().toISOString(),
     done: queryExecutionIds.length === 0,
     waitSeconds: queryExecutionIds.length === 0 ? 0 : 1,

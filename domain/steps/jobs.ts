@@ -7,9 +7,12 @@ import type {
   StartJobRunInput,
   SummarizeJobRunsInput,
 } from '../../schemas/types.generated';
+import type { ObjectLocation } from '../artifacts';
 import { glueContractArguments } from '../cast-contract';
 import { datasetNamed, type ResolvedDataset } from '../config';
 import { ConcurrentRunsExceededError } from '../errors';
+import { jobSummaryLocation, readJobRows, summaryArgument } from '../job-summary';
+import { jobRowMetrics } from '../metrics';
 import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
 import { FINISHED_JOB_STATES, type Deps, type JobRunInfo, type Log } from '../ports';
@@ -31,11 +34,15 @@ export function truncate(text: string, limit = MESSAGE_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
-/** Arguments every run gets: where to read, where to write, how to map. The Glue script reads exactly these. */
+/**
+ * Arguments every run gets: where to read, where to write, how to map, and (when the stage has an artifacts store)
+ * where to write its row summary. The Glue script reads exactly these.
+ */
 export function jobArguments(
   dataset: ResolvedDataset,
   partition: PartitionValues,
   runKey: string,
+  summary?: ObjectLocation,
 ): Record<string, string> {
   return {
     ...dataset.job.arguments,
@@ -49,12 +56,35 @@ export function jobArguments(
     // The cast contract (issue 11): the Glue script applies exactly what TypeScript decided.
     ...glueContractArguments(dataset),
     [RUN_KEY_ARGUMENT]: runKey,
+    ...(summary ? summaryArgument(summary) : {}),
   };
 }
 
-function resultOf(partition: PartitionValues, run: JobRunInfo): JobRunResult {
+/**
+ * A finished run as a result; a SUCCEEDED one carries the rows its summary reports (domain/job-summary.ts) and records
+ * them as RowsIn/RowsOut/RowsBad (deps.metrics). This runs only where a run becomes a result (done: true): a poll that
+ * sees RUNNING reads and records nothing, and the state machine leaves the wait loop at done, so it happens once per
+ * job run, whoever calls the core (the check step, the start step attaching to a finished run, a completion event).
+ * The one way to record twice is a retry of the same step after it recorded (its Lambda timed out after this point,
+ * or its output failed validation): at most one extra record, in a window of milliseconds.
+ */
+async function finishedResult(
+  partition: PartitionValues,
+  run: JobRunInfo,
+  where: { dataset: string; executionArn: string },
+  deps: Deps,
+  log: Log,
+): Promise<JobRunResult> {
   const result: JobRunResult = { partition, ok: run.state === 'SUCCEEDED', state: run.state };
-  if (run.state !== 'SUCCEEDED') result.message = truncate(run.errorMessage ?? `job run ${run.id} ended ${run.state}`);
+  if (run.state !== 'SUCCEEDED') {
+    result.message = truncate(run.errorMessage ?? `job run ${run.id} ended ${run.state}`);
+    return result;
+  }
+  const rows = await readJobRows(run, deps.artifacts, log);
+  if (rows) {
+    result.rows = rows;
+    deps.metrics?.record(jobRowMetrics(where.dataset, rows), where.executionArn);
+  }
   return result;
 }
 
@@ -95,7 +125,7 @@ export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log)
       done,
       waitSeconds: done ? 0 : dataset.polling.minSeconds,
     };
-    if (done) state.result = resultOf(partition, earlier);
+    if (done) state.result = await finishedResult(partition, earlier, { ...input, dataset: dataset.name }, deps, log);
     return state;
   }
   const writer = recent.find((run) => isOtherWriterOf(run, dataset.name, partition, runKey));
@@ -107,7 +137,8 @@ export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log)
       `partition ${JSON.stringify(partition)} is still being written by job run ${writer.id} of another ` +
         `execution (${writer.state}); waiting for it to end before starting this one`,
     );
-  const runId = await deps.jobs.startJobRun(jobName, jobArguments(dataset, partition, runKey));
+  const summary = deps.artifacts ? jobSummaryLocation(deps.artifacts.bucket, dataset.name, runKey) : undefined;
+  const runId = await deps.jobs.startJobRun(jobName, jobArguments(dataset, partition, runKey, summary));
   log.info('job run started', { runId, jobName });
   return { runId, runKey, attached: false, startedAt: now, done: false, waitSeconds: dataset.polling.minSeconds };
 }
@@ -117,8 +148,12 @@ export async function checkJobRun(input: CheckJobRunInput, deps: Deps, log: Log)
   const dataset = datasetNamed(deps.config, input.dataset);
   const run = await deps.jobs.getJobRun(dataset.job.name, input.job.runId);
   if (isFinished(run.state)) {
-    const result = resultOf(input.partition, run);
-    (result.ok ? log.info : log.warn).call(log, 'job run finished', { runId: run.id, state: run.state });
+    const result = await finishedResult(input.partition, run, { ...input, dataset: dataset.name }, deps, log);
+    (result.ok ? log.info : log.warn).call(log, 'job run finished', {
+      runId: run.id,
+      state: run.state,
+      rows: result.rows,
+    });
     return { ...input.job, done: true, waitSeconds: 0, result };
   }
   const waitSeconds = nextPollSeconds(secondsBetween(input.job.startedAt, deps.clock.now()), dataset.polling);

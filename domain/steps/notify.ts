@@ -4,12 +4,15 @@ import type {
   JobRunResult,
   JobRunSummary,
   ManualRunInput,
+  MapRunSummary,
   NotifyFailureInput,
   NotifyFailureOutput,
   PartitionValues,
 } from '../../schemas/types.generated';
 import type { Deps, Log } from '../ports';
+import { s3Uri } from '../artifacts';
 import { readCause } from '../errors';
+import { manifestInputFor } from './summary';
 
 export { readCause };
 import { truncate } from './jobs';
@@ -33,38 +36,78 @@ export function snsSubject(text: string): string {
   return subject.length <= SUBJECT_MAX_LENGTH ? subject : `${subject.slice(0, SUBJECT_MAX_LENGTH - 3)}...`;
 }
 
-function asSummary(value: unknown): JobRunSummary | undefined {
-  const candidate = value as JobRunSummary | undefined;
-  return candidate && Array.isArray(candidate.failed) && typeof candidate.succeededCount === 'number'
-    ? candidate
+/** What the notification needs of the run's results, from the summary (issue 12) or an older inline summary. */
+interface ResultsDigest {
+  firstFailures: JobRunResult[];
+  failedCount: number;
+  succeededCount: number;
+  rerunInput: ExecutionInput | null;
+  failedPartitionsUri?: string;
+  resultsManifest?: string;
+}
+
+function asDigest(value: unknown): ResultsDigest | undefined {
+  const summary = value as Partial<MapRunSummary> | undefined;
+  if (summary && Array.isArray(summary.firstFailures) && typeof summary.failedCount === 'number')
+    return {
+      firstFailures: summary.firstFailures,
+      failedCount: summary.failedCount,
+      succeededCount: summary.succeededCount ?? 0,
+      rerunInput: summary.rerunInput ?? null,
+      ...(summary.failed ? { failedPartitionsUri: s3Uri(summary.failed) } : {}),
+      ...(summary.resultsManifest ? { resultsManifest: summary.resultsManifest } : {}),
+    };
+  const inline = value as JobRunSummary | undefined;
+  return inline && Array.isArray(inline.failed) && typeof inline.succeededCount === 'number'
+    ? {
+        firstFailures: inline.failed.slice(0, LISTED_PARTITIONS),
+        failedCount: inline.failed.length,
+        succeededCount: inline.succeededCount,
+        rerunInput: null,
+      }
     : undefined;
+}
+
+/** The run's own partition list (a manual run's, or the claim's), as a manifest input; null when there is none. */
+function listRerunInput(state: NotifyFailureInput['state'], dataset: string, skipCrawler: boolean) {
+  const items = (state as { debounce?: { items?: { bucket?: unknown; key?: unknown } } }).debounce?.items;
+  return items && typeof items.bucket === 'string' && typeof items.key === 'string'
+    ? manifestInputFor(dataset, { bucket: items.bucket, key: items.key }, skipCrawler)
+    : null;
 }
 
 function buildReport(input: NotifyFailureInput, deps: Deps): FailureReport {
   const state = input.state;
   const dataset = state.run?.dataset ?? state.dataset ?? 'unknown';
   const [failedStep, stepError] = Object.entries(state.failure ?? {})[0] ?? [];
-  const summary = asSummary(state.jobResults);
-  const failedPartitions: JobRunResult[] = summary?.failed ?? [];
+  const summary = asDigest(state.jobResults);
+  const failedPartitions: JobRunResult[] = summary?.firstFailures ?? [];
+  const failedCount = summary?.failedCount ?? 0;
   let error: string;
   let cause: string;
   if (failedStep && stepError) {
     error = stepError.Error;
     cause = readCause(stepError.Cause);
-  } else if (failedPartitions.length > 0) {
+  } else if (failedCount > 0) {
     error = 'JobRunsFailed';
-    const total = failedPartitions.length + (summary?.succeededCount ?? 0);
-    cause = `${failedPartitions.length} of ${total} partition job runs failed`;
+    const total = failedCount + (summary?.succeededCount ?? 0);
+    cause = `${failedCount} of ${total} partition job runs failed`;
   } else {
     error = 'UnknownFailure';
     cause = 'the run failed without a recorded error';
   }
   const crawled = state.crawl?.done === true || state.run?.skipCrawler === true;
   let rerunInput: ExecutionInput | null = null;
+  // Issue 12: the failed partitions, or else the run's whole list, by reference (a manifest input), any size.
+  // The re-run skips the crawl whenever this run's crawl is done (the summary only knows the run's own setting).
+  const stored = summary?.rerunInput ? { ...summary.rerunInput, skipCrawler: crawled } : null;
+  const byReference = stored ?? (failedCount > 0 ? null : listRerunInput(state, dataset, crawled));
   const partitions: PartitionValues[] | undefined =
     failedPartitions.length > 0 ? failedPartitions.map((f) => f.partition) : state.partitions;
   if (!state.run) {
     // The request itself was refused (bad input or unknown dataset): there is nothing valid to re-run.
+  } else if (byReference) {
+    rerunInput = byReference;
   } else if (partitions && partitions.length > 0) {
     rerunInput = { dataset, partitions: partitions as ManualRunInput['partitions'], skipCrawler: crawled };
   } else if (state.run.mode === 'automatic') {
@@ -74,13 +117,16 @@ function buildReport(input: NotifyFailureInput, deps: Deps): FailureReport {
   return {
     dataset,
     stage: deps.config.stage,
-    failedStep: failedStep ?? (failedPartitions.length > 0 ? 'processPartitions' : 'unknown'),
+    failedStep: failedStep ?? (failedCount > 0 ? 'processPartitions' : 'unknown'),
     error,
     cause: truncate(cause, 4000),
     failedPartitions,
     executionArn: input.executionArn,
     consoleUrl: deps.consoleUrl(input.executionArn),
     rerunInput,
+    ...(failedCount > 0 ? { failedCount } : {}),
+    ...(summary?.failedPartitionsUri ? { failedPartitionsUri: summary.failedPartitionsUri } : {}),
+    ...(summary?.resultsManifest ? { resultsManifest: summary.resultsManifest } : {}),
   };
 }
 
@@ -96,13 +142,17 @@ export function formatMessage(report: FailureReport): string {
     `Execution:    ${report.executionArn}`,
     `Console:      ${report.consoleUrl}`,
   ];
-  if (report.failedPartitions.length > 0) {
-    lines.push('', `Failed partitions (${report.failedPartitions.length}):`);
+  const failedCount = report.failedCount ?? report.failedPartitions.length;
+  if (failedCount > 0) {
+    lines.push('', `Failed partitions (${failedCount}):`);
     for (const f of report.failedPartitions.slice(0, LISTED_PARTITIONS))
       lines.push(`  ${JSON.stringify(f.partition)}  ${f.state}${f.message ? `: ${f.message}` : ''}`);
-    if (report.failedPartitions.length > LISTED_PARTITIONS)
-      lines.push(`  ... and ${report.failedPartitions.length - LISTED_PARTITIONS} more (all are in the re-run input)`);
+    const listed = Math.min(report.failedPartitions.length, LISTED_PARTITIONS);
+    if (failedCount > listed) lines.push(`  ... and ${failedCount - listed} more (all are in the re-run input)`);
   }
+  // Issue 12: the full lists stay in objects; the message points at them, so its size does not grow with the run.
+  if (report.failedPartitionsUri) lines.push(`All failed partitions: ${report.failedPartitionsUri}`);
+  if (report.resultsManifest) lines.push(`All results (ResultWriter manifest): ${report.resultsManifest}`);
   lines.push(
     '',
     'To re-run, start a new execution of the state machine with this input:',

@@ -3,34 +3,40 @@ import type {
   ClaimArrivalsInput,
   ClaimArrivalsOutput,
   ExecutionInput,
-  PartitionValues,
   PrepareRunInput,
   PrepareRunOutput,
   ReleaseLeaseInput,
   ReleaseLeaseOutput,
 } from '../../schemas/types.generated';
-import { datasetNamed, type ResolvedDataset } from '../config';
+import { defaultClaimLimits } from '../claim-limits';
+import { datasetNamed } from '../config';
 import { decideSettled } from '../debounce';
-import { InvalidPartitionError, LeaseHeldError } from '../errors';
-import { assertPartition, partitionFromKey, partitionKey } from '../partitions';
+import { LeaseHeldError } from '../errors';
+import { partitionFromKey } from '../partitions';
 import type { Deps, Log } from '../ports';
+import { validateRunRequest } from '../run-inputs';
 import { arrivedSince, ensureRunActive, returnClaimsOfOthers, RUN_LEASE_SECONDS } from '../runs';
-import { validate } from '../validation';
+import { artifactsContext, partitionsDealtWith, prepareManualDebounce, writeClaimedList } from './summary';
 
 /** First step: validates the execution input (automatic or manual) and holds the dataset's run lease. */
 export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): Promise<PrepareRunOutput> {
-  const request = validate<ExecutionInput>('ExecutionInput', structuredClone(input.request), 'execution input');
+  const request = validateRunRequest(structuredClone(input.request));
   const dataset = datasetNamed(deps.config, request.dataset);
   const base = {
     dataset: dataset.name,
     stage: deps.config.stage,
     executionArn: input.executionArn,
     maxConcurrency: Math.min(dataset.fanOut.maxConcurrency, dataset.job.maxConcurrentRuns),
+    ...artifactsContext(deps, input.executionArn),
   };
+  // Issue 12: explicit partitions, a range or a manifest, validated and written as the Map's item list.
   const manual =
-    'partitions' in request
-      ? { partitions: validPartitions(dataset, request.partitions), skipCrawler: request.skipCrawler ?? false }
-      : undefined;
+    'trigger' in request
+      ? undefined
+      : {
+          debounce: await prepareManualDebounce(request, dataset, deps, input.executionArn),
+          skipCrawler: request.skipCrawler ?? false,
+        };
   // Every run takes part in the lease: one run per dataset, automatic or manual. The intake took a short
   // start-up lease in an automatic run's name; here it becomes the run's lifetime lease. A run started by hand
   // (manual input, or an automatic input) takes a free or expired lease, and is refused with LeaseHeldError
@@ -38,18 +44,8 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
   // Taken last, after every check that can fail, because a run that fails here has no run context to release it.
   await holdLease(dataset.name, input.executionArn, request, deps, log);
   if (manual) {
-    log.info('manual run', { partitions: manual.partitions.size, skipCrawler: manual.skipCrawler });
-    return {
-      run: { ...base, mode: 'manual', skipCrawler: manual.skipCrawler },
-      debounce: {
-        settled: true,
-        waitSeconds: 0,
-        partitions: [],
-        partitionCount: 0,
-        claimedAt: deps.clock.now().toISOString(),
-      },
-      partitions: [...manual.partitions.values()],
-    };
+    log.info('manual run', { partitions: manual.debounce.items?.count, skipCrawler: manual.skipCrawler });
+    return { run: { ...base, mode: 'manual', skipCrawler: manual.skipCrawler }, debounce: manual.debounce };
   }
   const { trigger } = request as AutomaticRunInput;
   log.info('automatic run', { trigger });
@@ -58,24 +54,10 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
     debounce: {
       settled: false,
       waitSeconds: dataset.debounce.quietSeconds,
-      partitions: [],
       partitionCount: 0,
       claimedAt: deps.clock.now().toISOString(),
     },
   };
-}
-
-function validPartitions(dataset: ResolvedDataset, partitions: PartitionValues[]): Map<string, PartitionValues> {
-  const seen = new Map<string, PartitionValues>();
-  partitions.forEach((p, i) => {
-    try {
-      const valid = assertPartition(dataset, p);
-      seen.set(partitionKey(dataset, valid), valid);
-    } catch (error) {
-      throw new InvalidPartitionError(`execution input /partitions/${i}: ${(error as Error).message}`);
-    }
-  });
-  return seen;
 }
 
 async function holdLease(dataset: string, executionArn: string, request: ExecutionInput, deps: Deps, log: Log) {
@@ -104,7 +86,7 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
   const pending = await deps.arrivals.pendingSummary(dataset.name);
   if (!pending) {
     log.info('nothing pending');
-    return { settled: true, waitSeconds: 0, partitions: [], partitionCount: 0, claimedAt: now.toISOString() };
+    return { settled: true, waitSeconds: 0, partitionCount: 0, claimedAt: now.toISOString() };
   }
   const decision = decideSettled(pending, now, dataset.debounce);
   if (!decision.settled) {
@@ -112,15 +94,22 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
     return {
       settled: false,
       waitSeconds: decision.waitSeconds,
-      partitions: [],
       partitionCount: 0,
       claimedAt: now.toISOString(),
     };
   }
-  const keys = await deps.arrivals.claimPending(dataset.name, input.executionArn, now);
+  // Issue 12: at most maxClaimPartitions (oldest first) per run; the rest stays pending for the follow-up run.
+  const limits = defaultClaimLimits(dataset.debounce.maxClaimPartitions);
+  const keys = await deps.arrivals.claimPending(dataset.name, input.executionArn, now, limits);
   const partitions = keys.map((key) => partitionFromKey(dataset, key));
   log.info('claimed settled arrivals', { partitions: partitions.length });
-  const claimed = { settled: true, waitSeconds: 0, partitions, partitionCount: partitions.length };
+  // Issue 12: the claim record is the list's one place; the Map reads a snapshot of it, the state a reference.
+  const claimed = {
+    settled: true,
+    waitSeconds: 0,
+    partitionCount: partitions.length,
+    ...(partitions.length > 0 ? { items: await writeClaimedList(deps, input.executionArn, partitions) } : {}),
+  };
   // The arrival times feed the DebounceWait and LandingToQueryable metrics (domain/metrics.ts) at no extra call.
   return partitions.length > 0
     ? {
@@ -134,26 +123,13 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
 
 /**
  * Partitions of the run's claim that need nothing more: processed (succeeded job runs), or named in the failure
- * notification's re-run input. Read defensively from the run state the ASL passes; without a state (an older
- * definition), the whole claim counts as dealt with, as before.
+ * notification's re-run input. Read defensively from the run state the ASL passes (the lists by reference,
+ * domain/steps/summary.ts); without a state (an older definition), the whole claim counts as dealt with.
  */
-function dealtWith(input: ReleaseLeaseInput, deps: Deps): string[] | 'all' {
+async function dealtWith(input: ReleaseLeaseInput, deps: Deps): Promise<string[] | 'all'> {
   const state = input.state as RunStateForRelease | undefined;
   if (!state) return 'all';
-  const dataset = datasetNamed(deps.config, input.dataset);
-  const keys = (list: unknown): string[] =>
-    Array.isArray(list)
-      ? list.flatMap((p) => {
-          try {
-            return [partitionKey(dataset, assertPartition(dataset, p as PartitionValues))];
-          } catch {
-            return [];
-          }
-        })
-      : [];
-  const succeeded = keys((state.jobResults as { succeeded?: unknown } | undefined)?.succeeded);
-  const rerun = state.notification?.report?.rerunInput as { partitions?: unknown } | null | undefined;
-  return [...succeeded, ...keys(rerun?.partitions)];
+  return partitionsDealtWith(state, datasetNamed(deps.config, input.dataset), deps);
 }
 
 interface RunStateForRelease {
@@ -167,7 +143,7 @@ interface RunStateForRelease {
  * already gone (this step retried, or an SDK retry of the applied delete), since the retry must not strand them.
  */
 export async function releaseLease(input: ReleaseLeaseInput, deps: Deps, log: Log): Promise<ReleaseLeaseOutput> {
-  const keep = dealtWith(input, deps);
+  const keep = await dealtWith(input, deps);
   if (keep === 'all') await deps.arrivals.forgetClaim(input.dataset, input.executionArn);
   else {
     const back = await deps.arrivals.returnClaim(input.dataset, input.executionArn, keep);

@@ -88,7 +88,7 @@ test('ConcurrentRunsExceeded on every attempt: the Catch result and the SNS mess
   expect(world.fakes.sns.published).toHaveLength(1);
   expect(reportOf(message!.message)).toMatchObject({
     failedPartitions: [{ partition: partitions[0], ok: false, state: 'ERROR', message: 'ConcurrentRunsExceededError' }],
-    rerunInput: { dataset: 'orders', partitions },
+    rerunInput: { dataset: 'orders', manifest: expect.stringMatching(/\/failed-partitions\.json$/) },
   });
 }, 60_000);
 
@@ -112,7 +112,8 @@ test('one partition failing: the others finish and are registered, one notificat
     failedPartitions: [
       { partition: partitions[1], ok: false, state: 'FAILED', message: 'AnalysisException: bad column' },
     ],
-    rerunInput: { dataset: 'orders', partitions: [partitions[1]], skipCrawler: true },
+    // Issue 12: the failed partitions are stored as an object; the re-run input names it (a manifest input).
+    rerunInput: { dataset: 'orders', manifest: expect.stringMatching(/\/failed-partitions\.json$/), skipCrawler: true },
   });
 }, 60_000);
 
@@ -151,12 +152,17 @@ test('the crawler failing: CrawlerFailedError in the Catch result and the SNS me
   world.fakes.glue.crawlOutcome = () => ({ status: 'FAILED', errorMessage: 'Internal Service Exception' });
   const run = await world.run(name, input);
   expect(run.status).toBe('FAILED');
-  expect(run.thrown.map((t) => [t.stepId, t.error])).toEqual([['checkCrawler', 'CrawlerFailedError']]);
+  // Issue 13: the packaged completeWait answered the crawler's token Task with SendTaskFailure; the Catch stores it
+  // under the same name as the Check step's error, so the report is unchanged.
+  expect(run.thrown.map((t) => [t.stepId, t.error])).toEqual([['awaitCrawler', 'CrawlerFailedError']]);
+  expect(world.fakes.sfn.answers).toEqual([
+    expect.objectContaining({ operation: 'SendTaskFailure', outcome: 'accepted' }),
+  ]);
   const notifyInput = run.inputs.find((i) => i.stepId === 'notifyFailure')!.input as {
     state: { failure: Record<string, { Error: string; Cause: string }> };
   };
   expect(notifyInput.state.failure.checkCrawler?.Error).toBe('CrawlerFailedError');
-  expect(JSON.parse(notifyInput.state.failure.checkCrawler!.Cause)).toMatchObject({ errorType: 'CrawlerFailedError' });
+  expect(notifyInput.state.failure.checkCrawler!.Cause).toContain('Internal Service Exception');
   expect(world.fakes.glue.runs).toHaveLength(0);
   const [sent] = world.fakes.sns.published;
   expect(sent?.message).toMatch(/^Error: +CrawlerFailedError$/m);
@@ -165,12 +171,12 @@ test('the crawler failing: CrawlerFailedError in the Catch result and the SNS me
 }, 60_000);
 
 test.each([
-  ['refused at the start (InvalidRequestException)', 'startPartitionRefresh'],
-  ['ending FAILED', 'checkPartitionRefresh'],
-  ['ending CANCELLED (issue 10: no polling until the 48 h timeout)', 'checkPartitionRefresh'],
+  ['refused at the start (InvalidRequestException)', 'startPartitionRefresh', 'startPartitionRefresh'],
+  ['ending FAILED', 'checkPartitionRefresh', 'awaitPartitionRefresh'],
+  ['ending CANCELLED (issue 10: no polling until the 48 h timeout)', 'checkPartitionRefresh', 'awaitPartitionRefresh'],
 ])(
   'Athena DDL %s: AthenaQueryFailedError, notified once',
-  async (how, failedStep) => {
+  async (how, failedStep, thrownBy) => {
     const { name, input } = scenario([14]);
     if (failedStep === 'startPartitionRefresh')
       world.fakes.server.failNext(
@@ -185,7 +191,8 @@ test.each([
           : { state: 'FAILED', reason: 'FAILED: SemanticException' };
     const run = await world.run(name, input);
     expect(run.status).toBe('FAILED');
-    expect(run.thrown.map((t) => [t.stepId, t.error])).toEqual([[failedStep, 'AthenaQueryFailedError']]);
+    // Ending FAILED/CANCELLED: the token Task fails with the SendTaskFailure the packaged completeWait sent.
+    expect(run.thrown.map((t) => [t.stepId, t.error])).toEqual([[thrownBy, 'AthenaQueryFailedError']]);
     // One GetQueryExecution saw the end state: the wait ended there instead of polling on.
     if (failedStep === 'checkPartitionRefresh')
       expect(world.fakes.server.callsOf('athena', 'GetQueryExecution').length).toBeLessThanOrEqual(2);
@@ -232,7 +239,7 @@ test('a long dataset name: the SNS subject stays within SNS rules and the notifi
   expect(world.fakes.sns.published[0]!.subject!.length).toBeLessThan(100);
   expect(reportOf(world.fakes.sns.published[0]!.message)).toMatchObject({
     dataset,
-    rerunInput: { dataset, partitions },
+    rerunInput: { dataset, manifest: expect.stringMatching(/\/failed-partitions\.json$/), skipCrawler: true },
   });
 }, 60_000);
 
@@ -257,8 +264,14 @@ describe('redrive of a failed run (issue 9, defect 14)', () => {
     // partition (and skips the crawl that already succeeded).
     expect(world.fakes.sns.published).toHaveLength(1);
     const rerunInput = reportOf(world.fakes.sns.published[0]!.message).rerunInput;
-    expect(rerunInput).toEqual({ dataset: 'orders', partitions: [partitions[2]], skipCrawler: true });
+    // Issue 12: the failed partitions are an object in the artifacts bucket; the input names it.
+    const { manifest } = rerunInput as { manifest: string };
+    expect(rerunInput).toEqual({ dataset: 'orders', manifest, skipCrawler: true });
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(manifest)!;
+    const failedList = world.fakes.s3.text(bucket!, key!)!;
+    expect(JSON.parse(failedList)).toEqual([partitions[2]]);
     world.fakes.reset();
+    world.fakes.s3.put(bucket!, key!, failedList);
     const rerun = await world.run(`${name}-rerun`, rerunInput);
     expect(rerun.status).toBe('SUCCEEDED');
     expect(world.fakes.glue.runs.map((r) => JSON.parse(r.Arguments['--sluice_partition']!))).toEqual([partitions[2]]);

@@ -10,7 +10,10 @@ import {
   type LocalRunResult,
 } from '../../adapters/local/state-machine';
 import type { StepId } from '../../functions';
+import type { WaitStepId } from '../../adapters/local/token-waits';
+import { packagedTokenTasks, type TokenWaitCounts, type TokenWaitFaults } from './token-waits';
 import { startAwsFakes, type AwsFakes } from '../support/aws-fakes';
+import { fakeS3Artifacts } from './s3-artifacts';
 import { ACCOUNT_ID, packageStage, PackagedLambdas, type PackagedStack } from '../support/package-stack';
 
 export const STAGE = 'test';
@@ -23,14 +26,20 @@ export interface PackagedWorld {
   /** Per-function invocation timeout for the next runs (default: the template's Timeout). */
   timeouts: Map<string, number>;
   executionArn(name: string): string;
-  run(name: string, input: unknown, options?: Partial<LocalRunOptions>): Promise<ObservedRun>;
+  run(
+    name: string,
+    input: unknown,
+    options?: Partial<LocalRunOptions> & { tokenWaits?: TokenWaitFaults },
+  ): Promise<ObservedRun>;
   stop(): Promise<void>;
 }
 
 /** A run with what each Task's function threw, by step (Step Functions' Error names, before Retry/Catch). */
 export interface ObservedRun extends LocalRunResult {
-  thrown: Array<{ stepId: StepId; error: string; cause: string }>;
-  inputs: Array<{ stepId: StepId; input: unknown }>;
+  thrown: Array<{ stepId: StepId | WaitStepId; error: string; cause: string }>;
+  inputs: Array<{ stepId: StepId | WaitStepId; input: unknown }>;
+  /** `.waitForTaskToken` Tasks (tests/artifact/token-waits.ts): how each was answered. */
+  tokenWaits: TokenWaitCounts;
 }
 
 async function createTablesFromTemplate(stack: PackagedStack, endpoint: string): Promise<void> {
@@ -65,6 +74,8 @@ export async function packagedWorld(): Promise<PackagedWorld> {
   const stack = await packageStage(STAGE);
   const fakes = await startAwsFakes(stack.region);
   await createTablesFromTemplate(stack, fakes.dynamoUrl);
+  // Issue 12: the Distributed Map's ItemReader/ResultWriter and the bundles share the fake artifacts bucket.
+  const artifacts = fakeS3Artifacts(fakes, stack.resolve({ Ref: 'ArtifactsBucket' }));
   const timeouts = new Map<string, number>();
   const lambdas = new PackagedLambdas(stack, {
     env: { ...fakes.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
@@ -85,14 +96,33 @@ export async function packagedWorld(): Promise<PackagedWorld> {
     definition,
     timeouts,
     executionArn,
-    async run(name, input, options = {}) {
+    async run(name, input, { tokenWaits: faults = {}, ...options } = {}) {
       const thrown: ObservedRun['thrown'] = [];
       const inputs: ObservedRun['inputs'] = [];
+      const tokenWaits: TokenWaitCounts = { awaits: 0, events: 0, rechecks: 0, heartbeatTimeouts: 0 };
       const result = await runStateMachine(input as never, {
         executionArn: executionArn(name),
         definition,
         invoke: lambdas.invoker(),
+        artifacts,
         ...options,
+        waits: {
+          ...options.waits,
+          // A token Task's failure (the await function's error, or SendTaskFailure's) is recorded like a Task's.
+          tokenTask: (functionName, stateName) => {
+            const handler = packagedTokenTasks({ stack, fakes, lambdas }, faults, tokenWaits)(functionName, stateName);
+            const stepId = Object.values(stack.functions).find((f) => f.arn === functionName)?.key as WaitStepId;
+            return async (payload) => {
+              inputs.push({ stepId, input: payload });
+              try {
+                return await handler(payload);
+              } catch (error) {
+                thrown.push({ stepId, error: (error as Error).name, cause: (error as Error).message });
+                throw error;
+              }
+            };
+          },
+        },
         intercept: async (stepId, payload, stateName, invoke) => {
           inputs.push({ stepId, input: payload });
           try {
@@ -103,7 +133,7 @@ export async function packagedWorld(): Promise<PackagedWorld> {
           }
         },
       });
-      return { ...result, thrown, inputs };
+      return { ...result, thrown, inputs, tokenWaits };
     },
     async stop() {
       await lambdas.stop();

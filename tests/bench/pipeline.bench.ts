@@ -178,9 +178,9 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
   });
   states['(open the local runtime)'] = performance.now() - t0;
   const tLanding = performance.now();
-  // A burst: every object is there, S3 sends one event each, back to back.
+  // A burst: every object is there, S3 sends one event each, back to back; the intake takes them in batches.
   const events = keys.map((key) => runtime.lake.eventFor(key));
-  for (const event of events) await runtime.deliver(event);
+  await runtime.deliverAll(events);
   const landingMs = performance.now() - tLanding;
   lastEnd = performance.now();
   await runtime.idle();

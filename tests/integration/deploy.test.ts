@@ -17,7 +17,7 @@ import { WAIT_FUNCTIONS } from '../../adapters/aws/deploy/waits';
 import { glueScriptArtifact, GLUE_SCRIPT_SOURCE } from '../../adapters/aws/deploy/glue-script';
 import { PARTITION_COLUMN_TYPE } from '../../adapters/aws/deploy/glue';
 import { loadConfigFile } from '../../domain/config';
-import { STEP_FILES } from '../../functions';
+import { AWAIT_STEP_FILES, STEP_FILES } from '../../functions';
 import {
   SdkCallAnalysis,
   closureOf,
@@ -471,7 +471,10 @@ describe.each(STAGES)('the %s template', (stage) => {
       Record<string, { 'Fn::GetAtt': [string, string] }>,
     ];
     const targets = Object.values(substitutions).map((v) => v['Fn::GetAtt'][0]);
-    expect(new Set(targets)).toEqual(new Set(Object.keys(STEP_FILES).map(functionLogicalId)));
+    // The Task steps, and the await steps the `.waitForTaskToken` Tasks invoke (issue 13).
+    expect(new Set(targets)).toEqual(
+      new Set([...Object.keys(STEP_FILES), ...Object.keys(AWAIT_STEP_FILES)].map(functionLogicalId)),
+    );
     for (const tgt of targets) expect(t().Resources[tgt]?.Type).toBe('AWS::Lambda::Function');
     expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
     expect(machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn).toEqual({

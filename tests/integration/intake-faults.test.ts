@@ -5,6 +5,7 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { acceptObjectCreated } from '../../domain/intake';
 import type { Deps, Log } from '../../domain/ports';
+import { claimedList } from '../../domain/run-inputs';
 import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
 import type { ClaimArrivalsOutput } from '../../schemas/types.generated';
@@ -37,7 +38,7 @@ async function prepare(w: World, arn: string, deps: Deps = w.deps) {
 }
 async function claim(w: World, arn: string): Promise<string[]> {
   const out: ClaimArrivalsOutput = await claimArrivals({ dataset: 'orders', executionArn: arn }, w.deps, log);
-  return out.partitions.map(keyOf).sort();
+  return (await claimedList(w.deps, out)).map(keyOf).sort();
 }
 async function pendingCount(w: World): Promise<number> {
   return (await w.deps.arrivals.pendingSummary('orders'))?.partitions ?? 0;

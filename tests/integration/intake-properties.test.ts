@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { encodeS3Key } from '../../adapters/local/lake';
 import { acceptObjectCreated } from '../../domain/intake';
 import type { Log } from '../../domain/ports';
+import { claimedList } from '../../domain/run-inputs';
 import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
 
 /** The test config's orders.debounce.quietSeconds. */
@@ -95,7 +96,7 @@ test('every object is processed or named in a failure; never two live runs; burs
         } else if (run.phase === 'prepared') {
           const claim = await claimArrivals({ dataset: 'orders', executionArn: run.arn }, deps, log);
           if (!claim.settled) return;
-          run.claimed = claim.partitions.map((p) => `year=${p.year}/month=${p.month}/day=${p.day}`);
+          run.claimed = (await claimedList(deps, claim)).map((p) => `year=${p.year}/month=${p.month}/day=${p.day}`);
           run.claimedAt = clock.current;
           if (run.claimed.length === 0) return finish(run, true);
           run.phase = 'claimed';

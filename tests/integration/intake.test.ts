@@ -23,12 +23,13 @@ afterAll(async () => {
   await dynamo.stop();
 });
 
-// Skipped under mutation testing (npm run mutate): a figure, not a guard, and ~20 s per mutant.
+// The single-record path (onArrival: dead-letter replay). Both intakes now take bursts in batches; the 10,000-object
+// burst is in intake-batch.test.ts and the 100,000 one in the bench. Skipped under mutation testing: ~5 s per mutant.
 (process.env.SLUICE_MUTATION_RUN ? test.skip : test)(
-  'a burst of 10,000 events (10% duplicates, shuffled) over 24 partitions yields one execution and 24 claimed partitions',
+  'a burst of 2,000 single-record events (10% duplicates, shuffled) over 24 partitions yields one execution and 24 claimed partitions',
   async () => {
     const w = await dynamoWorld(dynamo);
-    const events = Array.from({ length: 9_000 }, (_, i) => {
+    const events = Array.from({ length: 1_800 }, (_, i) => {
       const hour = i % 24;
       return objectEvent(
         `orders/year=2024/month=03/day=01/h${String(hour).padStart(2, '0')}-part-${i}.csv`.replace(
@@ -44,7 +45,7 @@ afterAll(async () => {
       const key = `orders/year=2024/month=03/day=${day}/part-${i}.csv`;
       return { ...e, detail: { ...e.detail, object: { ...e.detail.object, key: encodeS3Key(key) } } };
     });
-    const all = [...spread, ...spread.slice(0, 1_000)];
+    const all = [...spread, ...spread.slice(0, 200)];
     for (let i = all.length - 1; i > 0; i--) {
       const j = Math.floor((((i * 7919) % 10_007) / 10_007) * (i + 1));
       [all[i], all[j]] = [all[j]!, all[i]!];
@@ -63,13 +64,13 @@ afterAll(async () => {
       `intake burst: ${all.length} events in ${seconds.toFixed(2)} s = ${Math.round(all.length / seconds)} events/s (dynalite on loopback, 16 concurrent)`,
     );
 
-    expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(9_000);
-    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(1_000);
+    expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(1_800);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(200);
     expect(w.executions.started).toHaveLength(1);
     const claimed = await w.deps.arrivals.claimPending('orders', 'arn:run', w.clock.now());
     expect(claimed).toHaveLength(24);
     expect(await w.deps.arrivals.pendingSummary('orders')).toBeNull();
-    // No time limit that a loaded machine could miss: the burst takes ~20 s here, and jest's timeout is a hang guard.
+    // No time limit that a loaded machine could miss: the burst takes a few seconds here, and jest's timeout is a hang guard.
   },
   1_800_000,
 );
@@ -93,6 +94,14 @@ describe('malformed events are rejected with a reason and do not stop the batch'
       /zero-byte/,
     ],
     ['folder marker', objectEvent('orders/year=2024/month=03/day=01/'), /folder marker/],
+    [
+      'zero-byte folder marker (as the console creates it)',
+      (() => {
+        const marker = objectEvent('orders/year=2024/month=03/day=01/');
+        return { ...marker, detail: { ...marker.detail, object: { ...marker.detail.object, size: 0 } } };
+      })(),
+      /folder marker/,
+    ],
     [
       'bad URL encoding',
       { ...good, detail: { ...good.detail, object: { ...good.detail.object, key: 'orders/%E0%A4%A' } } },

@@ -1,77 +1,47 @@
 /**
- * A 1,000-partition backfill in one execution, measured from the local interpreter's event log against the
- * Step Functions Standard limits: 25,000 history events per execution, 256 KiB per state payload.
- * The Distributed Map puts each partition's polling in its own child execution, so the parent stays small.
+ * Issue 12's figures through the real ASL in the local interpreter (the runner supplies the Distributed Map's
+ * ItemReader/ResultWriter around it): 1,000 and 10,000 partitions, every job succeeding or every job failing.
+ * Goals: the largest state payload and the SNS message at most 64 KiB at every size (Step Functions' limit is
+ * 256 KiB per payload, SNS's 256 KB per message), the parent's history at most 200 events (limit 25,000), and
+ * exactly one notification for a failing run. The 100,000-partition lines are in tests/bench/limits.bench.ts.
  */
-import { parseConfig } from '../../domain/config';
-import { pollsForDuration } from '../../domain/polling';
-import type { LocalEvent } from '../../adapters/local/state-machine';
-import { fakeWorld, ORDERS_CONFIG } from '../support/fakes';
-import { runManual } from '../support/machine';
+import { measureRun, type MeasuredRun } from '../support/limits-run';
 
-const HISTORY_LIMIT = 25_000;
-const PAYLOAD_LIMIT = 256 * 1024;
+const GOAL_BYTES = 64 * 1024;
+const GOAL_PARENT_HISTORY = 200;
 
-/** History events AWS records per state entered (Task: entered, scheduled, started, succeeded, exited). */
-const EVENTS_PER_STATE: Record<string, number> = { Task: 5, Map: 4, Wait: 2, Choice: 2, Pass: 2, Succeed: 2, Fail: 2 };
+const lines: string[] = [];
+afterAll(() => console.log(lines.join('\n')));
 
-function historyEvents(events: LocalEvent[]): number {
-  const entered = events.filter((e) => e.type === 'StateEntered');
-  const retries = events.filter((e) => e.type === 'StateRetried').length;
-  return 2 + entered.reduce((sum, e) => sum + (EVENTS_PER_STATE[e.state?.type ?? ''] ?? 2), 0) + 3 * retries;
+function expectWithinGoals(run: MeasuredRun): void {
+  lines.push(run.line);
+  expect(run.jobRuns).toBe(run.partitions);
+  expect(run.status).toBe(run.outcome === 'all-succeeded' ? 'SUCCEEDED' : 'FAILED');
+  expect(run.snsMessages).toBe(run.outcome === 'all-succeeded' ? 0 : 1);
+  expect(run.largestStatePayload).toBeLessThanOrEqual(GOAL_BYTES);
+  expect(run.snsMessage).toBeLessThanOrEqual(GOAL_BYTES);
+  expect(run.parentHistoryEvents).toBeLessThanOrEqual(GOAL_PARENT_HISTORY);
 }
 
-const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+test.each([
+  [1_000, 'all-succeeded'],
+  [1_000, 'all-failed'],
+  [10_000, 'all-succeeded'],
+  [10_000, 'all-failed'],
+] as const)(
+  '%i partitions, %s: payloads and the message within 64 KiB, a short parent history',
+  async (n, outcome) => {
+    expectWithinGoals(await measureRun(n, outcome));
+  },
+  300_000,
+);
 
-test('a 1,000-partition backfill of 1-hour jobs stays within the history and payload limits', async () => {
-  const document = structuredClone(ORDERS_CONFIG);
-  const orders = document.datasets[0]!;
-  Object.assign(orders, { fanOut: { maxConcurrency: 100 }, job: { maxConcurrentRuns: 100 } });
-  const world = fakeWorld(parseConfig(document));
-  const policy = world.deps.config.datasets[0]!.polling;
-  const pollsPerHour = pollsForDuration(3600, policy);
-  world.jobs.script = () => ({ pollsToFinish: pollsPerHour - 1, finalState: 'SUCCEEDED' });
-
-  const partitions = Array.from({ length: 1000 }, (_, i) => {
-    const date = new Date(Date.UTC(2021, 0, 1) + i * 86_400_000);
-    return {
-      year: String(date.getUTCFullYear()),
-      month: String(date.getUTCMonth() + 1).padStart(2, '0'),
-      day: String(date.getUTCDate()).padStart(2, '0'),
-    };
-  });
-  const result = await runManual(world, { dataset: 'orders', partitions, skipCrawler: false });
-  expect(result.status).toBe('SUCCEEDED');
-  expect(world.jobs.runs).toHaveLength(1000);
-
-  const parent = result.events.filter((e) => e.index === undefined);
-  const children = new Map<number, LocalEvent[]>();
-  for (const e of result.events)
-    if (e.index !== undefined && e.type.startsWith('State'))
-      children.set(e.index, [...(children.get(e.index) ?? []), e]);
-  const parentHistory = historyEvents(parent);
-  const childHistories = [...children.values()].map(historyEvents);
-  const max = (values: number[]): number => values.reduce((a, b) => Math.max(a, b), 0);
-  const childTransitions = [...children.values()].map(
-    (events) => events.filter((e) => e.type === 'StateEntered').length,
+test('the same figures whatever the input form: explicit partitions, a range, a manifest', async () => {
+  const forms = await Promise.all(
+    (['partitions', 'range', 'manifest'] as const).map(async (form) => measureRun(200, 'all-failed', form)),
   );
-  const largestPayload = result.events.reduce(
-    (max, e) => Math.max(max, bytes(e.state?.input), bytes(e.state?.output)),
-    0,
-  );
-
-  console.log(
-    [
-      `1,000 partitions, 1-hour jobs, polling ${JSON.stringify(policy)}:`,
-      `  polls per 1-hour job:            ${pollsPerHour}`,
-      `  state transitions per partition: ${max(childTransitions)}`,
-      `  history events, parent:          ${parentHistory} (limit ${HISTORY_LIMIT})`,
-      `  history events, largest child:   ${max(childHistories)} (limit ${HISTORY_LIMIT})`,
-      `  largest state payload:           ${largestPayload} bytes (limit ${PAYLOAD_LIMIT})`,
-    ].join('\n'),
-  );
-  expect(parentHistory).toBeLessThan(HISTORY_LIMIT);
-  expect(max(childHistories)).toBeLessThan(HISTORY_LIMIT);
-  expect(largestPayload).toBeLessThan(PAYLOAD_LIMIT);
-  expect(pollsPerHour).toBeLessThan(60);
+  for (const run of forms) expectWithinGoals(run);
+  // Only the explicit form carries its list in the execution input itself (bounded by the 5,000-item schema cap).
+  expect(forms[1]!.largestStatePayload).toBe(forms[2]!.largestStatePayload);
+  expect(forms[1]!.snsMessage).toBeGreaterThan(0);
 }, 120_000);

@@ -114,9 +114,15 @@ test('a partition whose values cannot be cast fails alone: SNS message written, 
     .map((l) => JSON.parse(l) as { subject: string; message: string });
   expect(message?.subject).toBe('sluice local: orders failed at processPartitions');
   expect(message?.message).toContain('{"year":"2024","month":"02","day":"02"}  FAILED: 2 of 2 rows could not be cast');
-  expect(message?.message).toContain(
-    '{"dataset":"orders","partitions":[{"year":"2024","month":"02","day":"02"}],"skipCrawler":true}',
-  );
+  // Issue 12: the re-run input names the failed partitions stored as an object under the lake's artifacts folder.
+  const rerun =
+    /\{"dataset":"orders","manifest":"s3:\/\/([^/"]+)\/([^"]+\/failed-partitions\.json)","skipCrawler":true\}/.exec(
+      message?.message ?? '',
+    );
+  expect(rerun).not.toBeNull();
+  expect(JSON.parse(readFileSync(join(lake, rerun![1]!, rerun![2]!), 'utf8'))).toEqual([
+    { year: '2024', month: '02', day: '02' },
+  ]);
   expect(existsSync(join(lake, 'curated/orders/year=2024/month=02/day=01/part-00000.parquet'))).toBe(true);
   expect(existsSync(join(lake, 'curated/orders/year=2024/month=02/day=03/part-00000.parquet'))).toBe(true);
   expect(existsSync(join(lake, 'curated/orders/year=2024/month=02/day=02'))).toBe(false);
@@ -163,7 +169,11 @@ describe('operate commands over the local run history (status, runs, rerun, logs
       status: 'FAILED',
       partitions: { processed: 1, failed: 1 },
       failure: { step: 'processPartitions', error: 'JobRunsFailed', cause: '1 of 2 partition job runs failed' },
-      rerunInput: { dataset: 'orders', partitions: [{ year: '2024', month: '02', day: '02' }], skipCrawler: true },
+      rerunInput: {
+        dataset: 'orders',
+        manifest: expect.stringMatching(/\/failed-partitions\.json$/),
+        skipCrawler: true,
+      },
     });
     expect(cli('runs', '--lake', lake, '--failed', '--dataset', 'clicks').json).toEqual([]);
   }, 60_000);

@@ -1,6 +1,7 @@
 /**
  * The local runtime's own behaviour (issue 14): a burst delivered back to back is claimed by one execution, and a
- * landed object's event carries a cheap ETag and a sequencer that grows with each write of the key.
+ * landed object's event carries a cheap ETag and a sequencer that grows with each write of the key. Issue 12: the
+ * local intake is the deployed batch handler behind a local queue (poison to a dead-letter file, duplicates add nothing).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,37 @@ describe('local runtime', () => {
     );
     expect((claim?.state?.output as { debounce: { partitionCount: number } }).debounce.partitionCount).toBe(6);
     expect(runtime.jobs.allStats().map((j) => j.state)).toEqual(Array(6).fill('SUCCEEDED'));
+  }, 60_000);
+
+  test('a burst goes through the batch handler: one batch, poison to the dead-letter file, one execution', async () => {
+    const events = [1, 2, 3, 4, 5, 6].map((day) => runtime.lake.land(orders(day), body(day)));
+    const foreign = { ...events[0]!, detail: { ...events[0]!.detail, bucket: { name: 'elsewhere' } } };
+    const outcomes = await runtime.deliverAll([...events, 'not an event at all', foreign]);
+    await runtime.idle();
+    expect(outcomes.map((o) => o.status)).toEqual([...Array(6).fill('accepted'), 'rejected', 'rejected']);
+    // The batch's one start attempt is reported on its first accepted record.
+    expect(outcomes.filter((o) => 'startedExecution' in o && o.startedExecution)).toHaveLength(1);
+    expect(outcomes[6]).toMatchObject({
+      reason: expect.stringMatching(/^not an S3 Object Created event.*kept in <lake>\/intake-dead-letters.jsonl\)$/),
+    });
+    expect(outcomes[7]).toMatchObject({ reason: expect.stringMatching(/^bucket 'elsewhere' is not the raw bucket/) });
+    const dead = readFileSync(runtime.deadLetterFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { body: string; reason: string });
+    expect(dead).toEqual([
+      expect.objectContaining({
+        body: '"not an event at all"',
+        reason: expect.stringMatching(/^not an S3 Object Created event/),
+      }),
+    ]);
+    expect(runtime.runs).toHaveLength(1);
+    expect(runtime.jobs.allStats()).toHaveLength(6);
+    // Delivered again (at-least-once): duplicates, no new run.
+    const again = await runtime.deliverAll(events);
+    await runtime.idle();
+    expect(again.map((o) => o.status)).toEqual(Array(6).fill('duplicate'));
+    expect(runtime.runs).toHaveLength(1);
   }, 60_000);
 
   test("an object's ETag and sequencer change with each write of the key; the ETag is not taken for an MD5", () => {

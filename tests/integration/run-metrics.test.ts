@@ -11,6 +11,8 @@ test('an automatic run yields DebounceWait and LandingToQueryable, measured from
   const world = fakeWorld();
   await arrive(world, 'orders', 'year=2024/month=01/day=05');
   const points: MetricPoint[] = [];
+  // Token waits (issue 13) answer through the completion code, which records the Check's metrics on deps.metrics.
+  world.deps.metrics = { record: (recorded) => points.push(...recorded) };
   const result = await runAutomatic(world, 'orders', {
     intercept: async (stepId, input, _state, invoke) => {
       const output = await invoke();

@@ -460,7 +460,7 @@ describe('status', () => {
 });
 
 describe('backfill and rerun start one execution', () => {
-  test('backfill: the range expanded client-side into the partitions of today’s input, and said so', async () => {
+  test('backfill: one execution with the range input (issue 12 landed), and said so', async () => {
     stackWithOutputs();
     sfn.on(StartExecutionCommand).resolves({ executionArn: exec('orders-backfill-x'), startDate: NOW });
     const stage = await AwsStage.open(config, clients(), retry);
@@ -479,15 +479,10 @@ describe('backfill and rerun start one execution', () => {
     expect(call?.name).toMatch(/^orders-backfill-\d{17}-[a-z0-9]+$/);
     expect(JSON.parse(call?.input ?? '{}')).toEqual({
       dataset: 'orders',
-      partitions: [
-        { year: '2024', month: '01', day: '30' },
-        { year: '2024', month: '01', day: '31' },
-        { year: '2024', month: '02', day: '01' },
-        { year: '2024', month: '02', day: '02' },
-      ],
+      range: { from: { year: '2024', month: '01', day: '30' }, to: { year: '2024', month: '02', day: '02' } },
       skipCrawler: true,
     });
-    expect(out.lines.join('\n')).toMatch(/4 partitions.*\nnote: the range is expanded here into explicit partitions/);
+    expect(out.lines.join('\n')).toMatch(/4 partitions.*\nnote: sent as a range input/);
   });
 
   test('backfill: a bad partition is refused before anything starts', async () => {
@@ -578,6 +573,15 @@ describe('what a run says about itself (run-state)', () => {
     expect(
       viewOfExits(registered({ partitionCount: 2, claimedAt: '2026-03-01T10:01:00Z' })).newestQueryableArrivalAt,
     ).toBe('2026-03-01T10:01:00Z');
+  });
+
+  test('the registration may end in its start, its token wait (issue 13) or a poll: each counts', () => {
+    const debounce = { partitionCount: 1, claimedAt: '2026-03-01T10:01:00Z', lastArrivalAt: '2026-03-01T10:00:00Z' };
+    for (const name of ['Register the new partitions in Athena', 'Wait for the Athena registration'])
+      expect(
+        viewOfExits([{ name, output: { debounce, refresh: { done: true, partitionCount: 1 } } }])
+          .newestQueryableArrivalAt,
+      ).toBe('2026-03-01T10:00:00Z');
   });
 
   test('a manual run (backfill, rerun) claims no arrival, so it makes no arrival newer', () => {

@@ -65,7 +65,7 @@ describeTmux('backfill progress in a real terminal (tmux)', () => {
     ]);
     const text = await waitForPane('bar', (t) => t.includes('EXIT='));
     expect(text).toContain('backfill orders: 40 partitions, year=2024/month=01/day=01 .. year=2024/month=02/day=09');
-    expect(text).toContain('note: the range is expanded here into explicit partitions');
+    expect(text).toContain('note: sent as a range input');
     // Redrawn in place: one bar line on screen, the last state of the map.
     expect(barLines(text)).toEqual(['[###########################xxx] 40/40 items  36 finished  4 failed  0 running']);
     expect(text).toMatch(/FAILED: orders-backfill-fake, 36 partitions processed, 4 failed/);

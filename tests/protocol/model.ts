@@ -28,6 +28,7 @@ import { encodeS3Key } from '../../adapters/local/lake';
 import { SluiceError } from '../../domain/errors';
 import { acceptObjectCreated } from '../../domain/intake';
 import type { Deps, ExecutionStarter, Log } from '../../domain/ports';
+import { claimedList } from '../../domain/run-inputs';
 import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, RUN_TIMEOUT_SECONDS } from '../../domain/runs';
 import { notifyFailure } from '../../domain/steps/notify';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
@@ -476,7 +477,7 @@ export async function runScenario(s: fc.Scheduler, plan: Plan): Promise<Scenario
       checkWorking(e);
       e.working = true;
       const run = prepared.out.run;
-      let partitions: PartitionValues[] = prepared.out.partitions ?? [];
+      let partitions: PartitionValues[] = await claimedList(world.deps, prepared.out.debounce);
       let claimSince = tick;
       const state: Record<string, unknown> = { run, partitions };
       if (run.mode === 'automatic') {
@@ -491,7 +492,7 @@ export async function runScenario(s: fc.Scheduler, plan: Plan): Promise<Scenario
             return await failurePath(e, state);
           }
           if (claim.out.settled) {
-            partitions = claim.out.partitions;
+            partitions = await claimedList(world.deps, claim.out);
             note(`${e.name} claimed ${partitions.map(keyOfValues).join(' ')}`);
             break;
           }

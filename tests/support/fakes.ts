@@ -1,4 +1,5 @@
 /** Scriptable in-memory ports for unit and state-machine tests. */
+import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
 import { parseConfig, type ResolvedConfig } from '../../domain/config';
 import { ConcurrentRunsExceededError } from '../../domain/errors';
 import type {
@@ -15,7 +16,9 @@ import type {
   QueryPort,
   QueryStateName,
 } from '../../domain/ports';
-import type { ExecutionInput } from '../../schemas/types.generated';
+import type { ExecutionInput, JobRowCounts, JobRowSummary } from '../../schemas/types.generated';
+import { parseS3Uri, type ArtifactStore } from '../../domain/artifacts';
+import { SUMMARY_ARGUMENT } from '../../domain/job-summary';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
 
 /** Each reading moves time forward, so debounce and polling loops advance without real waits. */
@@ -84,6 +87,8 @@ export interface JobScript {
   pollsToFinish: number;
   finalState: JobRunStateName;
   errorMessage?: string;
+  /** What a SUCCEEDED run reports in its row summary (default 10 in, 10 out, 0 bad); 'none': it writes none. */
+  rows?: JobRowCounts | 'none';
 }
 
 export class FakeJobs implements JobPort {
@@ -92,8 +97,19 @@ export class FakeJobs implements JobPort {
   script: (args: Record<string, string>) => JobScript = () => ({ pollsToFinish: 1, finalState: 'SUCCEEDED' });
   concurrentRunsLimit = Infinity;
   startCalls = 0;
+  /**
+   * Where a SUCCEEDED run writes its row summary when its arguments ask for one (as the Glue script does); fakeWorld
+   * points it at deps.artifacts.
+   */
+  summaries: () => ArtifactStore | undefined = () => undefined;
 
   constructor(private readonly clock: Clock) {}
+
+  /** Run ids are jr_<position>, so a look-up is an index (a scan per poll made large runs quadratic). */
+  private runOf(runId: string) {
+    const run = this.runs[Number(runId.slice(3)) - 1];
+    return run?.id === runId ? run : this.runs.find((r) => r.id === runId);
+  }
 
   alive(): number {
     return this.runs.filter((r) => ['STARTING', 'RUNNING', 'STOPPING', 'WAITING'].includes(r.state)).length;
@@ -101,7 +117,8 @@ export class FakeJobs implements JobPort {
 
   async startJobRun(jobName: string, args: Record<string, string>): Promise<string> {
     this.startCalls += 1;
-    if (this.alive() >= this.concurrentRunsLimit)
+    // alive() scans every run: only worth it when a limit is set (10,000-partition runs start 10,000 runs).
+    if (this.concurrentRunsLimit !== Infinity && this.alive() >= this.concurrentRunsLimit)
       throw new ConcurrentRunsExceededError(`job ${jobName}: too many runs`);
     const id = `jr_${String(this.runs.length + 1).padStart(4, '0')}`;
     const script = this.script(args);
@@ -118,10 +135,11 @@ export class FakeJobs implements JobPort {
   }
 
   async getJobRun(_jobName: string, runId: string): Promise<JobRunInfo> {
-    const run = this.runs.find((r) => r.id === runId);
+    const run = this.runOf(runId);
     if (!run) throw new Error(`no run ${runId}`);
     if (run.state === 'RUNNING') {
       if (run.pollsLeft <= 0) {
+        if (run.script.finalState === 'SUCCEEDED') await this.writeSummary(run);
         run.state = run.script.finalState;
         if (run.script.errorMessage) run.errorMessage = run.script.errorMessage;
       } else run.pollsLeft -= 1;
@@ -130,12 +148,42 @@ export class FakeJobs implements JobPort {
     return structuredClone(info);
   }
 
+  /** Ends a run now, as Glue would (a SUCCEEDED run has written its row summary). */
+  async finish(runId: string, state: JobRunStateName): Promise<void> {
+    const run = this.runOf(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    if (state === 'SUCCEEDED') await this.writeSummary(run);
+    run.state = state;
+  }
+
+  /** The Glue script's last act before success (adapters/aws/glue/convert_partition.py write_job_summary). */
+  private async writeSummary(run: JobRunInfo & { script: JobScript }): Promise<void> {
+    const uri = run.arguments[SUMMARY_ARGUMENT];
+    const store = this.summaries();
+    if (uri === undefined || !store || run.script.rows === 'none') return;
+    const rows = run.script.rows ?? { in: 10, out: 10, bad: 0 };
+    const summary: JobRowSummary = {
+      version: 1,
+      jobRunId: run.id,
+      runKey: run.arguments['--sluice_run_key'] ?? '',
+      dataset: run.arguments['--sluice_dataset'] ?? '',
+      rowsIn: rows.in,
+      rowsOut: rows.out,
+      rowsBad: rows.bad,
+      rejectsPath: null,
+    };
+    await store.put(parseS3Uri(uri), JSON.stringify(summary));
+  }
+
   async listRecentJobRuns(_jobName: string, limit: number): Promise<JobRunInfo[]> {
-    return this.runs
-      .slice()
-      .reverse()
-      .slice(0, limit)
-      .map(({ jobName: _j, pollsLeft: _p, script: _s, ...info }) => structuredClone(info));
+    // Newest first without copying the whole list, and a plain copy per run (structuredClone of 600 runs per
+    // start made a 10,000-partition run quadratic; a run's fields are strings and one flat string map).
+    const recent: JobRunInfo[] = [];
+    for (let i = this.runs.length - 1; i >= 0 && recent.length < limit; i--) {
+      const { jobName: _j, pollsLeft: _p, script: _s, ...info } = this.runs[i]!;
+      recent.push({ ...info, arguments: { ...info.arguments } });
+    }
+    return recent;
   }
 }
 
@@ -233,6 +281,8 @@ export interface FakeWorld {
   arrivals: MemoryArrivalLedger;
   leases: MemoryRunLeases;
   executions: RecordingExecutions;
+  /** Run artifacts (issue 12): partition lists, ResultWriter output, succeeded/failed lists. */
+  artifacts: MemoryArtifactStore;
 }
 
 export function fakeWorld(config: ResolvedConfig = testConfig()): FakeWorld {
@@ -246,7 +296,10 @@ export function fakeWorld(config: ResolvedConfig = testConfig()): FakeWorld {
     arrivals: new MemoryArrivalLedger(clock),
     leases: new MemoryRunLeases(),
     executions: new RecordingExecutions(),
+    artifacts: new MemoryArtifactStore('sluice-test-artifacts'),
   };
   const deps: Deps = { config, ...world, consoleUrl: (arn) => `https://console.example/${arn}` };
+  // The fake Glue writes its row summaries where the steps read them (a test may swap deps.artifacts).
+  world.jobs.summaries = () => deps.artifacts;
   return { deps, ...world };
 }

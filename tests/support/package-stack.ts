@@ -287,7 +287,10 @@ function refOf(
     case 'AWS::SQS::Queue':
       return `${sqs}/${ACCOUNT_ID}/${p.QueueName ?? name}`;
     case 'AWS::S3::Bucket':
-      return String(p.BucketName ?? name.toLowerCase());
+      // Named buckets may be an Fn::Sub of the account and region (the artifacts bucket).
+      return p.BucketName === undefined
+        ? name.toLowerCase()
+        : resolveValue(template, region, functions, p.BucketName, { sqs });
     case 'AWS::Lambda::Function':
       return String(p.FunctionName ?? name);
     default:

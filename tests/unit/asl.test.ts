@@ -7,12 +7,17 @@ import {
 } from '../../adapters/local/distributed-map';
 import { allStates, DEFINITION_FILE, loadDefinition, stepIdOfResource } from '../../adapters/local/state-machine';
 import { FATAL_ERRORS, RETRYABLE_ERRORS } from '../../domain/errors';
+import { MAX_RECHECK_DELAY_SECONDS } from '../../domain/waits';
+import { WAIT_FOR_TASK_TOKEN, waitStepOf } from '../../adapters/local/token-waits';
 import { RUN_TIMEOUT_SECONDS } from '../../domain/runs';
-import { STEPS } from '../../functions';
+import { AWAIT_STEP_FILES, STEPS } from '../../functions';
 
 const definition = loadDefinition();
 const states = allStates(definition.States);
-const tasks = states.filter(([, s]) => s.Type === 'Task') as unknown as Array<[string, Record<string, unknown>]>;
+const allTasks = states.filter(([, s]) => s.Type === 'Task') as unknown as Array<[string, Record<string, unknown>]>;
+/** `.waitForTaskToken` Tasks (issue 13) invoke an await step named in Parameters.FunctionName. */
+const tokenTasks = allTasks.filter(([, s]) => s.Resource === WAIT_FOR_TASK_TOKEN);
+const tasks = allTasks.filter(([, s]) => s.Resource !== WAIT_FOR_TASK_TOKEN);
 
 test('the definition passes asl-validator', () => {
   const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'asl-validator');
@@ -29,14 +34,55 @@ test('every step in functions/ is used by some Task state', () => {
 });
 
 test('every Task state has a timeout and a Catch for all errors', () => {
-  for (const [name, s] of tasks) {
+  for (const [name, s] of allTasks) {
     expect([name, s.TimeoutSeconds]).toEqual([name, expect.any(Number)]);
-    expect([name, (s.Catch as Array<{ ErrorEquals: string[] }>)[0]?.ErrorEquals]).toEqual([name, ['States.ALL']]);
+    expect([name, (s.Catch as Array<{ ErrorEquals: string[] }>).at(-1)?.ErrorEquals]).toEqual([name, ['States.ALL']]);
   }
 });
 
+describe('the waits are token Tasks with polling only as the safety net (issue 13)', () => {
+  const byName = Object.fromEntries(states) as unknown as Record<string, Record<string, unknown>>;
+  type Catcher = { ErrorEquals: string[]; Next: string };
+  const fallbackOf = (s: Record<string, unknown>) =>
+    (s.Catch as Catcher[]).find((c) => c.ErrorEquals.includes('States.HeartbeatTimeout'))!;
+
+  test('the crawler, each job run and the Athena registration wait on a task token, not a Wait state', () => {
+    expect(tokenTasks.map(([, s]) => waitStepOf(s)).sort()).toEqual(Object.keys(AWAIT_STEP_FILES).sort());
+    expect(states.filter(([, s]) => s.Type === 'Wait').map(([name]) => name)).toEqual([
+      'Wait for arrivals to settle',
+      'Wait for the earlier crawl to finish',
+    ]);
+  });
+
+  test.each(tokenTasks.map(([name, s]) => [name, s] as const))('"%s" passes its token and has a heartbeat', (_, s) => {
+    expect(s.Parameters).toMatchObject({ Payload: { 'taskToken.$': '$$.Task.Token' } });
+    // Longer than the longest fallback re-check delay (SQS's 900 s cap), so it expires only when that path broke;
+    // an explicit timeout, which the local interpreter would otherwise set to 60 s.
+    expect(s.HeartbeatSeconds).toBeGreaterThan(MAX_RECHECK_DELAY_SECONDS);
+    expect(s.TimeoutSeconds).toBe(RUN_TIMEOUT_SECONDS);
+    // A heartbeat expiry must reach the fallback Check, never be retried away.
+    const retried = (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals);
+    expect(retried).not.toContain('States.HeartbeatTimeout');
+    expect(retried).not.toContain('States.Timeout');
+  });
+
+  test.each(tokenTasks.map(([name, s]) => [name, s] as const))(
+    '"%s": a heartbeat expiry runs one Check, and a still-running answer waits on a token again',
+    (name, s) => {
+      const check = byName[fallbackOf(s).Next]!;
+      expect(check.Type).toBe('Task');
+      const choice = byName[String(check.Next)]! as { Type: string; Default: string; Choices: Array<{ Next: string }> };
+      expect(choice.Type).toBe('Choice');
+      expect(choice.Default).toBe(name);
+      expect(choice.Choices.map((c) => c.Next)).toContain(s.Next);
+    },
+  );
+});
+
 test('Retry clauses name only retryable sluice errors or AWS service errors', () => {
-  const retried = tasks.flatMap(([, s]) => (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals));
+  const retried = allTasks.flatMap(([, s]) =>
+    (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals),
+  );
   for (const error of retried) {
     expect(FATAL_ERRORS as readonly string[]).not.toContain(error);
     if (!error.startsWith('Lambda.') && !error.startsWith('States.') && error !== MIDDY_TIMEOUT)
@@ -73,7 +119,7 @@ const LAMBDA_TRANSIENT = [
 const MIDDY_TIMEOUT = 'TimeoutError';
 
 test('every Lambda Task retries Lambda service exceptions, timeouts and out-of-memory (Lambda.Unknown)', () => {
-  for (const [name, s] of tasks) {
+  for (const [name, s] of allTasks) {
     const retried = (s.Retry as Array<{ ErrorEquals: string[] }>).flatMap((r) => r.ErrorEquals);
     for (const error of [...LAMBDA_TRANSIENT, MIDDY_TIMEOUT])
       expect([name, retried]).toEqual([name, expect.arrayContaining([error])]);

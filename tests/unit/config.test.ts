@@ -17,7 +17,7 @@ describe('dataset config', () => {
     const clicks = config.datasets[1]!;
     expect(clicks.crawler).toEqual({ name: 'sluice-test-clicks-raw', recrawl: 'new-folders-only' });
     expect(clicks.job.name).toBe('sluice-test-clicks-job');
-    expect(clicks.debounce).toEqual({ quietSeconds: 60, maxWaitSeconds: 900 });
+    expect(clicks.debounce).toEqual({ quietSeconds: 60, maxWaitSeconds: 900, maxClaimPartitions: 10_000 });
     expect(clicks.polling).toEqual({ minSeconds: 15, maxSeconds: 300, growth: 0.25 });
     expect(config.datasets[0]!.partitioning.template).toBe('year={year}/month={month}/day={day}/');
   });

@@ -177,7 +177,7 @@ test('any sequence of start retries leaves at most one live run per partition, w
         await start(input);
         if (a.timesOutAfterStart) await start(input);
         if (a.runsFinish !== 'none')
-          for (const run of world.jobs.runs) if (run.state === 'RUNNING') run.state = a.runsFinish;
+          for (const run of world.jobs.runs) if (run.state === 'RUNNING') await world.jobs.finish(run.id, a.runsFinish);
         const alive = new Map<string, number>();
         for (const run of world.jobs.runs.filter((r) => r.state === 'RUNNING')) {
           const key = run.arguments['--sluice_partition'] ?? '';

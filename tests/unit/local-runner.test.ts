@@ -3,6 +3,9 @@
  * and runs the same flow whichever definition source and task invoker it is given.
  */
 import { runStateMachine, sourceDefinition, type TaskInvoker } from '../../adapters/local/state-machine';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fakeWorld } from '../support/fakes';
 
 let mockValidations = 0;
@@ -22,6 +25,8 @@ const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:unit';
 const input = { dataset: 'orders', partitions: [{ year: '2024', month: '01', day: '05' }], skipCrawler: true };
 
 test('two runs of one definition validate it once', async () => {
+  // A fresh cross-process cache (adapters/local/validated-definitions.ts), so this process must validate once itself.
+  process.env.SLUICE_CACHE_DIR = mkdtempSync(join(tmpdir(), 'sluice-asl-cache-'));
   const before = mockValidations;
   const first = await runStateMachine(input, { deps: fakeWorld().deps, executionArn: `${ARN}-1` });
   const second = await runStateMachine(input, { deps: fakeWorld().deps, executionArn: `${ARN}-2` });
@@ -44,8 +49,10 @@ test('a pluggable invoker receives each Task with its step and bound resource', 
     seen.push(`${target.stepId} ${target.resource.split(':').pop()}`);
     return inner(target, payload);
   };
-  const run = await runStateMachine(input, { executionArn: ARN, invoke });
+  // deps: the `.waitForTaskToken` Tasks (issue 13) run their await steps in-process, answered by the completion code.
+  const run = await runStateMachine(input, { executionArn: ARN, invoke, deps: world.deps });
   expect(run.status).toBe('SUCCEEDED');
   expect(seen[0]).toBe('prepareRun sluice-local-PrepareRun');
   expect(seen).toContain('startJobRun sluice-local-StartJobRun');
+  expect(seen.filter((s) => s.startsWith('check'))).toEqual([]); // no poll loop: the Checks are only a fallback
 });

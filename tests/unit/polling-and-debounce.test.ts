@@ -44,6 +44,11 @@ describe('debounce decision', () => {
     expect(decideSettled(pending(0, 299), at(300), rule)).toEqual({ settled: true });
   });
 
+  test('rounds a wait up to whole seconds, so the next look never comes before the quiet period is over', () => {
+    expect(decideSettled(pending(0, 10), at(30.5), rule)).toEqual({ settled: false, waitSeconds: 40 });
+    expect(decideSettled(pending(0, 10), at(69.75), rule)).toEqual({ settled: false, waitSeconds: 1 });
+  });
+
   test('never asks to wait past the maximum wait', () => {
     expect(decideSettled(pending(0, 280), at(290), rule)).toEqual({ settled: false, waitSeconds: 10 });
   });

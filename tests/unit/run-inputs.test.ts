@@ -65,20 +65,30 @@ describe('manifest objects', () => {
       null,
       /is in bucket 'elsewhere'; manifests are read from the artifacts bucket 'art' only/,
     ],
-    ['s3://art/missing.json', null, /manifest s3:\/\/art\/missing\.json does not exist/],
-    ['s3://art/bad.json', '{not json', /is not JSON/],
-    ['s3://art/object.json', { partitions: [] }, /must be a JSON array of partitions/],
-    ['s3://art/empty.json', [], /lists no partitions/],
+    // The run's role reads manifests/ and runs/ of the artifacts bucket only (deploy.test's S3 scope rule).
     [
-      's3://art/month.json',
+      's3://art/backfill.json',
+      null,
+      /is outside manifests\/ and runs\/ of the artifacts bucket; upload it under manifests\//,
+    ],
+    ['s3://art/manifests/missing.json', null, /manifest s3:\/\/art\/manifests\/missing\.json does not exist/],
+    ['s3://art/manifests/bad.json', '{not json', /is not JSON/],
+    ['s3://art/manifests/object.json', { partitions: [] }, /must be a JSON array of partitions/],
+    ['s3://art/manifests/empty.json', [], /lists no partitions/],
+    [
+      's3://art/manifests/month.json',
       [
         { year: '2024', month: '01', day: '01' },
         { year: '2024', month: '13', day: '01' },
       ],
-      /manifest s3:\/\/art\/month\.json \/1: partition value month="13"/,
+      /manifest s3:\/\/art\/manifests\/month\.json \/1: partition value month="13"/,
     ],
-    ['s3://art/number.json', [{ year: 2024, month: '01', day: '01' }], /\/0: value of 'year' must be a string/],
-    ['s3://art/string.json', ['year=2024'], /\/0: a partition is an object/],
+    [
+      's3://art/manifests/number.json',
+      [{ year: 2024, month: '01', day: '01' }],
+      /\/0: value of 'year' must be a string/,
+    ],
+    ['s3://art/manifests/string.json', ['year=2024'], /\/0: a partition is an object/],
   ])('%s is refused with a reason', async (uri, body, reason) => {
     if (body !== null) await put(parseS3Uri(uri).key, body);
     await expect(readManifest(store, orders, uri)).rejects.toThrow(reason);
@@ -92,8 +102,12 @@ describe('manifest objects', () => {
   });
 
   test('bad values are InvalidPartitionError, bad documents InvalidInputError (both fatal)', async () => {
-    await expect(readManifest(store, orders, 's3://art/month.json')).rejects.toBeInstanceOf(InvalidPartitionError);
-    await expect(readManifest(store, orders, 's3://art/missing.json')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(readManifest(store, orders, 's3://art/manifests/month.json')).rejects.toBeInstanceOf(
+      InvalidPartitionError,
+    );
+    await expect(readManifest(store, orders, 's3://art/manifests/missing.json')).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
   });
 });
 

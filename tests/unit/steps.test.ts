@@ -6,6 +6,7 @@ import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run'
 import { ensureRunActive } from '../../domain/runs';
 import { InvalidPartitionError } from '../../domain/errors';
 import type { Log } from '../../domain/ports';
+import { claimedList } from '../../domain/run-inputs';
 import { fakeWorld } from '../support/fakes';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -151,7 +152,8 @@ describe('claimArrivals', () => {
     w.clock.advance(120);
     const pending = await w.arrivals.pendingSummary('orders');
     const out = await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, log);
-    expect(out).toMatchObject({ settled: true, partitions: [P], partitionCount: 1 });
+    expect(out).toMatchObject({ settled: true, partitionCount: 1 });
+    expect(await claimedList(w.deps, out)).toEqual([P]);
     // The arrival times the DebounceWait and LandingToQueryable metrics are measured from.
     expect(out).toMatchObject({ firstArrivalAt: pending?.firstArrivalAt, lastArrivalAt: pending?.lastArrivalAt });
     expect(out.firstArrivalAt).toEqual(expect.any(String));

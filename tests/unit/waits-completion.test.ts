@@ -175,6 +175,36 @@ describe('completion by a Glue Job State Change event', () => {
     expect(glueMock).toHaveReceivedCommandTimes(GetJobRunCommand, 2);
   });
 
+  test("the Check's metrics are recorded once, by the delivery that closed the token", async () => {
+    const s = setup();
+    const names: string[] = [];
+    s.deps.metrics = { record: (points) => names.push(...points.map((p) => p.name)) };
+    await recordJobWait(s);
+    glueMock.on(GetJobRunCommand).resolves(jobRun('SUCCEEDED'));
+    sfnMock.on(SendTaskSuccessCommand).resolves(meta);
+    const event = glueJobEvent(jobNameOf(s.world), 'jr_1', 'SUCCEEDED');
+
+    await complete(s, event);
+    await complete(s, event);
+
+    expect(names.filter((n) => n === 'JobDuration')).toHaveLength(1);
+  });
+
+  test('a delivery refused because the token is closed records no metrics', async () => {
+    const s = setup();
+    const names: string[] = [];
+    s.deps.metrics = { record: (points) => names.push(...points.map((p) => p.name)) };
+    await recordJobWait(s);
+    glueMock.on(GetJobRunCommand).resolves(jobRun('SUCCEEDED'));
+    sfnMock
+      .on(SendTaskSuccessCommand)
+      .rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut', $metadata: {} }));
+
+    await complete(s, glueJobEvent(jobNameOf(s.world), 'jr_1', 'SUCCEEDED'));
+
+    expect(names).toEqual([]);
+  });
+
   test('an event nobody waits for (another job, or before the token is recorded) makes no API call', async () => {
     const s = setup();
     const report = await complete(s, glueJobEvent('someone-elses-job', 'jr_9', 'SUCCEEDED'));

@@ -2,7 +2,9 @@
  * The functions and their roles: every step Lambda and extra function, each with a role holding only what it
  * calls, on-failure destinations for the asynchronously invoked ones, and the intake's rejected-arrivals metric.
  */
+import { MANIFEST_FOLDER } from '../../../domain/run-inputs';
 import { STEP_FILES } from '../../../functions';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
 import { allow, arn, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { INTAKE_CONSUMER_TIMEOUT_SECONDS, INTAKE_QUEUE, QUEUES } from './state';
@@ -63,6 +65,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
         : {}),
       ...(name === 'replayDeadLetters' ? { timeout: 300 } : {}),
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
+      // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
+      ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
     };
   }
   resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, 'onArrival');
@@ -128,14 +132,37 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       StringLikeIfExists: { 's3:prefix': rawPrefixes.flatMap((p) => [p, `${p}*`]) },
     }),
   ];
+  // Issue 12: run artifacts by reference under runs/ of the artifacts bucket (SSE-KMS). prepareRun also reads
+  // manifests under manifests/ (and the failed-partitions objects under runs/); ListBucket on those folders makes a
+  // missing one NoSuchKey instead of AccessDenied (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html),
+  // so the error names it.
+  const runArtifacts = [allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects('runs/')]), ctx.kmsUse];
+  const readRunArtifacts = [allow(['s3:GetObject'], [ctx.artifactsObjects('runs/')]), ctx.kmsUse];
+  // Issue 15: the row summary a SUCCEEDED job run wrote (domain/job-summary.ts), read by the step that sees it end
+  // (check, or start when it attaches to a finished run). GetObject on that prefix only; ListBucket on it so a missing
+  // summary is NoSuchKey (JobSummaryMissingError), not AccessDenied (API_GetObject.html, as above).
+  const readJobSummaries = [
+    allow(['s3:GetObject'], [ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
+    allow(['s3:ListBucket'], [ctx.artifactsArn], {
+      StringLike: { 's3:prefix': [JOB_SUMMARY_PREFIX, `${JOB_SUMMARY_PREFIX}*`] },
+    }),
+    ctx.kmsUse,
+  ];
   return {
-    prepareRun: [leaseAndClaims],
-    claimArrivals: [leaseAndClaims],
+    prepareRun: [
+      leaseAndClaims,
+      ...runArtifacts,
+      allow(['s3:GetObject'], [ctx.artifactsObjects(MANIFEST_FOLDER)]),
+      allow(['s3:ListBucket'], [ctx.artifactsArn], {
+        StringLikeIfExists: { 's3:prefix': [MANIFEST_FOLDER, `${MANIFEST_FOLDER}*`, 'runs/', 'runs/*'] },
+      }),
+    ],
+    claimArrivals: [leaseAndClaims, ...runArtifacts],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
     checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
-    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs)],
-    checkJobRun: [allow(['glue:GetJobRun'], jobs)],
-    summarizeJobRuns: [],
+    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries],
+    checkJobRun: [allow(['glue:GetJobRun'], jobs), ...readJobSummaries],
+    summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
       allow(['athena:StartQueryExecution'], [workgroupArn]),
       allow(
@@ -151,11 +178,12 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ),
       allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
       allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+      allow(['s3:GetObject'], [ctx.artifactsObjects('runs/')]),
       ctx.kmsUse,
     ],
     checkPartitionRefresh: [allow(['athena:GetQueryExecution'], [workgroupArn])],
     notifyFailure: [allow(['sns:Publish'], [ref('FailureTopic')]), ctx.kmsUse],
-    releaseLease: [leaseAndClaims, startExecution],
+    releaseLease: [leaseAndClaims, startExecution, ...readRunArtifacts],
     onArrival: [ledgerAndLease, startExecution, sendTo(QUEUES.intake), ...headRawObjects],
     // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
     onArrivalBatch: [

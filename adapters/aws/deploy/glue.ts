@@ -4,6 +4,7 @@
  */
 import type { PartitionKeySpec } from '../../../schemas/types.generated';
 import { REJECTED_FOLDER, type ResolvedDataset } from '../../../domain/config';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
 import { allow, arn, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { glueScriptArtifact } from './glue-script';
@@ -138,6 +139,8 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
         ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         [ctx.s3Objects(curatedBucket, d.target.folder), ctx.s3Objects(curatedBucket, rejected)],
       ),
+      // Issue 15: the run's row summary, its last write before success (domain/job-summary.ts), this dataset's only.
+      allow(['s3:PutObject'], [ctx.artifactsObjects(`${JOB_SUMMARY_PREFIX}${d.name}/`)]),
       allow(['kms:Encrypt'], [ctx.keyArn]),
       allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': 'Glue' } }),
     ]),

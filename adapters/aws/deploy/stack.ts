@@ -79,6 +79,8 @@ export function buildStack(config: ResolvedConfig, stage: string, aslText: strin
     SLUICE_TOPIC_ARN: { Ref: 'FailureTopic' },
     SLUICE_STATE_MACHINE_ARN: ctx.stateMachineArn,
     SLUICE_DEAD_LETTER_QUEUE_URL: { Ref: 'DeadLetterQueue' },
+    // Issue 12: run artifacts (partition lists, ResultWriter output, succeeded/failed lists) by reference.
+    SLUICE_ARTIFACTS_BUCKET: { Ref: 'ArtifactsBucket' },
     POWERTOOLS_SERVICE_NAME: 'sluice',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     NODE_OPTIONS: '--enable-source-maps',

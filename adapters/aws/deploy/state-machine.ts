@@ -1,10 +1,11 @@
 /** The state machine: its role, its log group, and the ASL file with Lambda placeholders bound to this stack. */
-import { STEP_FILES } from '../../../functions';
+import { AWAIT_STEP_FILES, STEP_FILES } from '../../../functions';
 import { allow, arn, functionLogicalId, serviceRole, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 
 export function stateMachine(ctx: StackContext): Family {
-  const stepFunctionArns = Object.keys(STEP_FILES).flatMap((name) => [
+  // The Task steps, and the await steps the `.waitForTaskToken` Tasks invoke (issue 13).
+  const stepFunctionArns = [...Object.keys(STEP_FILES), ...Object.keys(AWAIT_STEP_FILES)].flatMap((name) => [
     arn(functionLogicalId(name)),
     { 'Fn::Join': [':', [arn(functionLogicalId(name)), '*']] },
   ]);
@@ -25,6 +26,18 @@ export function stateMachine(ctx: StackContext): Family {
           ['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'],
           [ctx.executionArns, ctx.mapRunExecutionArns],
         ),
+        // Issue 12: the Distributed Map reads its items (ItemReader, s3:getObject) and exports its results
+        // (ResultWriter, s3:putObject) under runs/ of the artifacts bucket. The actions are what AWS's CDK grants
+        // for them (aws-cdk-lib aws-stepfunctions distributed-map result-writer.ts providePolicyStatements: PutObject,
+        // GetObject, ListMultipartUploadParts, AbortMultipartUpload on the bucket's objects; the S3 JSON item reader
+        // grants GetObject), scoped to the run prefix as
+        // https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html recommends. The bucket is
+        // SSE-KMS, so the key too.
+        allow(
+          ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+          [ctx.artifactsObjects('runs/')],
+        ),
+        ctx.kmsUse,
         allow(
           [
             'logs:CreateLogDelivery',

@@ -2,8 +2,8 @@
  * Waits completed by events (issue 13): the await functions, the completion function and the EventBridge rules
  * that invoke it, the fallback re-check queue and its consumer, their dead-letter queues and alarms.
  *
- * Deployed ahead of the state machine change: until the ASL's Wait states become `.waitForTaskToken` Tasks
- * (13-design.md §3), nothing records a token, so the completion finds no waiter for any event and does nothing.
+ * The ASL's crawler, job-run and Athena waits are `.waitForTaskToken` Tasks that invoke the await functions; the
+ * state machine role may invoke them (adapters/aws/deploy/state-machine.ts).
  *
  * Events are AWS service events on the default bus, delivered best effort:
  * https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-glue.html,
@@ -12,15 +12,15 @@
  * (https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html).
  */
 import { assertNameWithin } from '../../../domain/config';
+import { AWAIT_STEP_FILES } from '../../../functions';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
 import { allow, arn, functionLogicalId, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { lambdaRole, roleId } from './functions';
 import { queueDepthAlarm } from './state';
 
 export const WAIT_FUNCTIONS: Record<string, string> = {
-  awaitJobRun: 'functions/await-job-run.handler',
-  awaitCrawler: 'functions/await-crawler.handler',
-  awaitPartitionRefresh: 'functions/await-partition-refresh.handler',
+  ...AWAIT_STEP_FILES,
   completeWait: 'functions/complete-wait.handler',
   recheckWait: 'functions/recheck-wait.handler',
 };
@@ -54,10 +54,18 @@ export function waits(ctx: StackContext): Family {
       [ctx.tableArn],
     );
   // Every wait function reaches the three Check cores (deliver -> runCheck), so each may make the three reads.
+  // The job-run check reads the row summary a SUCCEEDED run wrote (issue 15, domain/job-summary.ts), as the Check
+  // step does: GetObject on that prefix, ListBucket on it so a missing one is NoSuchKey, not AccessDenied
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
   const checks: Statement[] = [
     allow(['glue:GetJobRun'], jobs),
     allow(['glue:GetCrawler'], crawlers),
     allow(['athena:GetQueryExecution'], [workgroup]),
+    allow(['s3:GetObject'], [ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
+    allow(['s3:ListBucket'], [ctx.artifactsArn], {
+      StringLike: { 's3:prefix': [JOB_SUMMARY_PREFIX, `${JOB_SUMMARY_PREFIX}*`] },
+    }),
+    ctx.kmsUse,
   ];
   const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], executions);
   const sendRecheck = allow(['sqs:SendMessage'], [arn(RECHECKS)]);

@@ -10,6 +10,10 @@ Arguments (set by the startJobRun step, see domain/steps/jobs.ts jobArguments):
                          and what value it becomes. This script only applies it: no cast rule is decided here.
   --sluice_max_bad_rows_fraction   e.g. 0.01
   --sluice_run_key       idempotency key of this (execution, partition)
+  --sluice_summary_path  (optional) s3://<artifacts bucket>/job-summaries/<dataset>/<run key>.json: where this run
+                         writes its row summary (rows in, out, bad, the rejects folder) as its last act before it
+                         succeeds; the check step reads it for the RowsIn/RowsOut/RowsBad metrics, and a SUCCEEDED run
+                         without it is an error there (domain/job-summary.ts). A failure to write it fails the run.
 
 Reading follows the same rules as the local engine (adapters/local/glue.ts), so a file gives the same rows and
 bad rows on both:
@@ -42,6 +46,7 @@ ARGS = [
     "sluice_run_key",
 ]
 
+SUMMARY_ARGUMENT = "sluice_summary_path"
 BOM = "\ufeff"
 HEADER_BYTES = 65536
 NOT_AN_OBJECT = "line is not a JSON object"
@@ -72,6 +77,41 @@ def lacking_columns(columns, mapping):
 def missing_column_reason(file_name, columns):
     plural = "s" if len(columns) > 1 else ""
     return "file '%s' lacks column%s %s" % (file_name, plural, ", ".join("'%s'" % c for c in columns))
+
+
+def optional_argument(argv, name):
+    """--name value (or --name=value) from the job's argv; None when absent. getResolvedOptions requires every name
+    it is given, so optional arguments are read here."""
+    flag = "--" + name
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg[len(flag) + 1:]
+    return None
+
+
+def job_summary(args, job_run_id, total, bad, rejects_path):
+    """The JobRowSummary (schemas/steps.schema.json) of this run: in = out + bad."""
+    summary = {
+        "version": 1,
+        "runKey": args["sluice_run_key"],
+        "dataset": args["sluice_dataset"],
+        "rowsIn": total,
+        "rowsOut": total - bad,
+        "rowsBad": bad,
+        "rejectsPath": rejects_path,
+    }
+    if job_run_id:
+        summary["jobRunId"] = job_run_id
+    return summary
+
+
+def write_job_summary(s3, uri, summary):
+    """One PutObject; an error propagates and fails the run (a SUCCEEDED run always has its summary)."""
+    bucket, key = split_s3(uri)
+    body = json.dumps(summary, sort_keys=True).encode("utf-8")
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
 def split_s3(uri):
@@ -227,6 +267,7 @@ def main():
     in_lacking = F.col("__file").isin(list(lacking.keys())) if lacking else F.lit(False)
 
     curated_bucket = args["sluice_target_path"].split("/")[2]
+    rejects_path = "s3://%s/_rejected/%s/%s/" % (curated_bucket, args["sluice_dataset"], args["sluice_run_key"])
     if bad > 0:
         reasons = [lack_reason_column(F, lacking)]
         if fmt == "json":
@@ -241,7 +282,7 @@ def main():
             )
             .write.mode("overwrite")
             .option("header", "true")
-            .csv("s3://%s/_rejected/%s/%s/" % (curated_bucket, args["sluice_dataset"], args["sluice_run_key"]))
+            .csv(rejects_path)
         )
 
     allowed = float(args["sluice_max_bad_rows_fraction"])
@@ -253,7 +294,12 @@ def main():
     )
     # Overwrite: a re-run of the partition replaces its output instead of adding to it.
     good.write.mode("overwrite").parquet(args["sluice_target_path"])
-    print(json.dumps({"rowsIn": total, "rowsOut": total - bad, "badRows": bad}))
+    summary = job_summary(args, optional_argument(sys.argv, "JOB_RUN_ID"), total, bad, rejects_path if bad else None)
+    print(json.dumps(summary))
+    # The last act before success: the output is written, so these counts are what the partition holds.
+    summary_path = optional_argument(sys.argv, SUMMARY_ARGUMENT)
+    if summary_path:
+        write_job_summary(s3, summary_path, summary)
     job.commit()
 
 

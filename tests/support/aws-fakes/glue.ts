@@ -8,6 +8,11 @@ export interface CrawlOutcome {
 export interface JobOutcome {
   state: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'STOPPED' | 'ERROR';
   errorMessage?: string;
+  /**
+   * A SUCCEEDED run asked for a row summary (`--sluice_summary_path`) writes one, as the Glue script does: these
+   * counts (default 10 in, 10 out, 0 bad), raw text to write instead (`{ body }`), or 'none' (the script wrote none).
+   */
+  rows?: { in: number; out: number; bad: number } | { body: string } | 'none';
 }
 
 interface Crawler {
@@ -38,6 +43,8 @@ export class FakeGlue {
   pollsUntilDone = 1;
   /** Names Glue knows; others answer EntityNotFoundException (undefined: every name exists). */
   knownNames?: Set<string>;
+  /** Where job runs write their row summaries (startAwsFakes: the S3 fake). */
+  summaries?: (bucket: string, key: string, body: string) => void;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -115,8 +122,31 @@ export class FakeGlue {
       run.JobRunState = outcome.state;
       run.CompletedOn = epochSeconds(this.now());
       if (outcome.errorMessage) run.ErrorMessage = outcome.errorMessage;
+      if (outcome.state === 'SUCCEEDED') this.writeSummary(run, outcome);
     }
     return run;
+  }
+
+  /** The Glue script's last act before success (adapters/aws/glue/convert_partition.py write_job_summary). */
+  private writeSummary(run: JobRun, outcome: JobOutcome): void {
+    const uri = run.Arguments['--sluice_summary_path'];
+    const match = uri ? /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
+    if (!match || !this.summaries || outcome.rows === 'none') return;
+    const rows = outcome.rows ?? { in: 10, out: 10, bad: 0 };
+    const body =
+      'body' in rows
+        ? rows.body
+        : JSON.stringify({
+            version: 1,
+            jobRunId: run.Id,
+            runKey: run.Arguments['--sluice_run_key'] ?? '',
+            dataset: run.Arguments['--sluice_dataset'] ?? '',
+            rowsIn: rows.in,
+            rowsOut: rows.out,
+            rowsBad: rows.bad,
+            rejectsPath: null,
+          });
+    this.summaries(match[1]!, match[2]!, body);
   }
 
   private wire(run: JobRun): JsonValue {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { FakeAthena } from './athena';
 import { FakeGlue } from './glue';
+import { FakeS3 } from './s3';
 import { AwsFault, FakeAwsServer, type Fault } from './server';
 import { FakeSfn } from './sfn';
 import { FakeSns } from './sns';
@@ -22,6 +23,8 @@ export interface AwsFakes {
   sns: FakeSns;
   sfn: FakeSfn;
   sqs: FakeSqs;
+  /** S3 (REST-XML) on its own loopback port, path-style: see s3.ts. Buckets exist once `s3.createBucket(name)`. */
+  s3: FakeS3;
   dynamoUrl: string;
   env: Record<string, string>;
   /** Back to a clean world between scenarios (DynamoDB keeps its items: use fresh keys). */
@@ -38,6 +41,9 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
   const sqs = new FakeSqs();
   for (const fake of [glue, athena, sns, sfn, sqs]) fake.register(server);
   await server.start();
+  const s3 = new FakeS3(server);
+  await s3.start();
+  glue.summaries = (bucket, key, body) => s3.put(bucket, key, body, 'application/json');
   const dynamo: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
@@ -53,6 +59,7 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
     AWS_ENDPOINT_URL_SNS: server.url,
     AWS_ENDPOINT_URL_SFN: server.url,
     AWS_ENDPOINT_URL_SQS: server.url,
+    AWS_ENDPOINT_URL_S3: s3.url,
   };
   return {
     server,
@@ -61,14 +68,16 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
     sns,
     sfn,
     sqs,
+    s3,
     dynamoUrl,
     env,
     reset() {
       server.reset();
-      for (const fake of [glue, athena, sns, sfn, sqs]) fake.reset();
+      for (const fake of [glue, athena, sns, sfn, sqs, s3]) fake.reset();
     },
     async stop() {
       await server.stop();
+      await s3.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },
   };
