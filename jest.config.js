@@ -4,6 +4,8 @@ const transform = { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' 
 // middy (and a few of its deps) ship ESM only; let swc transpile them for jest's CommonJS runtime.
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 module.exports = {
+  // A hang guard, not a speed limit: a loaded 2-core machine makes a 2 s test take 10 s, and that must not fail it.
+  testTimeout: 120_000,
   projects: [
     {
       displayName: 'unit',

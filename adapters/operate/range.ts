@@ -5,7 +5,7 @@
  * at most 5,000, schemas/execution-input.schema.json).
  */
 import type { ResolvedDataset } from '../../domain/config';
-import { expandRange } from '../../domain/partition-range';
+import { expandRange, MAX_RANGE_PARTITIONS } from '../../domain/partition-range';
 import { assertPartition, partitionFromKey } from '../../domain/partitions';
 import { validatorFor } from '../../domain/validation';
 import type { ExecutionInput, PartitionValues } from '../../schemas/types.generated';
@@ -40,14 +40,21 @@ export function backfillInput(
   to: PartitionValues,
   skipCrawler: boolean,
 ): BackfillInput {
+  const rangeInput = { dataset: dataset.name, range: { from, to }, skipCrawler };
+  const rangeAccepted = validatorFor('ExecutionInput')(rangeInput);
+  // Expanded here too, by the same code as the first step, so a bad range fails before anything starts and the
+  // progress display knows the count. A range input is bounded by the range limit, an explicit list by its schema.
   let partitions: PartitionValues[];
   try {
-    partitions = expandRange(dataset, { from, to }, MAX_PARTITIONS_PER_EXECUTION);
+    partitions = expandRange(
+      dataset,
+      { from, to },
+      rangeAccepted ? MAX_RANGE_PARTITIONS : MAX_PARTITIONS_PER_EXECUTION,
+    );
   } catch (error) {
     throw new BackfillRangeError(`--from/--to: ${(error as Error).message}`);
   }
-  const rangeInput = { dataset: dataset.name, range: { from, to }, skipCrawler };
-  if (validatorFor('ExecutionInput')(rangeInput))
+  if (rangeAccepted)
     return { input: rangeInput as unknown as ExecutionInput, partitions: partitions.length, expandedClientSide: false };
   return {
     input: { dataset: dataset.name, partitions: partitions as [PartitionValues, ...PartitionValues[]], skipCrawler },

@@ -1,9 +1,11 @@
 /**
  * Issue 12's figures through the real ASL in the local interpreter (the runner supplies the Distributed Map's
- * ItemReader/ResultWriter around it): 1,000 and 10,000 partitions, every job succeeding or every job failing.
+ * ItemReader/ResultWriter around it): 1,000 partitions with every job succeeding or every job failing, and 10,000
+ * with every job failing.
  * Goals: the largest state payload and the SNS message at most 64 KiB at every size (Step Functions' limit is
  * 256 KiB per payload, SNS's 256 KB per message), the parent's history at most 200 events (limit 25,000), and
- * exactly one notification for a failing run. The 100,000-partition lines are in tests/bench/limits.bench.ts.
+ * exactly one notification for a failing run. 10,000 succeeding and the 100,000-partition lines are in
+ * tests/bench/limits.bench.ts (`npm run bench:limits`).
  */
 import { measureRun, type MeasuredRun } from '../support/limits-run';
 
@@ -26,7 +28,8 @@ function expectWithinGoals(run: MeasuredRun): void {
 test.each([
   [1_000, 'all-succeeded'],
   [1_000, 'all-failed'],
-  [10_000, 'all-succeeded'],
+  // 10,000 succeeding partitions is in the bench (`npm run bench:limits -- --partitions 10000 --runs range-succeeded`):
+  // ~35 s that add nothing the failing run does not check (it has the larger payloads and the message).
   [10_000, 'all-failed'],
 ] as const)(
   '%i partitions, %s: payloads and the message within 64 KiB, a short parent history',

@@ -485,6 +485,27 @@ describe('backfill and rerun start one execution', () => {
     expect(out.lines.join('\n')).toMatch(/4 partitions.*\nnote: sent as a range input/);
   });
 
+  test('backfill: a range above the explicit list limit (5,000) is still one range input', async () => {
+    stackWithOutputs();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: exec('orders-backfill-y'), startDate: NOW });
+    const stage = await AwsStage.open(config, clients(), retry);
+    const out = io();
+    const code = await backfillCommand(stage, config, out, {
+      dataset: 'orders',
+      from: 'year=2000/month=01/day=01',
+      to: 'year=2019/month=12/day=31',
+      skipCrawler: true,
+      wait: false,
+      intervalMs: 0,
+    });
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toMatchObject({
+      range: { from: { year: '2000' }, to: { year: '2019' } },
+    });
+    expect(out.lines.join('\n')).toMatch(/7305 partitions/);
+  });
+
   test('backfill: a bad partition is refused before anything starts', async () => {
     stackWithOutputs();
     const stage = await AwsStage.open(config, clients(), retry);

@@ -3,6 +3,8 @@
  * granted, against a real DynamoDB API (dynalite). Found by mutation testing (`npm run mutate`): each test here
  * kills mutants that every other guard let live (see /tmp/sluice-notes/10-note.md).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryArrivalLedger } from '../../adapters/memory/state';
 import { defaultClaimLimits } from '../../domain/claim-limits';
@@ -14,7 +16,9 @@ import {
   catchUpAll,
   executionNameFor,
   releaseLeaseOfDeadExecution,
+  returnClaimsOfOthers,
   RUN_LEASE_SECONDS,
+  RUN_TIMEOUT_SECONDS,
   STARTUP_LEASE_SECONDS,
 } from '../../domain/runs';
 import { claimArrivals, prepareRun } from '../../domain/steps/run';
@@ -302,6 +306,63 @@ describe('the claim step', () => {
     expect(out).toMatchObject({ settled: true, partitionCount: 0 });
     expect(out).not.toHaveProperty('firstArrivalAt');
     expect(out).not.toHaveProperty('lastArrivalAt');
+    // Nothing claimed, nothing for the Map to read: no item list is written or referenced.
+    expect(out).not.toHaveProperty('items');
+  });
+});
+
+describe('the run context of the first step', () => {
+  test('runs at most as many partitions at once as the job allows concurrent runs, and at most the fan-out', async () => {
+    const concurrencyFor = async (fanOut: number, jobRuns: number) => {
+      const w = await dynamoWorld(dynamo);
+      const orders = w.deps.config.datasets.find((d) => d.name === 'orders')!;
+      orders.fanOut = { ...orders.fanOut, maxConcurrency: fanOut };
+      orders.job = { ...orders.job, maxConcurrentRuns: jobRuns };
+      const out = await prepareRun(
+        { request: { dataset: 'orders', trigger: 'arrival' }, executionArn: `arn:run-${fanOut}-${jobRuns}` },
+        w.deps,
+        log,
+      );
+      return out.run.maxConcurrency;
+    };
+    // More Map children than the job's concurrent runs would fail each extra start with ConcurrentRunsExceeded.
+    expect(await concurrencyFor(8, 3)).toBe(3);
+    expect(await concurrencyFor(2, 3)).toBe(2);
+  });
+
+  test("a run's lease outlives the state machine's own timeout, so a live run never loses it to the clock", () => {
+    const asl = JSON.parse(readFileSync(join(__dirname, '..', '..', 'state-machines', 'sluice.asl.json'), 'utf8')) as {
+      TimeoutSeconds: number;
+    };
+    expect(RUN_TIMEOUT_SECONDS).toBe(asl.TimeoutSeconds);
+    expect(RUN_LEASE_SECONDS).toBeGreaterThan(asl.TimeoutSeconds);
+  });
+});
+
+describe('the intake starts the run that pending arrivals need', () => {
+  test('a new arrival starts one; a duplicate finds its partition still pending under no lease and starts one too', async () => {
+    const w = await dynamoWorld(dynamo);
+    const event = objectEvent(`orders/${day(1)}/a.csv`, '1A');
+    expect(await acceptObjectCreated(event, w.deps, log)).toMatchObject({ status: 'accepted' });
+    expect(w.executions.started).toHaveLength(1);
+    // That run died before its claim, and its lease is gone: the redelivered event is the only thing left to act.
+    await w.deps.leases.release('orders', w.executions.executionArnFor(w.executions.started[0]!.name));
+    expect(await acceptObjectCreated(event, w.deps, log)).toMatchObject({ status: 'duplicate' });
+    expect(w.executions.started).toHaveLength(2);
+  });
+});
+
+describe('returning the claims of runs that no longer work', () => {
+  test("returns every other owner's claim and never the lease holder's own", async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    await land(w, 2);
+    await w.deps.arrivals.claimPending('orders', 'arn:holder', w.clock.now(), defaultClaimLimits(1));
+    await w.deps.arrivals.claimPending('orders', 'arn:dead', w.clock.now());
+    const returned = await returnClaimsOfOthers('orders', 'arn:holder', w.deps, log);
+    expect(returned).toEqual([day(2)]);
+    expect(await w.deps.arrivals.claimOwners('orders')).toEqual(['arn:holder']);
+    expect((await w.deps.arrivals.pendingSummary('orders'))?.partitions).toBe(1);
   });
 });
 
