@@ -21,11 +21,6 @@ export type IntakeOutcome =
       startedExecution: string | null;
     };
 
-/** S3 event keys are URL-encoded with '+' for spaces. */
-export function decodeS3Key(key: string): string {
-  return decodeURIComponent(key.replace(/\+/g, ' '));
-}
-
 export async function acceptObjectCreated(
   event: unknown,
   deps: Pick<Deps, 'config' | 'clock' | 'arrivals' | 'leases' | 'executions' | 'objects'>,

@@ -21,7 +21,7 @@ import {
   RUN_TIMEOUT_SECONDS,
   STARTUP_LEASE_SECONDS,
 } from '../../domain/runs';
-import { claimArrivals, prepareRun } from '../../domain/steps/run';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
 import { dynamoWorld, injectFaults, startDynamo, type LocalDynamo } from '../support/dynamo';
 import { objectEvent } from '../support/events';
 import { TickingClock } from '../support/fakes';
@@ -349,6 +349,24 @@ describe('the intake starts the run that pending arrivals need', () => {
     await w.deps.leases.release('orders', w.executions.executionArnFor(w.executions.started[0]!.name));
     expect(await acceptObjectCreated(event, w.deps, log)).toMatchObject({ status: 'duplicate' });
     expect(w.executions.started).toHaveLength(2);
+  });
+});
+
+describe('the last step of a run', () => {
+  test('without a run state to say otherwise, forgets the whole claim: nothing it claimed is pending again', async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    await land(w, 2);
+    const arn = w.executions.executionArnFor(w.executions.started[0]!.name);
+    await w.deps.arrivals.claimPending('orders', arn, w.clock.now());
+    await releaseLease(
+      { dataset: 'orders', executionArn: arn, outcome: 'succeeded', runStartedAt: w.clock.now().toISOString() },
+      w.deps,
+      log,
+    );
+    expect(await w.deps.arrivals.pendingSummary('orders')).toBeNull();
+    expect(await w.deps.arrivals.claimOwners('orders')).toEqual([]);
+    expect(w.executions.started).toHaveLength(1);
   });
 });
 
