@@ -5,23 +5,13 @@
  * same fake bucket); the bundles write the list (prepareRun), read the export (summarizeJobRuns) and the
  * succeeded list (startPartitionRefresh) over HTTP, as they would on AWS.
  */
-import { packagedWorld, reportOf, type PackagedWorld } from './support';
+import { reportOf, usePackagedWorld, type PackagedWorld } from './support';
 
 let world: PackagedWorld;
 let bucket: string;
-
-beforeAll(async () => {
-  world = await packagedWorld();
+usePackagedWorld((w) => {
+  world = w;
   bucket = world.stack.resolve({ Ref: 'ArtifactsBucket' });
-}, 330_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.fakes.reset();
-  world.timeouts.clear();
 });
 
 const day = (year: number, d: number) => ({ year: String(year), month: '04', day: String(d).padStart(2, '0') });

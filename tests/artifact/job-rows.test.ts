@@ -10,21 +10,13 @@ import { join } from 'node:path';
 import { writeMapRunResults } from '../../adapters/local/distributed-map';
 import type { ArtifactStore } from '../../domain/artifacts';
 import { runArtifacts } from '../../domain/artifacts';
-import { packagedWorld, type PackagedWorld } from './support';
+import { usePackagedWorld, type PackagedWorld } from './support';
 
 let world: PackagedWorld;
 let runs = 0;
-
-beforeAll(async () => {
-  world = await packagedWorld();
-}, 330_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
+usePackagedWorld((w) => (world = w));
 
 beforeEach(() => {
-  world.fakes.reset();
   world.fakes.glue.pollsUntilDone = 1;
 });
 
@@ -71,13 +63,17 @@ function invokeBundle(key: string, event: unknown): Promise<Invocation> {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- EMF documents are JSON read by the assertions
-const emfOf = (stdout: string): any[] =>
+/** An Embedded Metric Format line: the metric values at the top level, their declaration under `_aws`. */
+interface EmfDocument extends Record<string, unknown> {
+  _aws: { Timestamp: unknown; CloudWatchMetrics: unknown[] };
+}
+
+const emfOf = (stdout: string): EmfDocument[] =>
   stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((d) => '_aws' in d);
+    .filter((d): d is EmfDocument => '_aws' in d);
 
 function partitionInput() {
   const n = ++runs;
@@ -121,7 +117,7 @@ test('the packaged check reads the summary from S3 and prints RowsIn/RowsOut/Row
   // Polls that saw the run RUNNING print no row metrics; the final check prints them once.
   const rowDocs = [start, ...checks].flatMap((i) => emfOf(i.stdout)).filter((d) => 'RowsIn' in d);
   expect(rowDocs).toHaveLength(1);
-  const [emf] = rowDocs;
+  const emf = rowDocs[0]!;
   expect(emf).toMatchObject({ stage: 'test', dataset: 'orders', RowsIn: 7, RowsOut: 6, RowsBad: 1 });
   expect(emf._aws.CloudWatchMetrics).toEqual([
     {
@@ -199,8 +195,9 @@ test('the packaged summary step prints PartitionsProcessed/PartitionsFailed from
   const { stdout, result, error } = await invokeBundle('summarizeJobRuns', { dataset: 'orders', executionArn, mapRun });
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ succeededCount: 2, failedCount: 1 });
-  const [emf, ...more] = emfOf(stdout);
-  expect(more).toEqual([]);
+  const docs = emfOf(stdout);
+  expect(docs).toHaveLength(1);
+  const emf = docs[0]!;
   expect(emf._aws.CloudWatchMetrics).toEqual([
     {
       Namespace: 'sluice',

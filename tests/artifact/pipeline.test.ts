@@ -5,24 +5,12 @@
  * Every scenario asserts the run's final status and output: an assertion inside a Task could be swallowed by Catch.
  */
 import { unsuccessfulStates } from '../../adapters/local/state-machine';
-import { packagedWorld, reportOf, type PackagedWorld } from './support';
+import { reportOf, usePackagedWorld, type PackagedWorld } from './support';
 import { faults } from '../support/aws-fakes';
 
 let world: PackagedWorld;
 let runs = 0;
-
-beforeAll(async () => {
-  world = await packagedWorld();
-}, 330_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.fakes.reset();
-  world.timeouts.clear();
-});
+usePackagedWorld((w) => (world = w));
 
 /** A fresh execution name and day per scenario (DynamoDB keeps its items between scenarios). */
 function scenario(days: number[]) {

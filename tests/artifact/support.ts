@@ -70,6 +70,26 @@ async function createTablesFromTemplate(stack: PackagedStack, endpoint: string):
   }
 }
 
+/**
+ * One packaged world per test file: built (or taken from the package cache) before the first test, stopped after the
+ * last (waiting for its Lambda hosts), with the fakes reset and per-function timeouts cleared before each test.
+ * `ready` hands the world to the file once it exists.
+ */
+export function usePackagedWorld(ready: (world: PackagedWorld) => void): void {
+  let world: PackagedWorld | undefined;
+  beforeAll(async () => {
+    world = await packagedWorld();
+    ready(world);
+  }, 330_000);
+  afterAll(async () => {
+    await world?.stop();
+  });
+  beforeEach(() => {
+    world?.fakes.reset();
+    world?.timeouts.clear();
+  });
+}
+
 export async function packagedWorld(): Promise<PackagedWorld> {
   const stack = await packageStage(STAGE);
   const fakes = await startAwsFakes(stack.region);

@@ -6,22 +6,11 @@
  * (tests/artifact/token-waits.ts). Every scenario asserts the run's outcome and its state transitions.
  */
 import type { ObservedRun } from './support';
-import { packagedWorld, reportOf, type PackagedWorld } from './support';
+import { reportOf, usePackagedWorld, type PackagedWorld } from './support';
 
 let world: PackagedWorld;
 let runs = 0;
-
-beforeAll(async () => {
-  world = await packagedWorld();
-}, 330_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.fakes.reset();
-});
+usePackagedWorld((w) => (world = w));
 
 function scenario(days: number[], dataset = 'orders') {
   const n = ++runs;
