@@ -1,8 +1,11 @@
 /**
  * One Ajv instance holding every schema in `schemas/`; steps validate by definition name.
  * Errors name the offending field (`/datasets/0/partitioning/keys/1/pattern must match ...`).
+ * Compiling a schema costs tens of ms; the local runtime installs the same validators ready-made (Ajv standalone
+ * code, cached across processes by adapters/local/compiled-validators.ts). Lambdas compile on first use.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
 import addFormats from 'ajv-formats';
 import common from '../schemas/common.schema.json';
 import datasetConfig from '../schemas/dataset-config.schema.json';
@@ -38,24 +41,73 @@ function fileDefining(name: string): string {
   return 'steps';
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-addFormats(ajv);
-for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
+/** Every name `validatorFor` accepts: the roots, then each file's definitions. */
+export const SCHEMA_NAMES: readonly SchemaName[] = [
+  ...new Set([
+    ...Object.keys(ROOTS),
+    ...Object.keys(executionInput.definitions),
+    ...Object.keys(steps.definitions),
+    ...Object.keys(scale.definitions),
+    ...Object.keys(waits.definitions),
+  ]),
+] as SchemaName[];
+
+const OPTIONS: Options = { allErrors: true, useDefaults: true, strict: false };
+
+function ajvWithEverySchema(extra: Options = {}): Ajv {
+  const instance = new Ajv({ ...OPTIONS, ...extra });
+  // Also sets code.formats to ajv-formats' fullFormats, so standalone code requires the same format functions.
+  addFormats(instance);
+  for (const schema of Object.values(SCHEMAS)) instance.addSchema(schema);
+  return instance;
+}
+
+/**
+ * Built on the first name that has no ready validator: adding the schemas compiles Ajv's meta-schema (50-90 ms),
+ * a cost a process that got every validator from installValidators never pays.
+ */
+let ajv: Ajv | undefined;
 
 const compiled = new Map<string, ValidateFunction>();
+
+function refOf(name: SchemaName): string {
+  return name in ROOTS
+    ? BASE + ROOTS[name as keyof typeof ROOTS]
+    : `${BASE}${fileDefining(name)}.schema.json#/definitions/${name}`;
+}
 
 export function validatorFor(name: SchemaName): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
-    const ref =
-      name in ROOTS
-        ? BASE + ROOTS[name as keyof typeof ROOTS]
-        : `${BASE}${fileDefining(name)}.schema.json#/definitions/${name}`;
-    validate = ajv.getSchema(ref);
+    ajv ??= ajvWithEverySchema();
+    validate = ajv.getSchema(refOf(name));
     if (!validate) throw new Error(`no schema named ${name}`);
     compiled.set(name, validate);
   }
   return validate;
+}
+
+/**
+ * Everything the generated validators depend on besides the Ajv and ajv-formats code: the options and every
+ * schema. Code made from one fingerprint is valid only for that fingerprint (and the same package versions).
+ */
+export function validatorsFingerprint(): string {
+  return JSON.stringify({ options: OPTIONS, base: BASE, roots: ROOTS, schemas: SCHEMAS });
+}
+
+/**
+ * A CommonJS module exporting one validate function per name: Ajv's standalone code, the same functions that
+ * `validatorFor` compiles (same options, so defaults, allErrors and the errors array are alike). It requires
+ * only Ajv's runtime helpers and ajv-formats' formats. https://ajv.js.org/standalone.html
+ */
+export function standaloneSource(names: readonly SchemaName[] = SCHEMA_NAMES): string {
+  const generator = ajvWithEverySchema({ code: { source: true } });
+  return standaloneCode(generator, Object.fromEntries(names.map((name) => [name, refOf(name)])));
+}
+
+/** Validators compiled elsewhere (e.g. loaded from standaloneSource's code): validatorFor returns them as they are. */
+export function installValidators(validators: Partial<Record<SchemaName, ValidateFunction>>): void {
+  for (const [name, validate] of Object.entries(validators)) if (validate) compiled.set(name, validate);
 }
 
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {

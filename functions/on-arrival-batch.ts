@@ -37,7 +37,7 @@ export function batchMetrics(records: RecordOutcome[]): MetricPoint[] {
 }
 
 export const handler = middy(async (event: SqsBatch): Promise<BatchResponse> => {
-  const log = asLog(rootLogger.createChild({ persistentKeys: { step: 'onArrivalBatch' } }));
+  const log = asLog(rootLogger, { step: 'onArrivalBatch' });
   const deps = intakeDeps();
   const outcome = await acceptBatch(event, deps, log);
   publishMetrics(batchMetrics(outcome.records), deps.config.stage);

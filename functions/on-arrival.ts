@@ -11,7 +11,7 @@ import { acceptObjectCreated, type IntakeOutcome } from '../domain/intake';
 import { arrivalMetrics } from '../domain/metrics';
 
 export const handler = middy(async (event: unknown): Promise<IntakeOutcome> => {
-  const log = asLog(rootLogger.createChild({ persistentKeys: { step: 'onArrival' } }));
+  const log = asLog(rootLogger, { step: 'onArrival' });
   const deps = awsDeps();
   const outcome = await acceptObjectCreated(event, deps, log);
   publishMetrics(arrivalMetrics(outcome), deps.config.stage);

@@ -9,6 +9,6 @@ export const handler = middy(async (event: ExecutionStatusChange) =>
   releaseLeaseOfDeadExecution(
     event,
     awsDeps(),
-    asLog(rootLogger.createChild({ persistentKeys: { step: 'onExecutionStatusChange' } })),
+    asLog(rootLogger, { step: 'onExecutionStatusChange' }),
   ),
 ).use(injectLambdaContext(rootLogger, { resetKeys: true }));

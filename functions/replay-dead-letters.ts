@@ -11,7 +11,7 @@ import { ConfigError } from '../domain/errors';
 export const handler = middy(async (event: { maxMessages?: number } | undefined) => {
   const queueUrl = process.env.SLUICE_DEAD_LETTER_QUEUE_URL;
   if (!queueUrl) throw new ConfigError('environment variable SLUICE_DEAD_LETTER_QUEUE_URL is not set');
-  const log = asLog(rootLogger.createChild({ persistentKeys: { step: 'replayDeadLetters' } }));
+  const log = asLog(rootLogger, { step: 'replayDeadLetters' });
   const result = await replayDeadLetters(
     awsDeps(),
     new SqsDeadLetters(new SQSClient({}), queueUrl),

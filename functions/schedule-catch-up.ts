@@ -6,5 +6,5 @@ import { asLog, rootLogger } from '../adapters/lambda/step';
 import { catchUpAll } from '../domain/runs';
 
 export const handler = middy(async () =>
-  catchUpAll(awsDeps(), asLog(rootLogger.createChild({ persistentKeys: { step: 'scheduleCatchUp' } }))),
+  catchUpAll(awsDeps(), asLog(rootLogger, { step: 'scheduleCatchUp' })),
 ).use(injectLambdaContext(rootLogger, { resetKeys: true }));

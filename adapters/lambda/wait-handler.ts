@@ -32,7 +32,7 @@ export async function invokeWaitStep<I, O>(
   logger: Logger = rootLogger,
 ): Promise<O> {
   // Never log the task token: it is a bearer credential for the Task.
-  const log = asLog(logger.createChild({ persistentKeys: { step: step.id, ...logKeys(rawInput) } }));
+  const log = asLog(logger, { step: step.id, ...logKeys(rawInput) });
   try {
     const input = validate<I>(step.input, structuredClone(rawInput), `${step.id} input`);
     const output = await step.run(input, deps, waitDeps, log);

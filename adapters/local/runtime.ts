@@ -15,6 +15,7 @@ import { asLog } from '../lambda/step';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../memory/state';
 import { LedgerArrivalBatches } from './arrival-batches';
 import { LocalArtifactStore } from './artifact-store';
+import { installCompiledValidators } from './compiled-validators';
 import { LocalEngine } from './duckdb';
 import { appendRunHistory } from './history';
 import { LocalCrawlers, LocalJobs } from './glue';
@@ -138,6 +139,7 @@ export class LocalRuntime implements ExecutionStarter {
   }
 
   static async open(options: RuntimeOptions): Promise<LocalRuntime> {
+    installCompiledValidators(); // issue 14: every schema's validator ready-made, before the config is validated
     const config = loadConfigFile(options.configFile);
     mkdirSync(options.lakeDir, { recursive: true });
     const lake = new LocalLake(options.lakeDir, config.lake.rawBucket, config.lake.curatedBucket);

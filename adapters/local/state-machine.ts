@@ -26,6 +26,7 @@ import {
 } from './token-waits';
 import type { ArtifactStore } from '../../domain/artifacts';
 import { validatedBefore } from './validated-definitions';
+import { installJsonPathFastPath } from './jsonpath-fast-path';
 import {
   interpreterChildRunner,
   runDistributedMap,
@@ -33,6 +34,11 @@ import {
   type ChildEvent,
   type DistributedMapState,
 } from './distributed-map';
+
+// The interpreter's JSONPath calls go through this module's export (see ./jsonpath-fast-path.ts). A plain require:
+// an ES import would bind a copy of the exports object, and replacing the export there would change nothing.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+installJsonPathFastPath(require('jsonpath-plus'));
 
 export const DEFINITION_FILE = join(__dirname, '..', '..', 'state-machines', 'sluice.asl.json');
 
