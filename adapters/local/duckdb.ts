@@ -1,46 +1,137 @@
 import { availableParallelism } from 'node:os';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 
 /** Statements on one connection, in order: temporary tables and views live as long as the session. */
 export interface EngineSession {
   rows(sql: string): Promise<Record<string, unknown>[]>;
   run(sql: string): Promise<void>;
+  /** A `COPY … TO` statement; resolves with the number of rows it wrote. */
+  copy(sql: string): Promise<number>;
 }
 
 /**
- * One in-process DuckDB (the local stand-in for the crawler's classifiers, Glue's Spark and Athena) with a small
- * pool of connections, so that partitions convert side by side as Glue job runs do.
+ * The rows a COPY wrote: its result is one row with one column, Count. The result is materialized when `run`
+ * resolves, so it is read here synchronously; `runAndReadAll` would fetch the same chunk again through libuv's
+ * thread pool, a second round trip per statement on the main thread.
  */
-export class LocalEngine {
+async function copyCount(connection: DuckDBConnection, sql: string): Promise<number> {
+  const result = await connection.run(sql);
+  const [count] = result.chunkCount === 1 ? result.getChunk(0).getColumnValues(0) : [];
+  if (result.statementType !== StatementType.COPY || result.columnName(0) !== 'Count' || typeof count !== 'bigint')
+    throw new Error(`not a COPY with a row count (columns: ${result.columnNames().join(', ')})`);
+  return Number(count);
+}
+
+/** Connections handed out one session at a time, in arrival order. */
+class ConnectionPool {
   private readonly idle: DuckDBConnection[];
   private readonly waiting: Array<(connection: DuckDBConnection) => void> = [];
+  private busy = 0;
 
-  private constructor(private readonly connections: DuckDBConnection[]) {
+  /** `beforeWork` is told, before each session's work, how many sessions are in progress (that one included). */
+  constructor(
+    private readonly connections: DuckDBConnection[],
+    private readonly beforeWork?: (connection: DuckDBConnection, busy: number) => Promise<unknown>,
+  ) {
     this.idle = [...connections];
-  }
-
-  static async open(connections = Math.max(2, Math.min(4, availableParallelism()))): Promise<LocalEngine> {
-    if (!Number.isInteger(connections) || connections < 1)
-      throw new Error(`DuckDB connections must be a positive integer, got ${connections}`);
-    const instance = await DuckDBInstance.create(':memory:');
-    return new LocalEngine(await Promise.all(Array.from({ length: connections }, () => instance.connect())));
   }
 
   async session<T>(work: (session: EngineSession) => Promise<T>): Promise<T> {
     const connection =
       this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+    this.busy += 1;
     try {
+      await this.beforeWork?.(connection, this.busy);
       return await work({
         rows: async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[],
         run: async (sql) => {
           await connection.run(sql);
         },
+        copy: (sql) => copyCount(connection, sql),
       });
     } finally {
+      this.busy -= 1;
       const next = this.waiting.shift();
       if (next) next(connection);
       else this.idle.push(connection);
     }
+  }
+
+  close(): void {
+    for (const connection of this.connections) connection.closeSync();
+  }
+}
+
+/**
+ * Job runs convert side by side on this many connections: one more than the cores (while one run's statement
+ * waits for the main thread, the others keep the cores busy), but at most 3, so that one of libuv's 4 threads,
+ * which every DuckDB statement occupies while it runs, stays free for the file system (measured in issue 14).
+ */
+export function defaultJobConnections(cores = availableParallelism()): number {
+  return Math.max(2, Math.min(3, cores + 1));
+}
+
+/** DuckDB threads for job runs: the cores shared among the runs in progress, at least one each. */
+export function jobThreads(cores: number, runs: number): number {
+  return Math.max(1, Math.floor(cores / runs));
+}
+
+/**
+ * Keeps the job instance's threads at jobThreads(cores, runs in progress), applied as each run starts. `threads` is
+ * an instance-wide setting, so the changes are applied one at a time, in the order they were decided.
+ */
+function threadsFollowingRuns(cores: number): (connection: DuckDBConnection, runs: number) => Promise<unknown> {
+  let current = cores;
+  let applying: Promise<unknown> = Promise.resolve();
+  return (connection, runs) => {
+    const wanted = jobThreads(cores, runs);
+    if (wanted === current) return Promise.resolve();
+    current = wanted;
+    applying = applying.catch(() => undefined).then(() => connection.run(`SET threads = ${wanted}`));
+    return applying;
+  };
+}
+
+/**
+ * One in-process DuckDB for the crawler's classifiers and Athena, and one for job runs (Glue's Spark), each with a
+ * small pool of connections.
+ *
+ * Job runs get their own instance, whose threads follow the runs in progress (jobThreads): a run alone gets every
+ * core; runs side by side share them, one thread each on 2 cores, and the parallelism comes from the runs, as on
+ * Glue. A partition's statement is mostly setup (binding the cast contract's expressions, the CSV reader, the Parquet
+ * writer), paid again on each thread it runs on, so DuckDB's parallelism inside partitions that run side by side
+ * cost more CPU than it saved: issue 14 measured one thread per statement at -22% CPU for 1M rows over 30
+ * partitions and -5% over 1,000 (medians of 5 interleaved runs), and following the runs keeps a 1-partition run
+ * as fast as with every core.
+ * Queries keep every core (DuckDB's default threads).
+ */
+export class LocalEngine {
+  private constructor(
+    private readonly shared: ConnectionPool,
+    private readonly jobs: ConnectionPool,
+  ) {}
+
+  static async open(connections = defaultJobConnections()): Promise<LocalEngine> {
+    if (!Number.isInteger(connections) || connections < 1)
+      throw new Error(`DuckDB connections must be a positive integer, got ${connections}`);
+    const connect = (instance: DuckDBInstance, count: number) =>
+      Promise.all(Array.from({ length: count }, () => instance.connect()));
+    // Two connections are plenty for a crawl and a query side by side.
+    const shared = new ConnectionPool(await connect(await DuckDBInstance.create(':memory:'), Math.min(connections, 2)));
+    const cores = availableParallelism();
+    const jobInstance = await DuckDBInstance.create(':memory:', { threads: String(cores) });
+    const jobs = new ConnectionPool(await connect(jobInstance, connections), threadsFollowingRuns(cores));
+    return new LocalEngine(shared, jobs);
+  }
+
+  /** A session for the crawler and queries. */
+  session<T>(work: (session: EngineSession) => Promise<T>): Promise<T> {
+    return this.shared.session(work);
+  }
+
+  /** A session for one job run: waits for one of the job connections. */
+  jobSession<T>(work: (session: EngineSession) => Promise<T>): Promise<T> {
+    return this.jobs.session(work);
   }
 
   rows(sql: string): Promise<Record<string, unknown>[]> {
@@ -52,7 +143,8 @@ export class LocalEngine {
   }
 
   close(): void {
-    for (const connection of this.connections) connection.closeSync();
+    this.shared.close();
+    this.jobs.close();
   }
 }
 
