@@ -6,11 +6,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { InvalidOutputError } from '../../domain/errors';
 import type { Deps, Log } from '../../domain/ports';
 import type { WaitDeps } from '../../domain/wait-ports';
-import { validate, type SchemaName } from '../../domain/validation';
-import { asLog, logKeys, rootLogger } from './step';
+import type { SchemaName } from '../../domain/validation';
+import { invokeStep, rootLogger } from './step';
 
 export interface WaitStepDefinition<I, O> {
   /** Also the function's name in serverless.yml (once registered) and its `${<Id>FunctionArn}` placeholder. */
@@ -24,23 +23,21 @@ export function defineWaitStep<I, O>(step: WaitStepDefinition<I, O>): WaitStepDe
   return step;
 }
 
-export async function invokeWaitStep<I, O>(
+/** The step recipe of ./step.ts (validate, run, validate, keyed logs), with the wait ports bound into `run`. */
+export function invokeWaitStep<I, O>(
   step: WaitStepDefinition<I, O>,
   rawInput: unknown,
   deps: Deps,
   waitDeps: WaitDeps,
   logger: Logger = rootLogger,
 ): Promise<O> {
-  // Never log the task token: it is a bearer credential for the Task.
-  const log = asLog(logger, { step: step.id, ...logKeys(rawInput) });
-  try {
-    const input = validate<I>(step.input, structuredClone(rawInput), `${step.id} input`);
-    const output = await step.run(input, deps, waitDeps, log);
-    return validate<O>(step.output, output, `${step.id} output`, InvalidOutputError);
-  } catch (error) {
-    log.error('step failed', { error: error as Error });
-    throw error;
-  }
+  // Never log the task token: it is a bearer credential for the Task (logKeys reads only dataset/partition/execution).
+  return invokeStep<I, O>(
+    { ...step, run: (input, d, log) => step.run(input, d, waitDeps, log) },
+    rawInput,
+    deps,
+    logger,
+  );
 }
 
 export function waitLambdaHandler<I, O>(step: WaitStepDefinition<I, O>, deps: () => Deps, waitDeps: () => WaitDeps) {

@@ -3,27 +3,15 @@
  * landed object's event carries a cheap ETag and a sequencer that grows with each write of the key. Issue 12: the
  * local intake is the deployed batch handler behind a local queue (poison to a dead-letter file, duplicates add nothing).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime, localWaitMs } from '../../adapters/local/runtime';
 import { allStates, loadDefinition } from '../../adapters/local/state-machine';
+import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';
 
-const ROOT = join(__dirname, '..', '..');
-
-function configWithoutQuietPeriod(dir: string): string {
-  const config = JSON.parse(readFileSync(join(ROOT, 'config', 'local.json'), 'utf8')) as {
-    datasets: Array<{ debounce: { quietSeconds: number } }>;
-  };
-  for (const d of config.datasets) d.debounce.quietSeconds = 0;
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
-
-const orders = (day: number) => `orders/year=2024/month=01/day=${String(day).padStart(2, '0')}/part.csv`;
-const body = (day: number) =>
-  `order_id,customer,amount,ordered_at\n${day},c${day},1.50,2024-01-${String(day).padStart(2, '0')} 10:00:00\n`;
+const orders = ordersKey;
+const body = ordersBody;
 
 describe('local runtime', () => {
   let dir: string;

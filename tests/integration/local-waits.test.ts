@@ -3,28 +3,17 @@
  * and the runner completes each token wait through functions/complete-wait's step -- the same completion code as on
  * AWS. A 30-partition landing therefore enters no Check state at all (the poll loops made about 60 per partition).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../adapters/local/runtime';
 import type { LocalEvent } from '../../adapters/local/state-machine';
+import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';
 
-const ROOT = join(__dirname, '..', '..');
 const PARTITIONS = Number(process.env.W13_PARTS ?? 30);
 
-function configWithoutQuietPeriod(dir: string): string {
-  const config = JSON.parse(readFileSync(join(ROOT, 'config', 'local.json'), 'utf8')) as {
-    datasets: Array<{ debounce: { quietSeconds: number } }>;
-  };
-  for (const d of config.datasets) d.debounce.quietSeconds = 0;
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
-
-const key = (day: number) => `orders/year=2024/month=01/day=${String(day).padStart(2, '0')}/part.csv`;
-const body = (day: number) =>
-  `order_id,customer,amount,ordered_at\n${day},c${day},1.50,2024-01-${String(day).padStart(2, '0')} 10:00:00\n`;
+const key = ordersKey;
+const body = ordersBody;
 
 test(`a ${PARTITIONS}-partition local run completes every wait by event: no Check state, no re-check`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-local-waits-'));
