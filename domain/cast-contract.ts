@@ -87,11 +87,10 @@ interface Dialect {
   quote(text: string): string;
   trim(x: string): string;
   fullMatch(x: string, pattern: string): string;
-  /** TRUE when the pattern matches somewhere in x. */
-  contains(x: string, pattern: string): string;
   /** A cast that yields NULL instead of failing (the job pins ANSI off on Spark; DuckDB has TRY_CAST). */
   tryCast(x: string, type: TargetType): string;
-  minusMinutes(timestamp: string, minutes: string): string;
+  /** The UTC instant of a text `t` that fully matched PATTERNS.timestamp, as a timestamp without zone. */
+  utcTimestamp(t: string, type: TargetType): string;
 }
 
 const DUCK_TYPES: Record<Exclude<BaseType, 'decimal'>, string> = {
@@ -111,14 +110,45 @@ export function duckdbType(type: TargetType | string): string {
 
 const quoteSql = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
+/**
+ * Spark: without a numeric offset the text (with 'T' or ' ', optional 'Z') casts as it is, in the session's UTC; with
+ * one, the local part is cast and the offset subtracted.
+ */
+function sparkUtcTimestamp(t: string, type: TargetType): string {
+  const offset = '([+-])([0-9]{2}):?([0-9]{2})?$';
+  const local = `concat(regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 1), ' ', regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 2))`;
+  const zone = (group: number) => `regexp_extract(${t}, '${offset}', ${group})`;
+  const offsetMinutes = `(CASE WHEN ${zone(1)} = '-' THEN -1 ELSE 1 END) * (CAST(${zone(2)} AS INT) * 60 + COALESCE(CAST(NULLIF(${zone(3)}, '') AS INT), 0))`;
+  return `(CASE WHEN (${t} rlike '${offset}') THEN (CAST(${local} AS ${type.name}) - make_dt_interval(0, 0, CAST(${offsetMinutes} AS INT), 0)) ELSE CAST(${t} AS ${type.name}) END)`;
+}
+
+/**
+ * DuckDB, with no regular expression beyond the pattern's: each one is compiled when a statement is bound and again
+ * for each thread that runs it, and the local job binds one statement per partition (issue 14: the five
+ * regexp_extract calls Spark's rendering uses were 1.4 ms of every partition's statement).
+ * - The pattern fixes the first 19 characters (date, separator, time), so a '+' or '-' after them can only be the
+ *   sign of a numeric offset.
+ * - With one, DuckDB's TIMESTAMPTZ cast applies it (±HH, ±HHMM, ±HH:MM; 'T' or ' '), and epoch_us/make_timestamp
+ *   turn the instant into a timestamp without zone. Neither depends on the session's TimeZone, which would decide
+ *   the instant of a text without an offset and the TIMESTAMPTZ -> TIMESTAMP cast.
+ * - Without one ('Z' or nothing), the plain TIMESTAMP cast reads the text as UTC.
+ * tests/conformance/duckdb-timestamp.test.ts holds this equal to the regexp_extract rendering, under several
+ * session time zones.
+ */
+function duckdbUtcTimestamp(t: string, type: TargetType): string {
+  const zoneText = `substr(${t}, 20)`;
+  const hasOffset = `(${zoneText} LIKE '%+%' OR ${zoneText} LIKE '%-%')`;
+  const instant = `make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ)))`;
+  return `(CASE WHEN ${hasOffset} THEN ${instant} ELSE TRY_CAST(${t} AS ${duckdbType(type)}) END)`;
+}
+
 export const duckdb: Dialect = {
   quote: quoteSql,
   // The four characters in one literal (a DuckDB literal holds tabs and line ends as they are).
   trim: (x) => `trim(${x}, ' \t\n\r')`,
   fullMatch: (x, pattern) => `regexp_full_match(${x}, ${quoteSql(pattern)})`,
-  contains: (x, pattern) => `regexp_matches(${x}, ${quoteSql(pattern)})`,
   tryCast: (x, type) => `TRY_CAST(${x} AS ${duckdbType(type)})`,
-  minusMinutes: (ts, minutes) => `(${ts} - to_minutes(CAST(${minutes} AS BIGINT)))`,
+  utcTimestamp: duckdbUtcTimestamp,
 };
 
 export const sparkSql: Dialect = {
@@ -126,11 +156,10 @@ export const sparkSql: Dialect = {
   quote: (text) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`,
   trim: (x) => `trim(BOTH concat(' ', char(9), char(10), char(13)) FROM ${x})`,
   fullMatch: (x, pattern) => `(${x} rlike '^(${pattern})$')`,
-  contains: (x, pattern) => `(${x} rlike '${pattern}')`,
   // spark.sql.ansi.enabled is pinned to false by the job: a cast that cannot be made yields NULL, which the
   // contract counts as a bad row (validity is decided by the pattern first, the NULL is the range check).
   tryCast: (x, type) => `CAST(${x} AS ${type.name})`,
-  minusMinutes: (ts, minutes) => `(${ts} - make_dt_interval(0, 0, CAST(${minutes} AS INT), 0))`,
+  utcTimestamp: sparkUtcTimestamp,
 };
 
 export interface ColumnSql {
@@ -162,15 +191,8 @@ export function columnSql(dialect: Dialect, type: TargetType, x: string): Column
     switch (type.base) {
       case 'boolean':
         return `(CASE WHEN ${matches(PATTERNS.boolean, `lower(${t})`)} THEN lower(${t}) IN ('true', '1') END)`;
-      case 'timestamp': {
-        const offset = '([+-])([0-9]{2}):?([0-9]{2})?$';
-        const local = `concat(regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 1), ' ', regexp_extract(${t}, '^([0-9-]{10})[T ]([0-9:.]+)', 2))`;
-        const zone = (group: number) => `regexp_extract(${t}, '${offset}', ${group})`;
-        const offsetMinutes = `(CASE WHEN ${zone(1)} = '-' THEN -1 ELSE 1 END) * (CAST(${zone(2)} AS INT) * 60 + COALESCE(CAST(NULLIF(${zone(3)}, '') AS INT), 0))`;
-        // Without a numeric offset the text (with 'T' or ' ', optional 'Z') casts as it is, in UTC; with one, the
-        // local part is cast and the offset subtracted. (DuckDB's own cast would ignore a numeric offset.)
-        return `(CASE WHEN ${matches(PATTERNS.timestamp)} THEN (CASE WHEN ${dialect.contains(t, offset)} THEN ${dialect.minusMinutes(dialect.tryCast(local, type), offsetMinutes)} ELSE ${dialect.tryCast(t, type)} END) END)`;
-      }
+      case 'timestamp':
+        return `(CASE WHEN ${matches(PATTERNS.timestamp)} THEN ${dialect.utcTimestamp(t, type)} END)`;
       case 'double': {
         const typed = dialect.tryCast(t, type);
         return `(CASE WHEN ${matches(PATTERNS.double)} AND abs(${typed}) <= ${MAX_DOUBLE} THEN ${typed} END)`;

@@ -429,12 +429,21 @@ const jsonMember = (name: string): string => {
   return quoteString(`$."${name}"`);
 };
 
-/** SQL of the partition's rows as text: __file, v0..vN (one per mapping), plus __object/p0..pN for JSON. */
-function sourceSql(format: 'csv' | 'json' | 'parquet', files: SourceFile[], mapping: ColumnMapping[]): string {
+/**
+ * SQL of the partition's rows as text: __file, v0..vN (one per mapping), plus __object/p0..pN for JSON. For counting
+ * (`values: false`) only __file, and for JSON __object/p0..pN: job statements run without the optimizer (see
+ * JOB_STATEMENTS_UNOPTIMIZED), so a column the count does not need would still be read and converted.
+ */
+function sourceSql(
+  format: 'csv' | 'json' | 'parquet',
+  files: SourceFile[],
+  mapping: ColumnMapping[],
+  { values = true } = {},
+): string {
   if (format === 'json') {
     const list = `[${files.map((f) => quoteString(f.path)).join(', ')}]`;
     const columns = mapping.flatMap((m, i) => [
-      `json ->> ${jsonMember(m.source)} AS ${inputColumn(i)}`,
+      ...(values ? [`json ->> ${jsonMember(m.source)} AS ${inputColumn(i)}`] : []),
       `json_type(json, ${jsonMember(m.source)}) IS NOT NULL AS p${i}`,
     ]);
     return `SELECT filename AS __file, json_type(json) = 'OBJECT' AS __object, ${columns.join(', ')} FROM read_ndjson_objects(${list}, filename = true)`;
@@ -450,7 +459,7 @@ function sourceSql(format: 'csv' | 'json' | 'parquet', files: SourceFile[], mapp
     .map((group) => {
       const { columns = [] } = group[0] ?? {};
       const list = `[${group.map((f) => quoteString(f.path)).join(', ')}]`;
-      const values = mapping.map((m, i) => {
+      const texts = mapping.map((m, i) => {
         const at = columns.indexOf(m.source);
         const text =
           at < 0 ? 'NULL::VARCHAR' : format === 'csv' ? `c${at}` : `CAST(${quoteIdent(m.source)} AS VARCHAR)`;
@@ -460,7 +469,7 @@ function sourceSql(format: 'csv' | 'json' | 'parquet', files: SourceFile[], mapp
         format === 'csv'
           ? `read_csv(${list}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}, filename = true)`
           : `read_parquet(${list}, filename = true)`;
-      return `SELECT filename AS __file, ${values.join(', ')} FROM ${reader}`;
+      return `SELECT filename AS __file${values ? `, ${texts.join(', ')}` : ''} FROM ${reader}`;
     })
     .join('\nUNION ALL\n');
 }
@@ -574,7 +583,9 @@ export async function convertPartition(
     const counted: Record<string, unknown>[] =
       format === 'csv' && files.every((f) => f.rows !== undefined)
         ? files.map((f) => ({ __file: f.path, total: f.rows }))
-        : await db.rows(`SELECT __file, count(*) AS total${presence} FROM (${source}) GROUP BY __file`);
+        : await db.rows(
+            `SELECT __file, count(*) AS total${presence} FROM (${sourceSql(format, files, mapping, { values: false })}) GROUP BY __file`,
+          );
     // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
     const lacking = new Map<string, string[]>();
     for (const f of files) {

@@ -108,6 +108,7 @@ interface SideResult {
   seconds: number;
   /** CPU seconds (user + system, every thread of the process) over the same span: steadier than wall time on a loaded machine. */
   cpuSeconds: number;
+  threadCpu?: ThreadCpu;
   maxRssMiB: number;
   executions?: number;
   claimed?: number[];
@@ -122,6 +123,39 @@ interface SideResult {
 function cpuSince(start: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(start);
   return (user + system) / 1e6;
+}
+
+/** CPU seconds per kind of thread (Linux /proc; empty elsewhere): Node's own thread, libuv's pool, V8's helpers. */
+type ThreadCpu = Record<'node' | 'pool' | 'v8', number>;
+
+function threadCpu(): ThreadCpu | undefined {
+  const tasks = '/proc/self/task';
+  if (!existsSync(tasks)) return undefined;
+  const cpu: ThreadCpu = { node: 0, pool: 0, v8: 0 };
+  for (const tid of readdirSync(tasks)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const [utime, stime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    // DuckDB's statements run on libuv's pool threads, and its own threads inherit their name.
+    const kind = tid === String(process.pid) ? 'node' : name.startsWith('libuv-worker') ? 'pool' : 'v8';
+    cpu[kind] += ((utime ?? 0) + (stime ?? 0)) / 100; // clock ticks, USER_HZ = 100
+  }
+  return cpu;
+}
+
+/** " (node thread 3.2, pool 7.1, V8 helpers 0.9)": where a side's CPU went. */
+function threadSplit(cpu: ThreadCpu | undefined): string {
+  return cpu ? ` (sluice: node thread ${fmt(cpu.node)}, pool ${fmt(cpu.pool)}, V8 helpers ${fmt(cpu.v8)})` : '';
+}
+
+function threadCpuSince(start: ThreadCpu | undefined): ThreadCpu | undefined {
+  const now = threadCpu();
+  return start && now ? { node: now.node - start.node, pool: now.pool - start.pool, v8: now.v8 - start.v8 } : undefined;
 }
 
 /** Local runtime settings to explore (`--poll-ms`, `--connections`); unset means the runtime's defaults. */
@@ -149,6 +183,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
   let lastEnd = 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const threads0 = threadCpu();
   const runtime = await LocalRuntime.open({
     lakeDir,
     configFile,
@@ -189,6 +224,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
   states['(first query)'] = performance.now() - tQuery;
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = cpuSince(cpu0);
+  const threadSeconds = threadCpuSince(threads0);
   const jobSeconds = runtime.jobs
     .allStats()
     .map((j) => j.stats?.seconds ?? 0)
@@ -205,6 +241,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
   return {
     seconds,
     cpuSeconds,
+    threadCpu: threadSeconds,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     executions: runtime.runs.length,
     claimed,
@@ -226,6 +263,7 @@ async function childDirect(dataDir: string, outDir: string, mapping: Mapping[]):
   const casts = mapping.map((m) => `${duckdbCast(m.type, id(m.source))} AS ${id(m.target)}`);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const threads0 = threadCpu();
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   await db.run(
@@ -236,8 +274,9 @@ async function childDirect(dataDir: string, outDir: string, mapping: Mapping[]):
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = cpuSince(cpu0);
+  const threadSeconds = threadCpuSince(threads0);
   db.closeSync();
-  return { seconds, cpuSeconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { seconds, cpuSeconds, threadCpu: threadSeconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 async function child(argv: string[]): Promise<void> {
@@ -372,7 +411,7 @@ async function benchSize(size: Size, reps: number, root: string, knobs: Knobs, p
     sluiceRuns.push(s);
     console.log(
       `   rep ${rep + 1} (${sluiceFirst ? 'sluice first' : 'direct first'}): sluice ${fmt(s.seconds)} s, direct ${fmt(d.seconds)} s, ratio ${fmt(s.seconds / d.seconds)};` +
-        ` cpu ${fmt(s.cpuSeconds)} / ${fmt(d.cpuSeconds)} s;` +
+        ` cpu ${fmt(s.cpuSeconds)} / ${fmt(d.cpuSeconds)} s${threadSplit(s.threadCpu)};` +
         ` peak RSS ${fmt(s.maxRssMiB, 0)} / ${fmt(d.maxRssMiB, 0)} MiB; job runs sum ${fmt(s.jobSecondsSum ?? 0)} s, median ${fmt((s.jobSecondsMedian ?? 0) * 1000, 0)} ms`,
     );
     rmSync(lakeDir, { recursive: true, force: true });

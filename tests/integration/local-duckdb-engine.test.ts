@@ -92,3 +92,25 @@ test('copy resolves with the rows a COPY wrote, zero included; anything else is 
     engine.close();
   }
 });
+
+test('job statements run as written: a filter on computed values stays above them, so each value is computed once', async () => {
+  // The shape of the good-row COPY: values computed by a projection (here one regular expression), kept by a filter
+  // on them. DuckDB's optimizer would copy the expression into the filter (computing it twice per row).
+  const sql = `EXPLAIN SELECT x FROM (SELECT CASE WHEN regexp_full_match(s, '[0-9]+') THEN 1 END AS x FROM (SELECT CAST(range AS VARCHAR) AS s FROM range(3))) WHERE x IS NOT NULL`;
+  const filterOf = (rows: Record<string, unknown>[]) => {
+    const plan = String(rows[0]?.explain_value);
+    return plan.slice(plan.indexOf('FILTER'), plan.indexOf('└', plan.indexOf('FILTER')));
+  };
+  const engine = await LocalEngine.open(2);
+  try {
+    const inJobs = await Promise.all([0, 1].map(() => engine.jobSession((s) => s.rows(sql))));
+    for (const rows of inJobs) {
+      expect(filterOf(rows)).toContain('FILTER');
+      expect(filterOf(rows)).not.toContain('regexp');
+    }
+    // Queries keep the optimizer: there the expression moves into the filter.
+    expect(filterOf(await engine.rows(sql))).toContain('regexp');
+  } finally {
+    engine.close();
+  }
+});
