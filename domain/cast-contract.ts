@@ -171,8 +171,8 @@ export interface ColumnSql {
   trimmed: string;
   /** The value computed from an already trimmed text column `t` (lets an engine trim once). */
   valueOf(t: string): string;
-  /** Validity given the raw text `x` and the already computed value column `v`: blank, or a value. */
-  validOf(x: string, v: string): string;
+  /** Validity given the trimmed text column `t` (as `trimmed` computes it) and the value column `v`: blank, or a value. */
+  validOf(t: string, v: string): string;
 }
 
 /**
@@ -202,9 +202,10 @@ export function columnSql(dialect: Dialect, type: TargetType, x: string): Column
     }
   };
   const trimmed = dialect.trim(x);
-  const validOf = (raw: string, v: string) => `(${v} IS NOT NULL OR ${raw} IS NULL OR ${dialect.trim(raw)} = '')`;
+  // trim(x) is NULL exactly when x is, so a trimmed column answers both questions without trimming again.
+  const validOf = (t: string, v: string) => `(${v} IS NOT NULL OR ${t} IS NULL OR ${t} = '')`;
   const value = valueOf(trimmed);
-  return { valid: validOf(x, value), value, trimmed, valueOf, validOf };
+  return { valid: `(${value} IS NOT NULL OR ${x} IS NULL OR ${trimmed} = '')`, value, trimmed, valueOf, validOf };
 }
 
 export function badValueReason(mapping: ColumnMapping): string {

@@ -569,13 +569,16 @@ export async function convertPartition(
     const files = await describeFiles(db, format, paths);
     const isJson = format === 'json';
     const source = sourceSql(format, files, mapping);
-    // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off the value.
+    // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
+    // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
     const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
     const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
-    const valid = (i: number) => sql[i]?.validOf(inputColumn(i), `x${i}`) ?? 'TRUE';
+    const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
     const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
-    // Nested subqueries, not CTEs: the same plan, bound a little faster (a partition's statement is mostly setup).
-    const typedRows = `(SELECT *, ${typed} FROM (SELECT *, ${trimmed} FROM (${source})))`;
+    const ts = mapping.map((_, i) => `t${i}`);
+    // Nested subqueries, not CTEs: the same plan, bound a little faster.
+    const typedRows = (keep: string[]) =>
+      `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
     const presence = isJson
       ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
       : '';
@@ -605,12 +608,14 @@ export async function convertPartition(
       );
     const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
     const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
+    // What the good rows' filter reads besides the values: the file (when some lack a column), JSON's object flag.
+    const passed = [...(lacking.size > 0 ? ['__file'] : []), ...(isJson ? ['__object'] : [])];
     const folder = target.replace(/\/$/, '');
     const tmp = `${folder}.tmp-${runId}`;
     await makeEmptyFolder(tmp);
     try {
       const rowsOut = await db.copy(
-        `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
+        `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows(passed)} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
       );
       let badRows = rowsIn - rowsOut;
       let rejectsFile: string | undefined;
@@ -632,7 +637,7 @@ export async function convertPartition(
         const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
         // The two COPYs' conditions are complements: every row read is in exactly one of them.
         badRows = await db.copy(
-          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(['__file', ...passed.filter((c) => c !== '__file'), ...mapping.map((_, i) => inputColumn(i))])} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
         );
         if (rowsOut + badRows !== rowsIn)
           throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);

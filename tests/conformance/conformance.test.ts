@@ -56,7 +56,7 @@ describe('values: the contract on DuckDB', () => {
     // job runs it): both must give the table's answer.
     const [row] = await engine.rows(
       `SELECT ${sql.valid} AS valid, CAST(${sql.value} AS VARCHAR) AS value,
-              ${sql.validOf('v0', 'x0')} AS layered_valid, CAST(x0 AS VARCHAR) AS layered_value
+              ${sql.validOf('t0', 'x0')} AS layered_valid, CAST(x0 AS VARCHAR) AS layered_value
        FROM (SELECT *, ${sql.valueOf('t0')} AS x0 FROM (SELECT v0, ${sql.trimmed} AS t0 FROM (SELECT ${input}::VARCHAR AS v0)))`,
     );
     const expected = { valid: c.valid, value: c.value };
