@@ -3,7 +3,8 @@
  *
  * sluice's local pipeline (landing -> queryable) against one direct DuckDB `COPY … PARTITION_BY` with the same
  * casts, on the same CSV files. For each size, `reps` interleaved pairs (the order alternates), each side in its
- * own child process so that its peak RSS (getrusage maxrss) is its own. The machine is shared: read the ratios
+ * own child process so that its peak RSS (getrusage maxrss, from the start of its measured span) is its own. The
+ * machine is shared: read the ratios
  * within one run (min/median/max), not the seconds. Each pair's outputs are compared: same rows (EXCEPT ALL both
  * ways), same partition folders, same column types.
  *
@@ -140,7 +141,11 @@ function threadCpu(): ThreadCpu | undefined {
       continue; // the thread ended meanwhile
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const [utime, stime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    const [utime, stime] = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 13)
+      .map(Number);
     // DuckDB's statements run on libuv's pool threads, and its own threads inherit their name.
     const kind = tid === String(process.pid) ? 'node' : name.startsWith('libuv-worker') ? 'pool' : 'v8';
     cpu[kind] += ((utime ?? 0) + (stime ?? 0)) / 100; // clock ticks, USER_HZ = 100
@@ -151,6 +156,19 @@ function threadCpu(): ThreadCpu | undefined {
 /** " (node thread 3.2, pool 7.1, V8 helpers 0.9)": where a side's CPU went. */
 function threadSplit(cpu: ThreadCpu | undefined): string {
   return cpu ? ` (sluice: node thread ${fmt(cpu.node)}, pool ${fmt(cpu.pool)}, V8 helpers ${fmt(cpu.v8)})` : '';
+}
+
+/**
+ * Starts the peak RSS (getrusage's maxrss, /proc's VmHWM) afresh at the start of the measured span, on Linux (writing
+ * 5 to /proc/self/clear_refs, proc(5)). Loading the bench's modules through tsx sometimes peaked at 300-450 MiB
+ * before any work, in either side's process, and that peak decided the ratio of two otherwise equal sides.
+ */
+function resetPeakRss(): void {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // Elsewhere the peak covers the whole process, module loading included.
+  }
 }
 
 function threadCpuSince(start: ThreadCpu | undefined): ThreadCpu | undefined {
@@ -181,6 +199,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
     if (open && open.name !== '(ended)') states[open.name] = (states[open.name] ?? 0) + now - open.at;
   };
   let lastEnd = 0;
+  resetPeakRss();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const threads0 = threadCpu();
@@ -261,6 +280,7 @@ async function childDirect(dataDir: string, outDir: string, mapping: Mapping[]):
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const id = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const casts = mapping.map((m) => `${duckdbCast(m.type, id(m.source))} AS ${id(m.target)}`);
+  resetPeakRss();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const threads0 = threadCpu();
