@@ -4,9 +4,8 @@
  * sluice's local pipeline (landing -> queryable) against one direct DuckDB `COPY … PARTITION_BY` with the same
  * casts, on the same CSV files. For each size, `reps` interleaved pairs (the order alternates), each side in its
  * own child process so that its peak RSS (getrusage maxrss, from the start of its measured span) is its own. The
- * machine is shared: read the ratios
- * within one run (min/median/max), not the seconds. Each pair's outputs are compared: same rows (EXCEPT ALL both
- * ways), same partition folders, same column types.
+ * machine is shared: read the ratios within one run (min/median/max), not the seconds. Each pair's outputs are
+ * compared: same rows (EXCEPT ALL both ways), same partition folders, same column types.
  *
  * The files land as a real burst does: all objects are written, then their events are delivered back to back,
  * and one debounced execution claims them all (the bench stops with an error if it took more than one).
@@ -160,8 +159,8 @@ function threadSplit(cpu: ThreadCpu | undefined): string {
 
 /**
  * Starts the peak RSS (getrusage's maxrss, /proc's VmHWM) afresh at the start of the measured span, on Linux (writing
- * 5 to /proc/self/clear_refs, proc(5)). Loading the bench's modules through tsx sometimes peaked at 300-450 MiB
- * before any work, in either side's process, and that peak decided the ratio of two otherwise equal sides.
+ * 5 to /proc/self/clear_refs, proc(5)), so that loading the bench's modules through tsx is not counted on either side.
+ * Short peaks of 300-450 MiB still come and go in some child processes of both sides (the median absorbs them).
  */
 function resetPeakRss(): void {
   try {
