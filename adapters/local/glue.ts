@@ -317,7 +317,7 @@ interface SourceFile {
   /** CSV: normalized header names in order; Parquet: column name -> DuckDB type. JSON: undefined (per line). */
   columns?: string[];
   types?: string[];
-  /** CSV: the rows, when its line breaks count them exactly (see plainCsvRows); otherwise DuckDB counts. */
+  /** CSV: the rows, when its line breaks count them exactly (see plainRowsOf); otherwise DuckDB counts. */
   rows?: number;
 }
 
@@ -379,14 +379,10 @@ const LINE_COUNT_MAX_BYTES = 256 * 1024 * 1024;
 const [QUOTE, CR, LF] = [0x22, 0x0d, 0x0a];
 
 /**
- * The rows of a CSV file, counted by its line breaks, when that count is exact: no quote character (so no field
- * spans lines), no carriage return, no blank line. Then each line after the header is one row for DuckDB's reader
- * too. Otherwise (or for a very large file) undefined, and DuckDB counts. The COPYs' own counts check it after.
+ * The rows of a CSV file's bytes, counted by its line breaks, when that count is exact: no quote character (so no
+ * field spans lines), no carriage return, no blank line. Then each line after the header is one row for DuckDB's
+ * reader too. Otherwise undefined, and DuckDB counts. The COPYs' own counts check it after.
  */
-export function plainCsvRows(file: string): number | undefined {
-  return statSync(file).size > LINE_COUNT_MAX_BYTES ? undefined : plainRowsOf(readFileSync(file));
-}
-
 function plainRowsOf(bytes: Buffer): number | undefined {
   if (bytes.includes(QUOTE) || bytes.includes(CR) || bytes.includes('\n\n') || bytes[0] === LF) return undefined;
   let lines = 0;
@@ -396,11 +392,11 @@ function plainRowsOf(bytes: Buffer): number | undefined {
 }
 
 /**
- * A CSV file's header and, when its line breaks count its rows exactly, the rows: one read of the file for both.
- * Synchronous on purpose: the file is in the page cache, and the promise API waits behind DuckDB's statements in
- * libuv's thread pool.
+ * A CSV file's header and, when its line breaks count its rows exactly (plainRowsOf; never for a very large file),
+ * the rows: one read of the file for both. Synchronous on purpose: the file is in the page cache, and the promise
+ * API waits behind DuckDB's statements in libuv's thread pool.
  */
-function inspectCsv(path: string): { columns: string[]; rows?: number } {
+export function inspectCsv(path: string): { columns: string[]; rows?: number } {
   if (statSync(path).size > LINE_COUNT_MAX_BYTES) return { columns: normalizeCsvHeader(firstLineOf(path)) };
   const bytes = readFileSync(path);
   const end = bytes.indexOf(LF);
@@ -582,7 +578,7 @@ export async function convertPartition(
     const presence = isJson
       ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
       : '';
-    // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainCsvRows).
+    // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainRowsOf).
     const counted: Record<string, unknown>[] =
       format === 'csv' && files.every((f) => f.rows !== undefined)
         ? files.map((f) => ({ __file: f.path, total: f.rows }))
@@ -636,8 +632,10 @@ export async function convertPartition(
         ];
         const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
         // The two COPYs' conditions are complements: every row read is in exactly one of them.
+        // A rejected row keeps its file and raw values, besides what the filter reads.
+        const rejectsRead = ['__file', ...(isJson ? ['__object'] : []), ...mapping.map((_, i) => inputColumn(i))];
         badRows = await db.copy(
-          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(['__file', ...passed.filter((c) => c !== '__file'), ...mapping.map((_, i) => inputColumn(i))])} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(rejectsRead)} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
         );
         if (rowsOut + badRows !== rowsIn)
           throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);

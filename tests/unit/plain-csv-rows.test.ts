@@ -5,15 +5,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { plainCsvRows } from '../../adapters/local/glue';
+import { inspectCsv } from '../../adapters/local/glue';
 
-describe('plainCsvRows', () => {
+describe('the rows inspectCsv counts by line breaks', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const rowsOf = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
-    return plainCsvRows(join(dir, name));
+    return inspectCsv(join(dir, name)).rows;
   };
 
   test('one row per line after the header, with or without a last line break', async () => {
