@@ -27,6 +27,7 @@ import {
   type SdkCommand,
 } from '../deploy/sdk-calls';
 import { packageStage } from '../support/package-stack';
+import { venvBin } from '../support/python-env';
 import { asArray, of, roleStatements, target, type Template } from '../deploy/template';
 import {
   MAX_SERVICE_TIMEOUT,
@@ -111,7 +112,7 @@ describe.each(STAGES)('the %s template', (stage) => {
   test('passes cfn-lint', () => {
     // W3005: the Serverless Framework itself adds DependsOn on each function's role beside the GetAtt.
     const result = spawnSync(
-      'cfn-lint',
+      venvBin('cfn-lint'),
       ['--ignore-checks', 'W3005', '--', join(packaged[stage]!.dir, 'cloudformation-template-update-stack.json')],
       { encoding: 'utf8' },
     );

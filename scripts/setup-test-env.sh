@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the test suite uses beyond npm, from a clean clone, with no hand step:
+#   - a project-local Python virtual environment (.venv) with python/requirements-test.txt
+#     (pyspark for the Glue script, moto's DynamoDB server, cfn-lint), rebuilt when that file changes;
+#   - tmux and a Java 17 runtime from Debian's packages, when they are missing and we may install them.
+# `npm test` calls it first; it is quick when everything is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+REQ=python/requirements-test.txt
+STAMP="$VENV/.requirements.sha256"
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+
+pick_python() {
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 10) else 1)'; then
+      echo "$candidate"
+      return
+    fi
+  done
+  echo "setup-test-env: no Python 3.10+ found (Glue 5.0 runs Python 3.11)" >&2
+  exit 1
+}
+
+if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
+  echo "setup-test-env: creating $VENV from $REQ" >&2
+  rm -rf "$VENV"
+  "$(pick_python)" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  echo "$want" >"$STAMP"
+fi
+
+apt_install() {
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "setup-test-env: $* missing and not root; install it with apt-get" >&2
+    return 0
+  fi
+  if [[ ! -f /tmp/.sluice-apt-updated ]]; then
+    apt-get update -qq >/dev/null && touch /tmp/.sluice-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v tmux >/dev/null 2>&1 || apt_install tmux
+if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
+exit 0
