@@ -1,8 +1,8 @@
 // Two projects so `npm test` can report fast unit specs apart from the slower ones that
 // start real engines (dynalite, DuckDB, the ASL interpreter, `sls package`).
 const transform = { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] };
-// middy (and a few of its deps) ship ESM only; let swc transpile them for jest's CommonJS runtime.
-const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
+// middy (and a few of its deps) and hyparquet ship ESM only; let swc transpile them for jest's CommonJS runtime.
+const transformIgnorePatterns = ['/node_modules/(?!(@middy|hyparquet)/)'];
 module.exports = {
   // A hang guard, not a speed limit: a loaded 2-core machine makes a 2 s test take 10 s, and that must not fail it.
   testTimeout: 120_000,

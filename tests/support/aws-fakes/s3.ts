@@ -223,14 +223,20 @@ export class FakeS3 {
       case 'GetObject':
       case 'HeadObject': {
         const object = this.object(bucket, key);
-        res.writeHead(200, {
+        const range = operation === 'GetObject' ? byteRangeOf(req.headers.range, object.body.length) : undefined;
+        if (range === 'unsatisfiable') {
+          throw new S3Fault('InvalidRange', 'The requested range is not satisfiable', 416);
+        }
+        const body = range ? object.body.subarray(range.start, range.end + 1) : object.body;
+        res.writeHead(range ? 206 : 200, {
           'content-type': object.contentType,
-          'content-length': String(object.body.length),
+          'content-length': String(body.length),
+          ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${object.body.length}` } : {}),
           etag: object.etag,
           'last-modified': object.lastModified.toUTCString(),
           ...Object.fromEntries(Object.entries(object.metadata).map(([n, v]) => [`x-amz-meta-${n}`, v])),
         });
-        res.end(operation === 'GetObject' ? object.body : undefined);
+        res.end(operation === 'GetObject' ? body : undefined);
         return;
       }
       case 'DeleteObject':
@@ -346,4 +352,26 @@ function stored(body: Buffer, contentType: string, metadata: Record<string, stri
 /** S3 lists keys in UTF-8 binary order. */
 function binaryOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * GetObject's Range header, one range as S3 serves it (RFC 9110 byte ranges; S3 answers one range only):
+ * `bytes=a-b` (b clamped to the last byte), `bytes=a-`, and the suffix form `bytes=-n` (the last n bytes).
+ * A first byte at or past the end is 416 InvalidRange. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ */
+export function byteRangeOf(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  if (start >= size) return 'unsatisfiable';
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return end < start ? undefined : { start, end };
 }
