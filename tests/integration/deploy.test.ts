@@ -51,9 +51,11 @@ import {
 import { ALARM_EMAIL_ENV } from '../../adapters/aws/deploy/stage-checks';
 import { INTAKE_FUNCTION } from '../../adapters/aws/deploy/functions';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is CommonJS, loaded by the framework
-const { bucketNameProblems } = require('../../adapters/aws/deploy/stage-guard-plugin.js') as {
+const StageGuardPlugin = require('../../adapters/aws/deploy/stage-guard-plugin.js') as {
+  new (serverless: unknown, options: unknown): { hooks: Record<string, () => Promise<void>> };
   bucketNameProblems: (stage: string, lake: Record<string, string>, accountId: string) => string[];
 };
+const { bucketNameProblems } = StageGuardPlugin;
 
 const ROOT = join(__dirname, '..', '..');
 const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
@@ -244,12 +246,16 @@ describe.each(STAGES)('the %s template', (stage) => {
     for (const d of config.datasets) {
       const id = d.name.charAt(0).toUpperCase() + d.name.slice(1);
       const list = roleStatements(t(), `JobRole${id}`).filter((s) => asArray(s.Action).includes('s3:ListBucket'));
-      const curated = list.find((s) => JSON.stringify(s.Resource).includes(config.lake.curatedBucket));
-      expect(curated?.Condition).toEqual({
-        StringLikeIfExists: {
-          's3:prefix': [d.target.folder, `${d.target.folder}*`, `_rejected/${d.name}/`, `_rejected/${d.name}/*`],
+      const curated = list.filter((s) => JSON.stringify(s.Resource).includes(config.lake.curatedBucket));
+      // Listings inside the dataset's folders; requests without a prefix (S3's 404 for a missing key) apart.
+      expect(curated.map((s) => s.Condition)).toEqual([
+        {
+          StringLike: {
+            's3:prefix': [d.target.folder, `${d.target.folder}*`, `_rejected/${d.name}/`, `_rejected/${d.name}/*`],
+          },
         },
-      });
+        { Null: { 's3:prefix': 'true' } },
+      ]);
     }
   });
 
@@ -656,6 +662,17 @@ test('`sls deploy` refuses bucket names without the target account id, naming th
       '123456789012',
     ),
   ).toEqual([]);
+});
+
+test('the stage guard runs before `sls deploy` changes the stack, with the account the provider resolves', async () => {
+  const provider = { getStage: () => 'prod', getAccountId: async () => '123456789012' };
+  const plugin = new StageGuardPlugin({ getProvider: () => provider }, { stage: 'prod' });
+  expect(Object.keys(plugin.hooks)).toEqual(['before:deploy:deploy']);
+  await expect(plugin.hooks['before:deploy:deploy']!()).rejects.toThrow(
+    "stage 'prod': /lake/rawBucket 'sluice-prod-raw-eu-west-1' does not contain the account id 123456789012",
+  );
+  // serverless.yml lists it, so the framework loads it.
+  expect(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).toContain('./adapters/aws/deploy/stage-guard-plugin.js');
 });
 
 test('the reference Glue script is valid Python (it can only run on AWS Glue)', () => {

@@ -5,6 +5,7 @@
 // or, worse, a name an earlier stack left behind is reused. The Lambdas read the names from the stage config in
 // their zip, so the config must hold the real names: this check makes the deployer write them, with the account id,
 // before the first deploy. `sls package` (offline, no account) is not affected: the account is only known at deploy.
+const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -31,10 +32,10 @@ class StageGuardPlugin {
 
   async checkBuckets() {
     const stage = this.provider.getStage();
-    const { require: tsxRequire } = require('tsx/cjs/api');
-    const { loadConfigFile } = tsxRequire('../../../domain/config.ts', __filename);
-    const config = loadConfigFile(process.env.SLUICE_CONFIG_FILE || join(ROOT, 'config', `${stage}.json`));
-    const problems = bucketNameProblems(stage, config.lake, await this.provider.getAccountId());
+    // The same file serverless-stack.js validated (with the Lambdas' own code) when the stack was built.
+    const file = process.env.SLUICE_CONFIG_FILE || join(ROOT, 'config', `${stage}.json`);
+    const { lake } = JSON.parse(readFileSync(file, 'utf8'));
+    const problems = bucketNameProblems(stage, lake, await this.provider.getAccountId());
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }
 }
