@@ -372,11 +372,13 @@ const WHOLE_BUCKET_LISTERS = ['BucketEmptierRole', 'StartPartitionRefreshRole'];
 /**
  * s3:ListBucket: listings only inside named folders (StringLike on s3:prefix), never an IfExists operator (which
  * also lets a listing without a prefix, every dataset's keys, through); the grant for requests without s3:prefix
- * (S3's 404 for a missing key) only in a role that reads objects of that bucket.
+ * (S3's 404 for a missing key) only in a role that reads objects of that bucket, and never in a crawler's.
  */
 export function listBucketRules(t: Template): string[] {
   const problems: string[] = [];
   const bucketOf = (r: Json) => (typeof r === 'string' ? r : JSON.stringify(r)).replace(/\/.*$/, '');
+  // A crawler lists its folders and reads what it listed: it never asks for a key that may be missing.
+  const crawlerRoles = new Set(of(t, 'AWS::Glue::Crawler').map(([, c]) => target(c.Properties.Role)));
   for (const [id] of of(t, 'AWS::IAM::Role')) {
     const statements = roleStatements(t, id);
     const reads = new Set(
@@ -393,6 +395,8 @@ export function listBucketRules(t: Template): string[] {
       }
       if (operators.some((o) => o.endsWith('IfExists')))
         problems.push(`${id}: s3:ListBucket with ${operators.join(',')} also allows a listing without a prefix`);
+      if (s.Condition?.Null?.['s3:prefix'] === 'true' && crawlerRoles.has(id))
+        problems.push(`${id}: a crawler's role may list without a prefix`);
       if (s.Condition?.Null?.['s3:prefix'] === 'true')
         for (const bucket of asArray(s.Resource).map((r) => (typeof r === 'string' ? r : (nameText(r) ?? bucketOf(r)))))
           if (![...reads].some((r) => r === bucket || r.startsWith(`${bucket}`)))
