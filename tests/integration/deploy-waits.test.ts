@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfigFile } from '../../domain/config';
 import { buildStack } from '../../adapters/aws/deploy/stack';
 import { WAIT_FUNCTIONS } from '../../adapters/aws/deploy/waits';
+import { PACKAGE_ALARM_EMAIL } from '../support/package-stack';
 
 const ROOT = join(__dirname, '..', '..');
 const asl = readFileSync(join(ROOT, 'state-machines', 'sluice.asl.json'), 'utf8');
@@ -16,7 +17,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 describe.each(['dev', 'prod'])('the %s stack', (stage) => {
   const config = loadConfigFile(join(ROOT, 'config', `${stage}.json`));
-  const stack = buildStack(config, stage, asl);
+  const stack = buildStack(config, stage, asl, { SLUICE_ALARM_EMAIL: PACKAGE_ALARM_EMAIL });
   const resources = stack.resources.Resources as Json;
   const functions = stack.functions as Json;
   const statementsOf = (fn: string): Json[] =>
@@ -71,6 +72,10 @@ describe.each(['dev', 'prod'])('the %s stack', (stage) => {
       expect(actionsOf(fn)).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']));
     }
     expect(actionsOf('recheckWait')).toContain('states:SendTaskHeartbeat');
+    // Issue 26: on "*" (no resource type for these actions), so Distributed Map children's tokens are covered.
+    for (const fn of Object.keys(WAIT_FUNCTIONS))
+      for (const s of statementsOf(fn).filter((x) => String(x.Action).includes('states:SendTask')))
+        expect([fn, s.Resource]).toEqual([fn, ['*']]);
     expect(actionsOf('completeWait')).not.toContain('states:SendTaskHeartbeat');
     expect(actionsOf('awaitJobRun')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'sqs:SendMessage']));
     expect(functions.completeWait.destinations).toEqual({

@@ -26,31 +26,51 @@ import {
   loadProgram,
   type SdkCommand,
 } from '../deploy/sdk-calls';
-import { packageStage } from '../support/package-stack';
+import { PACKAGE_ALARM_EMAIL, packageStage } from '../support/package-stack';
 import { venvBin } from '../support/python-env';
 import { asArray, of, roleStatements, target, type Template } from '../deploy/template';
 import {
+  GLUE_ETL_WORKER_TYPES,
   MAX_SERVICE_TIMEOUT,
+  alarmSubscriptionRules,
   asyncInvocationRules,
   customResourceCode,
   customResourceRules,
   deletionPolicyRules,
+  glueJobRules,
+  glueLogGroupRules,
+  keyPolicyRules,
+  listBucketRules,
+  liveFunctionRules,
+  multipartUploadRules,
   mutuallyExclusiveProperties,
   nameRules,
   s3ScopeRules,
+  taskTokenRules,
 } from '../deploy/template-rules';
+import { ALARM_EMAIL_ENV } from '../../adapters/aws/deploy/stage-checks';
+import { INTAKE_FUNCTION } from '../../adapters/aws/deploy/functions';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is CommonJS, loaded by the framework
+const StageGuardPlugin = require('../../adapters/aws/deploy/stage-guard-plugin.js') as {
+  new (serverless: unknown, options: unknown): { hooks: Record<string, () => Promise<void>> };
+  bucketNameProblems: (stage: string, lake: Record<string, string>, accountId: string) => string[];
+};
+const { bucketNameProblems } = StageGuardPlugin;
 
 const ROOT = join(__dirname, '..', '..');
 const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
 const STAGES = ['dev', 'prod'] as const;
 const HANDLERS: Record<string, string> = { ...STEP_FILES, ...EXTRA_FUNCTIONS, ...WAIT_FUNCTIONS };
-/** Glue ETL (glueetl, Glue 4.0) worker types; G.025X is for streaming jobs only:
- * https://docs.aws.amazon.com/glue/latest/webapi/API_CreateJob.html (WorkerType). */
-const GLUE_ETL_WORKER_TYPES = ['G.1X', 'G.2X', 'G.4X', 'G.8X'];
 
 function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', SLS_TELEMETRY_DISABLED: '1', ...extra };
-  for (const key of Object.keys(env)) if (key.startsWith('AWS_')) delete env[key];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CI: 'true',
+    SLS_TELEMETRY_DISABLED: '1',
+    [ALARM_EMAIL_ENV]: PACKAGE_ALARM_EMAIL,
+    ...extra,
+  };
+  for (const key of Object.keys(env)) if (key.startsWith('AWS_') || env[key] === '') delete env[key];
   return env;
 }
 
@@ -125,7 +145,7 @@ describe.each(STAGES)('the %s template', (stage) => {
   test('no resource sets mutually exclusive properties (metric filter DefaultValue + Dimensions)', () => {
     expect(mutuallyExclusiveProperties(t())).toEqual([]);
     expect(t().Resources.RejectedArrivalsMetricFilter?.Properties).toMatchObject({
-      LogGroupName: `/aws/lambda/sluice-${stage}-onArrival`,
+      LogGroupName: `/aws/lambda/sluice-${stage}-${INTAKE_FUNCTION}`,
       FilterPattern: '{ $.metric = "RejectedArrivals" }',
     });
   });
@@ -226,12 +246,16 @@ describe.each(STAGES)('the %s template', (stage) => {
     for (const d of config.datasets) {
       const id = d.name.charAt(0).toUpperCase() + d.name.slice(1);
       const list = roleStatements(t(), `JobRole${id}`).filter((s) => asArray(s.Action).includes('s3:ListBucket'));
-      const curated = list.find((s) => JSON.stringify(s.Resource).includes(config.lake.curatedBucket));
-      expect(curated?.Condition).toEqual({
-        StringLikeIfExists: {
-          's3:prefix': [d.target.folder, `${d.target.folder}*`, `_rejected/${d.name}/`, `_rejected/${d.name}/*`],
+      const curated = list.filter((s) => JSON.stringify(s.Resource).includes(config.lake.curatedBucket));
+      // Listings inside the dataset's folders; requests without a prefix (S3's 404 for a missing key) apart.
+      expect(curated.map((s) => s.Condition)).toEqual([
+        {
+          StringLike: {
+            's3:prefix': [d.target.folder, `${d.target.folder}*`, `_rejected/${d.name}/`, `_rejected/${d.name}/*`],
+          },
         },
-      });
+        { Null: { 's3:prefix': 'true' } },
+      ]);
     }
   });
 
@@ -257,9 +281,55 @@ describe.each(STAGES)('the %s template', (stage) => {
     }
   });
 
-  test('Glue jobs use a worker type that Glue ETL jobs accept', () => {
+  test('Glue jobs are Glue 5.0 Spark ETL jobs with a worker type and arguments Glue 5.0 accepts', () => {
+    expect(glueJobRules(t())).toEqual([]);
     for (const [id, job] of of(t(), 'AWS::Glue::Job'))
       expect([id, GLUE_ETL_WORKER_TYPES.includes(job.Properties.WorkerType)]).toEqual([id, true]);
+  });
+
+  // ---------- Issue 26: the second review ----------
+  test('task-token answers are granted on "*", and no Step Functions ARN ends in a wildcard glued to a name', () => {
+    expect(taskTokenRules(t())).toEqual([]);
+  });
+
+  test('every bucket aborts incomplete multipart uploads', () => {
+    expect(multipartUploadRules(t())).toEqual([]);
+  });
+
+  test("Glue's job and crawler log groups are the stack's, with the stage retention and the key", () => {
+    expect(glueLogGroupRules(t())).toEqual([]);
+  });
+
+  test('the key policy scopes every service principal to this account (confused deputy)', () => {
+    expect(keyPolicyRules(t())).toEqual([]);
+  });
+
+  test('s3:ListBucket lists only inside folders; requests without a prefix only where the role reads objects', () => {
+    expect(listBucketRules(t())).toEqual([]);
+  });
+
+  test('every function is invoked by the stack or says it is invoked by hand; metric filters read live functions', () => {
+    expect(liveFunctionRules(t())).toEqual([]);
+    expect(t().Resources[functionLogicalId('onArrival')]).toBeUndefined();
+    expect(t().Resources[functionLogicalId('replayDeadLetters')]?.Properties.Description).toMatch(/^Invoked by hand/);
+  });
+
+  test('alarms e-mail a real address, and a stage that keeps data e-mails someone', () => {
+    expect(alarmSubscriptionRules(t(), config.deploy.retainData)).toEqual([]);
+  });
+
+  test('the functions that start executions need no DescribeExecution: StartExecution answers a repeat itself', () => {
+    // StartExecution is idempotent for STANDARD workflows: the same name and input as a running execution returns
+    // the original response; a closed one or other input is ExecutionAlreadyExists
+    // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html). The code reads
+    // neither a DescribeExecution nor anything else after that error, so no role needs states:DescribeExecution
+    // (and the least-privilege test above would fail if one were granted without code that sends it).
+    const starters = Object.keys(HANDLERS).filter((fn) =>
+      derived[fn]!.some((c) => iamActionOf(c) === 'states:StartExecution'),
+    );
+    expect(starters.length).toBeGreaterThan(0);
+    for (const fn of starters)
+      expect([fn, derived[fn]!.map(iamActionOf).filter((a) => a === 'states:DescribeExecution')]).toEqual([fn, []]);
   });
 
   test('the Glue script ships as a packaged artifact that each job reads from the deployment bucket', () => {
@@ -355,9 +425,8 @@ describe.each(STAGES)('the %s template', (stage) => {
   test('the failure topic is KMS-encrypted and subscribes the stage alarm e-mail when set', () => {
     const topic = t().Resources.FailureTopic!;
     expect(topic.Properties.KmsMasterKeyId).toEqual({ Ref: 'SluiceKey' });
-    expect(topic.Properties.Subscription ?? []).toEqual(
-      config.deploy.alarmEmail ? [{ Protocol: 'email', Endpoint: config.deploy.alarmEmail }] : [],
-    );
+    // The test packages set SLUICE_ALARM_EMAIL (tests/support/package-stack.ts), which wins over the config.
+    expect(topic.Properties.Subscription ?? []).toEqual([{ Protocol: 'email', Endpoint: PACKAGE_ALARM_EMAIL }]);
   });
 
   test('both dead-letter queues are encrypted and alarm as soon as they hold a message', () => {
@@ -418,7 +487,7 @@ describe.each(STAGES)('the %s template', (stage) => {
     });
     const policy = resources.IntakeQueuePolicy?.Properties.PolicyDocument.Statement[0];
     expect(policy).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
-    expect(resources.RejectedBatchArrivalsMetricFilter?.Properties.LogGroupName).toBe(
+    expect(resources.RejectedArrivalsMetricFilter?.Properties.LogGroupName).toBe(
       `/aws/lambda/sluice-${stage}-onArrivalBatch`,
     );
   });
@@ -520,7 +589,7 @@ describe.each(STAGES)('the %s template', (stage) => {
   });
 
   test('each function package carries its stage config', () => {
-    const listing = execFileSync('unzip', ['-l', join(packaged[stage]!.dir, 'onArrival.zip')]).toString();
+    const listing = execFileSync('unzip', ['-l', join(packaged[stage]!.dir, `${INTAKE_FUNCTION}.zip`)]).toString();
     expect(listing).toContain(`config/${stage}.json`);
   });
 });
@@ -553,6 +622,58 @@ test('a dataset name too long for its EventBridge rule fails the package step, n
   expect(run.status).not.toBe(0);
   expect(run.output).toContain('/datasets/1/name makes the EventBridge rule name');
 }, 240_000);
+
+test('a stage whose alarm address is a placeholder fails the package step, naming the stage and the field', async () => {
+  // The prod config as it shipped before issue 26.
+  const old = JSON.parse(readFileSync(join(ROOT, 'config', 'prod.json'), 'utf8'));
+  old.deploy.alarmEmail = 'data-oncall@example.com';
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-bad-')), 'prod.json');
+  writeFileSync(file, JSON.stringify(old));
+  const placeholder = await slsPackage('prod', { SLUICE_CONFIG_FILE: file, [ALARM_EMAIL_ENV]: '' });
+  rmSync(placeholder.dir, { recursive: true, force: true });
+  expect(placeholder.status).not.toBe(0);
+  expect(placeholder.output).toContain(
+    "stage 'prod': config/prod.json /deploy/alarmEmail 'data-oncall@example.com' is a placeholder",
+  );
+  // The shipped prod config holds no address: it comes from SLUICE_ALARM_EMAIL, and without one prod refuses.
+  const missing = await slsPackage('prod', { [ALARM_EMAIL_ENV]: '' });
+  rmSync(missing.dir, { recursive: true, force: true });
+  expect(missing.status).not.toBe(0);
+  expect(missing.output).toContain(
+    `stage 'prod' keeps its data (/deploy/retainData) but has no alarm address: set ${ALARM_EMAIL_ENV}`,
+  );
+}, 240_000);
+
+test('`sls deploy` refuses bucket names without the target account id, naming the stage and the field', () => {
+  // The plugin's check, with the account id the provider would resolve (no account here: tested up to that call).
+  for (const stage of STAGES) {
+    const { lake } = loadConfigFile(join(ROOT, 'config', `${stage}.json`));
+    expect(bucketNameProblems(stage, lake, '123456789012')).toEqual([
+      expect.stringContaining(
+        `stage '${stage}': /lake/rawBucket '${lake.rawBucket}' does not contain the account id 123456789012`,
+      ),
+      expect.stringContaining(`stage '${stage}': /lake/curatedBucket '${lake.curatedBucket}' does not contain`),
+    ]);
+  }
+  expect(
+    bucketNameProblems(
+      'prod',
+      { rawBucket: 'sluice-prod-raw-123456789012-eu-west-1', curatedBucket: 'c-123456789012' },
+      '123456789012',
+    ),
+  ).toEqual([]);
+});
+
+test('the stage guard runs before `sls deploy` changes the stack, with the account the provider resolves', async () => {
+  const provider = { getStage: () => 'prod', getAccountId: async () => '123456789012' };
+  const plugin = new StageGuardPlugin({ getProvider: () => provider }, { stage: 'prod' });
+  expect(Object.keys(plugin.hooks)).toEqual(['before:deploy:deploy']);
+  await expect(plugin.hooks['before:deploy:deploy']!()).rejects.toThrow(
+    "stage 'prod': /lake/rawBucket 'sluice-prod-raw-eu-west-1' does not contain the account id 123456789012",
+  );
+  // serverless.yml lists it, so the framework loads it.
+  expect(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).toContain('./adapters/aws/deploy/stage-guard-plugin.js');
+});
 
 test('the reference Glue script is valid Python (it can only run on AWS Glue)', () => {
   expect(existsSync(GLUE_SCRIPT_SOURCE)).toBe(true);

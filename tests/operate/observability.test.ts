@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { freshnessAlarmId } from '../../adapters/aws/deploy/observability';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import { METRICS } from '../../domain/metrics';
-import { openPackage, packageStage, type PackagedStack } from '../support/package-stack';
+import { PACKAGE_ALARM_EMAIL, openPackage, packageStage, type PackagedStack } from '../support/package-stack';
+import { objectEvent } from '../support/events';
 
 const ROOT = join(__dirname, '..', '..');
 const STAGE = 'prod';
@@ -40,7 +41,12 @@ async function packaged(): Promise<{ stack: PackagedStack; config: ResolvedConfi
     for (let attempt = 1; ; attempt++) {
       const result = spawnSync(join(ROOT, 'node_modules/.bin/sls'), ['package', '--stage', STAGE, '--package', out], {
         cwd: ROOT,
-        env: { ...env, SLUICE_CONFIG_FILE: configFile, SLUICE_ESBUILD_WORK_DIR: workDir },
+        env: {
+          ...env,
+          SLUICE_CONFIG_FILE: configFile,
+          SLUICE_ESBUILD_WORK_DIR: workDir,
+          SLUICE_ALARM_EMAIL: PACKAGE_ALARM_EMAIL,
+        },
         encoding: 'utf8',
         timeout: 300_000,
       });
@@ -208,8 +214,10 @@ describe('embedded metric format from the packaged bundles', () => {
   // tests/artifact/job-rows.test.ts, with the rows the packaged checkJobRun prints.
 
   test('the intake: a rejected arrival is counted, under dataset "none"', () => {
-    const { stdout, result } = invokePackaged('onArrival', { 'detail-type': 'not an S3 event' });
-    expect(result).toMatchObject({ status: 'rejected' });
+    // The live intake (onArrivalBatch, issue 26): an Object Created event of a bucket that is not the raw bucket.
+    const body = JSON.stringify(objectEvent('orders/year=2026/month=01/day=05/a.csv'));
+    const { stdout, result } = invokePackaged('onArrivalBatch', { Records: [{ messageId: 'm-1', body }] });
+    expect(result).toEqual({ batchItemFailures: [] });
     const [emf] = emfLines(stdout);
     expect(emf).toMatchObject({ stage: STAGE, dataset: 'none', ArrivalsRejected: 1 });
     expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'sluice', Dimensions: [['stage', 'dataset']] });

@@ -30,6 +30,11 @@ const ROOT = join(__dirname, '..', '..');
 const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
 const HOST = join(__dirname, 'lambda-host.cjs');
 export const ACCOUNT_ID = '123456789012';
+/**
+ * The alarm address the test packages carry (stage-checks.ts: SLUICE_ALARM_EMAIL, required for a stage that keeps
+ * data). A .internal address: not a reserved example name, and no mail leaves a test package anyway.
+ */
+export const PACKAGE_ALARM_EMAIL = 'data-oncall@sluice.internal';
 const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped; readers narrow what they use
@@ -77,6 +82,7 @@ function offlineEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', SLS_TELEMETRY_DISABLED: '1' };
   for (const key of Object.keys(env)) if (key.startsWith('AWS_')) delete env[key];
   delete env.SLUICE_CONFIG_FILE; // serverless-stack.js would package that file instead of config/<stage>.json
+  env.SLUICE_ALARM_EMAIL = PACKAGE_ALARM_EMAIL;
   return env;
 }
 
@@ -103,7 +109,7 @@ export function packageInputsHash(stage: string): string {
     .split('\n')
     .filter(Boolean)
     .sort();
-  const hash = createHash('sha256').update(`stage=${stage}\n`);
+  const hash = createHash('sha256').update(`stage=${stage}\nalarm=${PACKAGE_ALARM_EMAIL}\n`);
   for (const file of files) {
     const path = join(ROOT, file);
     if (!existsSync(path) || !statSync(path).isFile()) continue;

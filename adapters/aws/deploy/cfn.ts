@@ -48,3 +48,30 @@ export function serviceRole(service: string, policyName: string, statements: Sta
     },
   };
 }
+
+/**
+ * s3:ListBucket on a bucket, in the two forms a role may need it:
+ * - `folders`: listings, which carry s3:prefix (ListObjects' prefix parameter), only inside these folders;
+ * - `existenceChecks`: S3 answers a GET or HEAD of a missing key 404 only to a caller allowed s3:ListBucket on the
+ *   bucket, otherwise 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, Permissions), and
+ *   Spark's S3 filesystem and the intake's key resolution need the 404. Such a request has no prefix parameter, so
+ *   s3:prefix is absent (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html), and
+ *   the grant is conditioned on exactly that (`Null`), never on an IfExists operator that would also let any
+ *   prefix through.
+ * IAM cannot tell an existence check from a ListObjects call without a prefix (neither carries s3:prefix), so a
+ * role that needs the 404 may also list a bucket's first keys: such roles get the existence grant only where their
+ * code reads objects of that bucket; listing-only roles (crawlers) get none. docs/first-deploy.md step 4 checks both
+ * on a real account.
+ */
+export function listBucket(
+  bucketArn: Cfn,
+  { folders = [], existenceChecks = false }: { folders?: string[]; existenceChecks?: boolean },
+): Statement[] {
+  const statements: Statement[] = [];
+  if (folders.length > 0)
+    statements.push(
+      allow(['s3:ListBucket'], [bucketArn], { StringLike: { 's3:prefix': folders.flatMap((f) => [f, `${f}*`]) } }),
+    );
+  if (existenceChecks) statements.push(allow(['s3:ListBucket'], [bucketArn], { Null: { 's3:prefix': 'true' } }));
+  return statements;
+}

@@ -8,6 +8,8 @@ import { allow, arn, sub, type Cfn, type Statement } from './cfn';
 export interface StackContext {
   config: ResolvedConfig;
   stage: string;
+  /** Where the failure topic sends alarms (stage-checks.ts: env or config, never a placeholder). */
+  alarmEmail: string | undefined;
   service: string;
   aslText: string;
   /** Keep data when the stack goes away (prod); otherwise the buckets are emptied so the stack can be removed. */
@@ -40,7 +42,12 @@ export interface StackContext {
 export const RETAINED = { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' } as const;
 export const DELETED = { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' } as const;
 
-export function stackContext(config: ResolvedConfig, stage: string, aslText: string): StackContext {
+export function stackContext(
+  config: ResolvedConfig,
+  stage: string,
+  aslText: string,
+  alarmEmail: string | undefined,
+): StackContext {
   const names = config.names;
   const stateMachineName = names.stateMachine;
   const artifacts = names.artifactsBucketTemplate;
@@ -48,6 +55,7 @@ export function stackContext(config: ResolvedConfig, stage: string, aslText: str
   return {
     config,
     stage,
+    alarmEmail,
     service: names.service,
     aslText,
     retainData: config.deploy.retainData,

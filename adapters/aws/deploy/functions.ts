@@ -5,13 +5,15 @@
 import { MANIFEST_FOLDER } from '../../../domain/run-inputs';
 import { STEP_FILES } from '../../../functions';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
-import { allow, arn, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
+import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { INTAKE_CONSUMER_TIMEOUT_SECONDS, INTAKE_QUEUE, QUEUES } from './state';
 
-/** Extra functions beside the step Lambdas. */
+/**
+ * Extra functions beside the step Lambdas. The intake is onArrivalBatch (EventBridge -> intake queue -> it, issue
+ * 12); replayDeadLetters is invoked by hand only (`sls invoke -f replayDeadLetters`), nothing triggers it.
+ */
 export const EXTRA_FUNCTIONS: Record<string, string> = {
-  onArrival: 'functions/on-arrival.handler',
   onArrivalBatch: 'functions/on-arrival-batch.handler',
   onExecutionStatusChange: 'functions/on-execution-status-change.handler',
   replayDeadLetters: 'functions/replay-dead-letters.handler',
@@ -24,12 +26,18 @@ export const EXTRA_FUNCTIONS: Record<string, string> = {
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 export const ASYNC_FUNCTIONS: Record<string, string> = {
-  onArrival: QUEUES.intake,
   onExecutionStatusChange: QUEUES.recovery,
   scheduleCatchUp: QUEUES.recovery,
 };
 
 export const roleId = (fn: string) => `${pascal(fn)}Role`;
+
+/** The live intake: the function that logs rejected arrivals (the metric filter reads its log group). */
+export const INTAKE_FUNCTION = 'onArrivalBatch';
+
+export const REPLAY_DESCRIPTION =
+  'Invoked by hand only (sls invoke -f replayDeadLetters --stage <stage>): replays the intake dead-letter queue ' +
+  'through the intake after an outage. No event source or schedule invokes it.';
 
 /** A function's role: its own log stream, X-Ray, and `statements` (what its code calls). */
 export function lambdaRole(ctx: StackContext, name: string, statements: Statement[]): Cfn {
@@ -63,14 +71,13 @@ export function functionsAndRoles(ctx: StackContext): Family {
       ...(failureQueue
         ? { destinations: { onFailure: { type: 'sqs', arn: arn(failureQueue) } }, maximumRetryAttempts: 2 }
         : {}),
-      ...(name === 'replayDeadLetters' ? { timeout: 300 } : {}),
+      ...(name === 'replayDeadLetters' ? { timeout: 300, description: REPLAY_DESCRIPTION } : {}),
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
     };
   }
-  resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, 'onArrival');
-  resources.RejectedBatchArrivalsMetricFilter = rejectedArrivalsMetric(ctx, 'onArrivalBatch');
+  resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, INTAKE_FUNCTION);
   return { resources, functions };
 }
 
@@ -123,14 +130,13 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
   // Key resolution: one HeadObject decides which form of an ambiguous key exists. HEAD needs s3:GetObject, and
   // answers 404 (not 403) for a missing key only with s3:ListBucket:
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+  // The intake never lists, so it gets the existence-check grant only (cfn.ts listBucket).
   const headRawObjects = [
     allow(
       ['s3:GetObject'],
       rawPrefixes.map((p) => ctx.s3Objects(config.lake.rawBucket, p)),
     ),
-    allow(['s3:ListBucket'], [ctx.s3Bucket(config.lake.rawBucket)], {
-      StringLikeIfExists: { 's3:prefix': rawPrefixes.flatMap((p) => [p, `${p}*`]) },
-    }),
+    ...listBucket(ctx.s3Bucket(config.lake.rawBucket), { existenceChecks: true }),
   ];
   // Issue 12: run artifacts by reference under runs/ of the artifacts bucket (SSE-KMS). prepareRun also reads
   // manifests under manifests/ (and the failed-partitions objects under runs/); ListBucket on those folders makes a
@@ -143,9 +149,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
   // summary is NoSuchKey (JobSummaryMissingError), not AccessDenied (API_GetObject.html, as above).
   const readJobSummaries = [
     allow(['s3:GetObject'], [ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
-    allow(['s3:ListBucket'], [ctx.artifactsArn], {
-      StringLike: { 's3:prefix': [JOB_SUMMARY_PREFIX, `${JOB_SUMMARY_PREFIX}*`] },
-    }),
+    ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];
   return {
@@ -153,9 +157,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       leaseAndClaims,
       ...runArtifacts,
       allow(['s3:GetObject'], [ctx.artifactsObjects(MANIFEST_FOLDER)]),
-      allow(['s3:ListBucket'], [ctx.artifactsArn], {
-        StringLikeIfExists: { 's3:prefix': [MANIFEST_FOLDER, `${MANIFEST_FOLDER}*`, 'runs/', 'runs/*'] },
-      }),
+      ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ],
     claimArrivals: [leaseAndClaims, ...runArtifacts],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
@@ -184,7 +186,6 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     checkPartitionRefresh: [allow(['athena:GetQueryExecution'], [workgroupArn])],
     notifyFailure: [allow(['sns:Publish'], [ref('FailureTopic')]), ctx.kmsUse],
     releaseLease: [leaseAndClaims, startExecution, ...readRunArtifacts],
-    onArrival: [ledgerAndLease, startExecution, sendTo(QUEUES.intake), ...headRawObjects],
     // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
     onArrivalBatch: [
       table(['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']),
@@ -197,7 +198,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ...headRawObjects,
     ],
     onExecutionStatusChange: [leaseAndClaims, startExecution, sendTo(QUEUES.recovery)],
-    // Replays dead letters through the same intake as onArrival.
+    // Replays dead letters through the single-event intake (domain/intake.ts).
     replayDeadLetters: [
       ledgerAndLease,
       startExecution,
@@ -209,14 +210,14 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
 }
 
 /**
- * Rejected arrivals are logged by onArrival with metric "RejectedArrivals"; this turns those lines into a count.
+ * Rejected arrivals are logged by the intake with metric "RejectedArrivals"; this turns those lines into a count.
  * DefaultValue and Dimensions are mutually exclusive in a metric transformation (CloudFormation rejects both:
  * "dimensions and default value are mutually exclusive"; see DefaultValue in
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-logs-metricfilter-metrictransformation.html
  * and the provider docs that mark them as conflicting). The default 0 keeps alarms on it meaningful in quiet
  * periods, so the stage goes into the namespace instead of a dimension.
  */
-function rejectedArrivalsMetric(ctx: StackContext, fn: 'onArrival' | 'onArrivalBatch'): Cfn {
+function rejectedArrivalsMetric(ctx: StackContext, fn: string): Cfn {
   return {
     Type: 'AWS::Logs::MetricFilter',
     DependsOn: [`${pascal(fn)}LogGroup`],

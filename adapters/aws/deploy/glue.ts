@@ -1,11 +1,11 @@
 /**
  * Glue: the security configuration, the raw and curated databases, and per dataset its crawler, job and target
- * table, each with a role scoped to that dataset's folders.
+ * table, each with a role scoped to that dataset's folders, and the log groups Glue writes them to.
  */
 import type { PartitionKeySpec } from '../../../schemas/types.generated';
 import { REJECTED_FOLDER, type ResolvedDataset } from '../../../domain/config';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
-import { allow, arn, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
+import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { glueScriptArtifact } from './glue-script';
 
@@ -15,6 +15,65 @@ export const PARTITION_COLUMN_TYPE: Record<PartitionKeySpec['type'], string> = {
   date: 'date',
   string: 'string',
 };
+
+/**
+ * The job's Glue version (issue 22): Spark 3.5.4, Python 3.11, Java 17
+ * (https://docs.aws.amazon.com/glue/latest/dg/release-notes.html,
+ * https://docs.aws.amazon.com/glue/latest/dg/migrating-version-50.html).
+ */
+export const GLUE_VERSION = '5.0';
+
+/**
+ * Job arguments of Glue 4.0 and earlier that Glue 5.0 replaced: every 5.0 job logs in real time to its log groups
+ * ("In AWS Glue 4.0 and earlier versions, continuous logging was an available feature. However, with the
+ * introduction of AWS Glue 5.0, all jobs have real-time logging capability":
+ * https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html; 5.0's own options are
+ * --custom-logGroup-prefix and --custom-logStream-prefix: https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html).
+ */
+export const PRE_GLUE_5_ARGUMENTS = [
+  '--enable-continuous-cloudwatch-log',
+  '--enable-continuous-log-filter',
+  '--continuous-log-logGroup',
+  '--continuous-log-logStreamPrefix',
+  '--continuous-log-conversionPattern',
+];
+
+/**
+ * The log groups Glue writes a job's and a crawler's logs to when their security configuration encrypts CloudWatch
+ * logs: the default groups (/aws-glue/jobs/output, /aws-glue/jobs/error, /aws-glue/jobs/logs-v2, /aws-glue/crawlers)
+ * get the security configuration and the role in their names. Job output and error:
+ * /aws-glue/jobs/<security configuration>-role/<role name>/{output,error}; continuous (logs-v2):
+ * /aws-glue/jobs/logs-v2-<security configuration>; crawler: /aws-glue/crawlers-role/<role name>-<security
+ * configuration>. Sources: Glue 5.0's default groups (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html),
+ * the logs-v2 default (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html), and
+ * JobRun.LogGroupName, which says a security configuration's name and the role name go into the group's name
+ * (https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html). No AWS page spells out every suffixed form; the
+ * forms here are the ones public stacks create and grant. docs/first-deploy.md step 11 lists /aws-glue/ after a run
+ * and flags any group this stack does not own (one without the stage's retention). Glue creates missing groups with no
+ * retention, unencrypted by the stack, and they survive `sls remove`; declared here they carry the stage's retention
+ * and the stack key (the one the security configuration encrypts with), and go with the stack. The unsuffixed
+ * account-wide groups are not declared: every stage and every other Glue user of the account would share them, and
+ * sluice's jobs and crawlers never write there (each has a security configuration, checked by a template rule).
+ */
+export function glueLogGroupNames(kind: 'job' | 'crawler', roleLogicalId: string, securityConfiguration: string) {
+  return kind === 'job'
+    ? [
+        `/aws-glue/jobs/${securityConfiguration}-role/\${${roleLogicalId}}/output`,
+        `/aws-glue/jobs/${securityConfiguration}-role/\${${roleLogicalId}}/error`,
+      ]
+    : [`/aws-glue/crawlers-role/\${${roleLogicalId}}-${securityConfiguration}`];
+}
+
+function logGroup(ctx: StackContext, name: string): Cfn {
+  return {
+    Type: 'AWS::Logs::LogGroup',
+    Properties: {
+      LogGroupName: name.includes('${') ? sub(name) : name,
+      RetentionInDays: ctx.config.deploy.logRetentionDays,
+      KmsKeyId: ctx.keyArn,
+    },
+  };
+}
 
 export function glue(ctx: StackContext): Family {
   const { config } = ctx;
@@ -37,6 +96,11 @@ export function glue(ctx: StackContext): Family {
       Properties: { CatalogId: ref('AWS::AccountId'), DatabaseInput: { Name: name } },
     };
   for (const d of config.datasets) Object.assign(resources, crawler(ctx, d), job(ctx, d), targetTable(ctx, d));
+  // The continuous (logs-v2) group of the security configuration, shared by the stage's jobs.
+  resources.GlueJobsContinuousLogGroup = logGroup(
+    ctx,
+    `/aws-glue/jobs/logs-v2-${config.names.glueSecurityConfiguration}`,
+  );
   return { resources };
 }
 
@@ -50,25 +114,16 @@ function glueRole(ctx: StackContext, statements: Statement[]): Cfn {
   return serviceRole('glue.amazonaws.com', 'glue', [glueLogs, ctx.kmsUse, ...statements]);
 }
 
-/**
- * ListBucket on the dataset's folders. Requests that list carry s3:prefix and stay inside the folders; a GET or
- * HEAD of a missing key carries none, and S3 answers it 404 only to a caller allowed s3:ListBucket (otherwise
- * 403, which Spark's committer takes for AccessDenied), hence IfExists. Sources:
- * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html (Permissions),
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html (s3:prefix).
- */
-function listFolders(ctx: StackContext, bucket: string, folders: string[]): Statement {
-  const prefixes = folders.flatMap((f) => [f, `${f}*`]);
-  return allow(['s3:ListBucket'], [ctx.s3Bucket(bucket)], { StringLikeIfExists: { 's3:prefix': prefixes } });
-}
-
 function crawler(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
   const id = pascal(d.name);
   const rawDatabase = ctx.config.names.rawDatabase;
   const rawBucket = ctx.config.lake.rawBucket;
+  const [crawlerLogs] = glueLogGroupNames('crawler', `CrawlerRole${id}`, ctx.config.names.glueSecurityConfiguration);
   return {
+    [`CrawlerLogGroup${id}`]: logGroup(ctx, crawlerLogs!),
     [`CrawlerRole${id}`]: glueRole(ctx, [
-      listFolders(ctx, rawBucket, [d.raw.prefix]),
+      // The crawler lists (with a prefix) and reads what it listed: no existence checks of missing keys.
+      ...listBucket(ctx.s3Bucket(rawBucket), { folders: [d.raw.prefix] }),
       allow(['s3:GetObject'], [ctx.s3Objects(rawBucket, d.raw.prefix)]),
       allow(
         [
@@ -129,12 +184,16 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
   const curatedBucket = config.lake.curatedBucket;
   const rejected = `${REJECTED_FOLDER}${d.name}/`;
   const script = glueScriptArtifact(ctx.stage);
+  const [output, error] = glueLogGroupNames('job', `JobRole${id}`, config.names.glueSecurityConfiguration);
   return {
+    [`JobOutputLogGroup${id}`]: logGroup(ctx, output!),
+    [`JobErrorLogGroup${id}`]: logGroup(ctx, error!),
     [`JobRole${id}`]: glueRole(ctx, [
       allow(['s3:GetObject'], [ctx.s3Objects(rawBucket, d.raw.prefix)]),
       allow(['s3:GetObject'], [{ 'Fn::Join': ['', [arn('ServerlessDeploymentBucket'), `/${script.key}`]] }]),
-      listFolders(ctx, rawBucket, [d.raw.prefix]),
-      listFolders(ctx, curatedBucket, [d.target.folder, rejected]),
+      // Spark lists the folders it reads and writes, and checks for keys that may be missing (committer markers).
+      ...listBucket(ctx.s3Bucket(rawBucket), { folders: [d.raw.prefix], existenceChecks: true }),
+      ...listBucket(ctx.s3Bucket(curatedBucket), { folders: [d.target.folder, rejected], existenceChecks: true }),
       allow(
         ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         [ctx.s3Objects(curatedBucket, d.target.folder), ctx.s3Objects(curatedBucket, rejected)],
@@ -156,7 +215,7 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
             'Fn::Sub': [`s3://\${Bucket}/${script.key}`, { Bucket: ref('ServerlessDeploymentBucket') }],
           },
         },
-        GlueVersion: '4.0',
+        GlueVersion: GLUE_VERSION,
         WorkerType: config.deploy.glueWorkerType,
         NumberOfWorkers: config.deploy.glueWorkers,
         ExecutionProperty: { MaxConcurrentRuns: d.job.maxConcurrentRuns },
@@ -166,7 +225,6 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
         SecurityConfiguration: ref('GlueSecurityConfiguration'),
         DefaultArguments: {
           '--job-bookmark-option': 'job-bookmark-disable',
-          '--enable-continuous-cloudwatch-log': 'true',
           ...d.job.arguments,
         },
       },

@@ -17,6 +17,7 @@ import { storageAndKeys } from './storage';
 import { triggers } from './triggers';
 import { observability } from './observability';
 import { waits } from './waits';
+import { alarmEmailFor } from './stage-checks';
 
 export { functionLogicalId } from './cfn';
 export { EXTRA_FUNCTIONS } from './functions';
@@ -35,6 +36,12 @@ export const WILDCARD_ACTIONS: Record<string, string> = {
   'logs:PutResourcePolicy': 'CloudWatch Logs vended delivery supports only "*"',
   'logs:DescribeResourcePolicies': 'CloudWatch Logs vended delivery supports only "*"',
   'logs:DescribeLogGroups': 'CloudWatch Logs vended delivery supports only "*"',
+  'states:SendTaskSuccess':
+    'no resource type in the Service Authorization Reference: the task token is the credential (waits.ts)',
+  'states:SendTaskFailure':
+    'no resource type in the Service Authorization Reference: the task token is the credential (waits.ts)',
+  'states:SendTaskHeartbeat':
+    'no resource type in the Service Authorization Reference: the task token is the credential (waits.ts)',
   'cloudwatch:PutMetricData':
     'CloudWatch metrics have no resource-level permissions (restricted to the Glue namespace by condition)',
 };
@@ -54,8 +61,13 @@ const FAMILIES: Array<(ctx: StackContext, before: Readonly<Record<string, Cfn>>)
   observability,
 ];
 
-export function buildStack(config: ResolvedConfig, stage: string, aslText: string) {
-  const ctx = stackContext(config, stage, aslText);
+export function buildStack(
+  config: ResolvedConfig,
+  stage: string,
+  aslText: string,
+  env: Record<string, string | undefined> = process.env,
+) {
+  const ctx = stackContext(config, stage, aslText, alarmEmailFor(config, stage, env));
   const resources: Record<string, Cfn> = {};
   const outputs: Record<string, Cfn> = {};
   const functions: Record<string, Cfn> = {};

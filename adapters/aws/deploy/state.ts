@@ -15,7 +15,7 @@ export const INTAKE_MAX_RECEIVES = 5;
 
 /** The two dead-letter queues: what each holds decides how it is replayed. */
 export const QUEUES = {
-  /** Arrivals the intake could not take (EventBridge target DLQ and onArrival's on-failure destination). */
+  /** Arrivals the intake could not take (the arrival rules' EventBridge target DLQ and the intake queue's redrive). */
   intake: 'DeadLetterQueue',
   /**
    * Self-healing events that could not be handled: execution status changes (a dead run's lease and claim) and
@@ -52,9 +52,7 @@ export function stateTableAndQueues(ctx: StackContext): Family {
       Properties: {
         TopicName: names.failureTopic,
         KmsMasterKeyId: ref('SluiceKey'),
-        ...(config.deploy.alarmEmail
-          ? { Subscription: [{ Protocol: 'email', Endpoint: config.deploy.alarmEmail }] }
-          : {}),
+        ...(ctx.alarmEmail ? { Subscription: [{ Protocol: 'email', Endpoint: ctx.alarmEmail }] } : {}),
       },
     },
     ...queueWithAlarm(

@@ -16,6 +16,19 @@ export const EMPTIER_TIMEOUT_SECONDS = 280;
 export const CUSTOM_RESOURCE_SERVICE_TIMEOUT = 300;
 const BUCKETS = ['RawBucket', 'CuratedBucket', 'ArtifactsBucket'] as const;
 
+/**
+ * Multipart uploads that never complete (a Spark executor that dies mid-write, a killed upload) keep their parts,
+ * billed as storage until they are aborted; a lifecycle rule aborts them
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html). Seven
+ * days is well past the longest job (Timeout, 60 min) and the longest upload sluice makes.
+ */
+export const ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7;
+const abortIncompleteUploads = {
+  Id: 'abort-incomplete-multipart-uploads',
+  Status: 'Enabled',
+  AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS },
+};
+
 export function storageAndKeys(ctx: StackContext): Family {
   const resources: Record<string, Cfn> = { ...key(ctx) };
   const { config } = ctx;
@@ -36,7 +49,10 @@ export function storageAndKeys(ctx: StackContext): Family {
       ctx.artifactsBucketName,
       {
         LifecycleConfiguration: {
-          Rules: [{ Id: 'expire-athena-results', Status: 'Enabled', Prefix: 'athena-results/', ExpirationInDays: 30 }],
+          Rules: [
+            { Id: 'expire-athena-results', Status: 'Enabled', Prefix: 'athena-results/', ExpirationInDays: 30 },
+            abortIncompleteUploads,
+          ],
         },
       },
       false,
@@ -64,11 +80,24 @@ function key(ctx: StackContext): Record<string, Cfn> {
               Action: 'kms:*',
               Resource: '*',
             },
+            // CloudWatch alarms publish to the failure topic, which this key encrypts
+            // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+            // Confused deputy: the service principal acts only for this account's alarms in this region, by
+            // aws:SourceAccount and aws:SourceArn (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html;
+            // AWS's MDAA grants CloudWatch a topic key the same way: grantCloudWatchAlarmsTopicAccess,
+            // https://aws.github.io/modern-data-architecture-accelerator/). docs/first-deploy.md step 6 checks that the
+            // alarm still reaches the topic.
             {
               Effect: 'Allow',
               Principal: { Service: 'cloudwatch.amazonaws.com' },
               Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
               Resource: '*',
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+                ArnLike: {
+                  'aws:SourceArn': sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*'),
+                },
+              },
             },
             {
               Effect: 'Allow',
@@ -122,6 +151,7 @@ function bucket(ctx: StackContext, logicalId: string, name: unknown, extra: Cfn,
               LifecycleConfiguration: {
                 Rules: [
                   { Id: 'expire-old-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+                  abortIncompleteUploads,
                 ],
               },
             }

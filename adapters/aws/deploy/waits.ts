@@ -14,7 +14,7 @@
 import { assertNameWithin } from '../../../domain/config';
 import { AWAIT_STEP_FILES } from '../../../functions';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
-import { allow, arn, functionLogicalId, ref, sub, type Cfn, type Family, type Statement } from './cfn';
+import { allow, arn, functionLogicalId, listBucket, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { lambdaRole, roleId } from './functions';
 import { queueDepthAlarm } from './state';
@@ -43,11 +43,6 @@ export function waits(ctx: StackContext): Family {
   const workgroup = sub(
     `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${config.athena.workgroup}`,
   );
-  // Task tokens of the state machine's executions, Distributed Map children included (their ARNs extend it).
-  const executions = [
-    ctx.stateMachineArn,
-    sub(`arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${config.names.stateMachine}*`),
-  ];
   const table = (actions: string[]) =>
     allow(
       actions.map((a) => `dynamodb:${a}`),
@@ -62,12 +57,16 @@ export function waits(ctx: StackContext): Family {
     allow(['glue:GetCrawler'], crawlers),
     allow(['athena:GetQueryExecution'], [workgroup]),
     allow(['s3:GetObject'], [ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
-    allow(['s3:ListBucket'], [ctx.artifactsArn], {
-      StringLike: { 's3:prefix': [JOB_SUMMARY_PREFIX, `${JOB_SUMMARY_PREFIX}*`] },
-    }),
+    ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];
-  const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], executions);
+  // SendTaskSuccess/Failure/Heartbeat have no resource type in the Service Authorization Reference, which means
+  // "Resource": "*" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html);
+  // the task token is the credential. A grant on the state machine's ARNs may not cover the tokens of Distributed
+  // Map child executions, whose ARNs carry the map run's label (…:stateMachine:<name>/<label>:
+  // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-examine-map-run.html), and `execution:<name>*`
+  // also matched another stage whose name starts with this one's.
+  const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], ['*']);
   const sendRecheck = allow(['sqs:SendMessage'], [arn(RECHECKS)]);
   const awaitStatements = [...checks, table(['PutItem', 'UpdateItem']), answer, sendRecheck];
   const statements: Record<string, Statement[]> = {
@@ -78,7 +77,7 @@ export function waits(ctx: StackContext): Family {
     recheckWait: [
       ...checks,
       table(['GetItem', 'UpdateItem']),
-      allow(['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], executions),
+      allow(['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], ['*']),
       sendRecheck,
       allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], [arn(RECHECKS)]),
     ],
