@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.serverless/', '.esbuild*/', '.stryker-tmp/', 'coverage/', '.sluice/', 'schemas/types.generated.ts'] },
+  { ignores: ['node_modules/', '.serverless/', '.esbuild*/', '.stryker-tmp/', 'coverage/', '.sluice/', '.venv/', 'schemas/types.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
