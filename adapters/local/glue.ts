@@ -562,92 +562,114 @@ export async function convertPartition(
   if (paths.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
   const sql = contractSqlOf(args['--sluice_mapping'] ?? '[]', mapping);
   return engine.jobSession(async (db) => {
-    const files = await describeFiles(db, format, paths);
-    const isJson = format === 'json';
-    const source = sourceSql(format, files, mapping);
-    // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
-    // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
-    const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
-    const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
-    const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
-    const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
-    const ts = mapping.map((_, i) => `t${i}`);
-    // Nested subqueries, not CTEs: the same plan, bound a little faster.
-    const typedRows = (keep: string[]) =>
-      `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
-    const presence = isJson
-      ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
-      : '';
-    // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainRowsOf).
-    const counted: Record<string, unknown>[] =
-      format === 'csv' && files.every((f) => f.rows !== undefined)
-        ? files.map((f) => ({ __file: f.path, total: f.rows }))
-        : await db.rows(
-            `SELECT __file, count(*) AS total${presence} FROM (${sourceSql(format, files, mapping, { values: false })}) GROUP BY __file`,
-          );
-    // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
-    const lacking = new Map<string, string[]>();
-    for (const f of files) {
-      const c = counted.find((r) => r.__file === f.path);
-      const missing = mapping
-        .filter((m, i) =>
-          isJson
-            ? c !== undefined && Number(c.objects) > 0 && Number(c[`p${i}`]) === 0
-            : !f.columns?.includes(m.source),
-        )
-        .map((m) => m.source);
-      if (missing.length > 0) lacking.set(f.path, missing);
-    }
-    if (lacking.size > 0 && policy === 'fail')
-      throw new Error(
-        `missing columns: ${[...lacking].map(([path, columns]) => missingColumnReason(basename(path), columns)).join('; ')}`,
-      );
-    const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
-    const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
-    // What the good rows' filter reads besides the values: the file (when some lack a column), JSON's object flag.
-    const passed = [...(lacking.size > 0 ? ['__file'] : []), ...(isJson ? ['__object'] : [])];
-    const folder = target.replace(/\/$/, '');
-    const tmp = `${folder}.tmp-${runId}`;
-    await makeEmptyFolder(tmp);
     try {
-      const rowsOut = await db.copy(
-        `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows(passed)} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
-      );
-      let badRows = rowsIn - rowsOut;
-      let rejectsFile: string | undefined;
-      if (badRows < 0) throw new Error(`row accounting: ${rowsOut} rows written from ${rowsIn} rows read`);
-      if (badRows > 0) {
-        rejectsFile = join(
-          lake.bucketDir(dataset.target.bucket),
-          '_rejected',
-          dataset.name,
-          `${args['--sluice_run_key'] ?? runId}.csv`,
-        );
-        mkdirSync(dirname(rejectsFile), { recursive: true });
-        const lackReason = `CASE ${[...lacking].map(([path, columns]) => `WHEN __file = ${quoteString(path)} THEN ${quoteString(missingColumnReason(basename(path), columns))}`).join(' ')} END`;
-        const reasons = [
-          ...(lacking.size > 0 ? [lackReason] : []),
-          ...(isJson ? [`CASE WHEN NOT __object THEN 'line is not a JSON object' END`] : []),
-          ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
-        ];
-        const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
-        // The two COPYs' conditions are complements: every row read is in exactly one of them.
-        // A rejected row keeps its file and raw values, besides what the filter reads.
-        const rejectsRead = ['__file', ...(isJson ? ['__object'] : []), ...mapping.map((_, i) => inputColumn(i))];
-        badRows = await db.copy(
-          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(rejectsRead)} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
-        );
-        if (rowsOut + badRows !== rowsIn)
-          throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);
+      const files = await describeFiles(db, format, paths);
+      const isJson = format === 'json';
+      const source = sourceSql(format, files, mapping);
+      // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
+      // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
+      const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
+      const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
+      const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
+      const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
+      const ts = mapping.map((_, i) => `t${i}`);
+      // Nested subqueries, not CTEs: the same plan, bound a little faster.
+      const typedRows = (keep: string[]) =>
+        `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
+      const presence = isJson
+        ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
+        : '';
+      // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainRowsOf).
+      const counted: Record<string, unknown>[] =
+        format === 'csv' && files.every((f) => f.rows !== undefined)
+          ? files.map((f) => ({ __file: f.path, total: f.rows }))
+          : await db.rows(
+              `SELECT __file, count(*) AS total${presence} FROM (${sourceSql(format, files, mapping, { values: false })}) GROUP BY __file`,
+            );
+      // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
+      const lacking = new Map<string, string[]>();
+      for (const f of files) {
+        const c = counted.find((r) => r.__file === f.path);
+        const missing = mapping
+          .filter((m, i) =>
+            isJson
+              ? c !== undefined && Number(c.objects) > 0 && Number(c[`p${i}`]) === 0
+              : !f.columns?.includes(m.source),
+          )
+          .map((m) => m.source);
+        if (missing.length > 0) lacking.set(f.path, missing);
       }
-      const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
-      if (fraction <= dataset.job.maxBadRowsFraction) publishFolder(tmp, folder);
-      else rmSync(tmp, { recursive: true, force: true });
-      return { rowsIn, rowsOut, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
+      if (lacking.size > 0 && policy === 'fail')
+        throw new Error(
+          `missing columns: ${[...lacking].map(([path, columns]) => missingColumnReason(basename(path), columns)).join('; ')}`,
+        );
+      const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
+      const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
+      // What the good rows' filter reads besides the values: the file (when some lack a column), JSON's object flag.
+      const passed = [...(lacking.size > 0 ? ['__file'] : []), ...(isJson ? ['__object'] : [])];
+      const folder = target.replace(/\/$/, '');
+      const tmp = `${folder}.tmp-${runId}`;
+      await makeEmptyFolder(tmp);
+      try {
+        const rowsOut = await db.copy(
+          `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows(passed)} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
+        );
+        let badRows = rowsIn - rowsOut;
+        let rejectsFile: string | undefined;
+        if (badRows < 0) throw new Error(`row accounting: ${rowsOut} rows written from ${rowsIn} rows read`);
+        if (badRows > 0) {
+          rejectsFile = join(
+            lake.bucketDir(dataset.target.bucket),
+            '_rejected',
+            dataset.name,
+            `${args['--sluice_run_key'] ?? runId}.csv`,
+          );
+          mkdirSync(dirname(rejectsFile), { recursive: true });
+          const lackReason = `CASE ${[...lacking].map(([path, columns]) => `WHEN __file = ${quoteString(path)} THEN ${quoteString(missingColumnReason(basename(path), columns))}`).join(' ')} END`;
+          const reasons = [
+            ...(lacking.size > 0 ? [lackReason] : []),
+            ...(isJson ? [`CASE WHEN NOT __object THEN 'line is not a JSON object' END`] : []),
+            ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
+          ];
+          const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
+          // The two COPYs' conditions are complements: every row read is in exactly one of them.
+          // A rejected row keeps its file and raw values, besides what the filter reads.
+          const rejectsRead = ['__file', ...(isJson ? ['__object'] : []), ...mapping.map((_, i) => inputColumn(i))];
+          badRows = await db.copy(
+            `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(rejectsRead)} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+          );
+          if (rowsOut + badRows !== rowsIn)
+            throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);
+        }
+        const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
+        if (fraction <= dataset.job.maxBadRowsFraction) publishFolder(tmp, folder);
+        else rmSync(tmp, { recursive: true, force: true });
+        return { rowsIn, rowsOut, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
+      } catch (error) {
+        // Nothing half-made stays behind: the temporary output of a run that failed is removed.
+        await rm(tmp, { recursive: true, force: true });
+        throw error;
+      }
     } catch (error) {
-      // Nothing half-made stays behind: the temporary output of a run that failed is removed.
-      await rm(tmp, { recursive: true, force: true });
-      throw error;
+      throw readFailure(error as Error);
     }
   });
+}
+
+/**
+ * A DuckDB read error as sluice words it (issue 25): the file (and line, when DuckDB gives one) first, then the
+ * cause. A row whose field count is not the header's gets the Glue script's words (convert_partition.py
+ * ragged_row_message), so both engines fail that partition with the same text. Errors that name no file pass as
+ * they are.
+ */
+export function readFailure(error: Error): Error {
+  const file = /\n\s*file = (.+)\n/.exec(error.message)?.[1];
+  if (!file) return error;
+  const name = basename(file.trim());
+  const line = /CSV Error on Line: (\d+)/.exec(error.message)?.[1];
+  const width = /Expected Number of Columns: (\d+)/.exec(error.message)?.[1];
+  const where = line ? `${name} line ${line}` : name;
+  if (line && width) return new Error(`${where}: the row does not have the header's ${width} fields`);
+  const cause = (error.message.split('\n')[0] ?? '').replace(/^Invalid Input Error: /, '');
+  return new Error(`${where}: ${cause}`);
 }

@@ -49,7 +49,10 @@ ARGS = [
 SUMMARY_ARGUMENT = "sluice_summary_path"
 BOM = "\ufeff"
 HEADER_BYTES = 65536
+# Ranged GETs in flight while reading CSV headers.
+HEADER_READERS = 16
 NOT_AN_OBJECT = "line is not a JSON object"
+CORRUPT = "__corrupt"
 
 
 def normalize_header(first_line):
@@ -77,6 +80,13 @@ def lacking_columns(columns, mapping):
 def missing_column_reason(file_name, columns):
     plural = "s" if len(columns) > 1 else ""
     return "file '%s' lacks column%s %s" % (file_name, plural, ", ".join("'%s'" % c for c in columns))
+
+
+def ragged_row_message(file_name, line, width):
+    """The failure of a CSV row whose field count is not the header's: file and line first, then the cause, in the
+    local engine's words (adapters/local/glue.ts readFailure). The line counts the header as line 1 and is exact when
+    no quoted field before it holds a line break."""
+    return "%s line %d: the row does not have the header's %d fields" % (file_name, line, width)
 
 
 def optional_argument(argv, name):
@@ -140,42 +150,74 @@ def first_line(s3, uri):
     return head.decode("utf-8", errors="replace").split("\n")[0]
 
 
+def csv_headers(s3, files):
+    """Each file's normalized header, read with a few ranged GETs at a time (a partition can hold thousands of
+    files; boto3 clients are thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=HEADER_READERS) as pool:
+        lines = list(pool.map(lambda f: first_line(s3, f["uri"]), files))
+    return [normalize_header(line) for line in lines]
+
+
+def group_by_columns(files, columns_of):
+    """Files with the same columns, in first-seen order: [(columns, [file, ...]), ...]."""
+    groups = {}
+    for f, columns in zip(files, columns_of):
+        groups.setdefault(tuple(columns), []).append(f)
+    return list(groups.items())
+
+
 def read_files(spark, s3, fmt, files, mapping, contract_columns):
-    """One DataFrame of text: __file, v0..vN, and for JSON __object and p0..pN. Returns (frame, lacking)."""
+    """One DataFrame of text: __file, v0..vN, and for JSON __object and p0..pN. Returns (frame, lacking).
+
+    One spark.read per group of files with the same header (CSV) or schema (Parquet), one for all JSON files: a
+    DataFrame per file, chained by unionByName, made a plan as deep as the partition has files (issue 22: about
+    4,000 in the intake's bursts). Each row's file is Spark's own _metadata.file_name."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     frames = []
     lacking = {}
-    for f in files:
+    widths = {}
+    file_name = F.col("_metadata.file_name")
+    if fmt == "csv":
+        groups = group_by_columns(files, csv_headers(s3, files))
+    elif fmt == "parquet":
+        groups = group_by_columns(files, [spark.read.parquet(f["uri"]).columns for f in files])
+    else:
+        groups = [(None, files)]
+    for columns, group in groups:
+        uris = [f["uri"] for f in group]
         if fmt == "csv":
-            header = normalize_header(first_line(s3, f["uri"]))
-            schema = StructType([StructField("c%d" % i, StringType()) for i in range(len(header))])
+            # A row whose field count differs from the header's is kept whole in __corrupt (PERMISSIVE), so the
+            # run can fail naming its file and line (FAILFAST's error names neither).
+            fields = [StructField("c%d" % i, StringType()) for i in range(len(columns))]
+            schema = StructType(fields + [StructField(CORRUPT, StringType())])
             frame = (
                 spark.read.schema(schema)
                 .option("header", "true")
                 .option("enforceSchema", "true")
-                .option("mode", "FAILFAST")
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT)
                 .option("multiLine", "true")
                 .option("quote", '"')
                 .option("escape", '"')
                 .option("encoding", "UTF-8")
-                .csv(f["uri"])
+                .csv(uris)
             )
             texts = [
-                (F.col("c%d" % header.index(m["source"])) if m["source"] in header else F.lit(None).cast("string"))
+                (F.col("c%d" % columns.index(m["source"])) if m["source"] in columns else F.lit(None).cast("string"))
                 for m in mapping
             ]
-            missing = lacking_columns(header, mapping)
         elif fmt == "parquet":
-            frame = spark.read.parquet(f["uri"])
+            frame = spark.read.parquet(*uris)
             texts = [
-                (F.col("`%s`" % m["source"]).cast("string") if m["source"] in frame.columns else F.lit(None).cast("string"))
+                (F.col("`%s`" % m["source"]).cast("string") if m["source"] in columns else F.lit(None).cast("string"))
                 for m in mapping
             ]
-            missing = lacking_columns(frame.columns, mapping)
         else:
-            frame = spark.read.text(f["uri"]).filter(F.trim(F.col("value")) != "")
+            frame = spark.read.text(uris).filter(F.trim(F.col("value")) != "")
             keys = F.expr("json_object_keys(value)")
             wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
             frame = frame.withColumn("__object", keys.isNotNull()).withColumn(
@@ -186,14 +228,22 @@ def read_files(spark, s3, fmt, files, mapping, contract_columns):
                 F.when(F.col("__object"), F.array_contains(keys, m["source"])).otherwise(F.lit(False)).alias("p%d" % i)
                 for i, m in enumerate(mapping)
             ]
-            missing = []
-        columns = [F.lit(f["name"]).alias("__file")] + [t.alias("v%d" % i) for i, t in enumerate(texts)]
+        # Not splittable (multiLine), so each file is read whole by one task, in order: a row's record number is its
+        # id minus the file's first id (monotonically_increasing_id counts up within a task).
+        record = [F.col(CORRUPT), F.monotonically_increasing_id().alias("__row_id")] if fmt == "csv" else [
+            F.lit(None).cast("string").alias(CORRUPT),
+            F.lit(None).cast("long").alias("__row_id"),
+        ]
+        selected = [file_name.alias("__file")] + [t.alias("v%d" % i) for i, t in enumerate(texts)] + record
         if fmt == "json":
-            columns += [F.col("__object"), F.col("__valid_json")] + presence
-        frames.append(frame.select(*columns))
-        if missing:
-            lacking[f["name"]] = missing
-    return reduce(lambda a, b: a.unionByName(b), frames), lacking
+            selected += [F.col("__object"), F.col("__valid_json")] + presence
+        frames.append(frame.select(*selected))
+        missing = lacking_columns(columns, mapping) if columns is not None else []
+        for f in group:
+            widths[f["name"]] = len(columns) if columns is not None else 0
+            if missing:
+                lacking[f["name"]] = missing
+    return reduce(lambda a, b: a.unionByName(b), frames), lacking, widths
 
 
 def lack_reason_column(F, lacking):
@@ -231,7 +281,7 @@ def main():
     files = list_data_files(s3, args["sluice_source_path"])
     if not files:
         raise ValueError("no data files under %s" % args["sluice_source_path"])
-    source, lacking = read_files(spark, s3, fmt, files, mapping, contract["columns"])
+    source, lacking, widths = read_files(spark, s3, fmt, files, mapping, contract["columns"])
     valid_flags = [F.expr(c["valid"]) for c in contract["columns"]]
     if fmt == "json":
         valid_flags = [F.col("__object")] + valid_flags
@@ -247,7 +297,16 @@ def main():
             F.sum(F.when(~F.col("__valid_json"), 1).otherwise(0)).alias("invalid_json"),
             F.sum(F.when(F.col("__object"), 1).otherwise(0)).alias("objects"),
         ] + [F.sum(F.when(F.col("p%d" % i), 1).otherwise(0)).alias("p%d" % i) for i in range(len(mapping))]
+    aggregates += [
+        F.min("__row_id").alias("first_id"),
+        F.min(F.when(F.col(CORRUPT).isNotNull(), F.col("__row_id"))).alias("corrupt_id"),
+    ]
     per_file = {row["__file"]: row for row in flagged.groupBy("__file").agg(*aggregates).collect()}
+    ragged = sorted(name for name, row in per_file.items() if row["corrupt_id"] is not None)
+    if ragged:
+        name, row = ragged[0], per_file[ragged[0]]
+        line = row["corrupt_id"] - row["first_id"] + 2  # line 1 is the header
+        raise ValueError(ragged_row_message(name, line, widths[name]))
 
     if fmt == "json":
         broken = [name for name, row in per_file.items() if row["invalid_json"]]
