@@ -82,6 +82,8 @@ function datasetArguments(dataset: ResolvedDataset): DatasetArguments {
   const from = [
     dataset.name,
     dataset.raw.format,
+    dataset.raw.nullValues,
+    dataset.raw.timeZone,
     dataset.mapping,
     dataset.job.maxBadRowsFraction,
     dataset.job.missingColumns,

@@ -43,6 +43,8 @@ function conformanceFileCases(): JobCase[] {
         .filter((f) => f !== 'expected.json' && !f.endsWith('.sql'))
         .map((f) => ({ name: f, path: join(FILES, name, f) })),
       ...(expected.missingColumns ? { missingColumns: expected.missingColumns } : {}),
+      ...(expected.raw ? { raw: expected.raw } : {}),
+      ...(expected.maxBadRowsFraction !== undefined ? { maxBadRowsFraction: expected.maxBadRowsFraction } : {}),
     };
   });
 }

@@ -52,6 +52,9 @@ HEADER_BYTES = 65536
 # Ranged GETs in flight while reading CSV headers.
 HEADER_READERS = 16
 NOT_AN_OBJECT = "line is not a JSON object"
+# Failure texts shared word for word with the local engine (adapters/local/glue.ts).
+NOT_TEXT = "%s: not UTF-8 text (a CSV file must be UTF-8 text)"
+NOT_JSON_LINES = "not valid JSON; sluice reads JSON lines (one JSON object per line), not JSON arrays or pretty-printed JSON"
 CORRUPT = "__corrupt"
 
 
@@ -87,6 +90,14 @@ def ragged_row_message(file_name, line, width):
     local engine's words (adapters/local/glue.ts readFailure). The line counts the header as line 1 and is exact when
     no quoted field before it holds a line break."""
     return "%s line %d: the row does not have the header's %d fields" % (file_name, line, width)
+
+
+def too_many_bad_rows(bad, total, allowed, bad_per_file, rejects_path):
+    """The failure of a partition over its bad-row limit, in the local engine's words: the file with the most bad rows
+    (first by name on a tie) is named, and where they all are."""
+    worst = sorted(bad_per_file.items(), key=lambda item: (-item[1], item[0]))[0]
+    return "%d of %d rows could not be cast (limit %s%%), %d of them in %s; rejected rows kept in %s" % (
+        bad, total, "%g" % (allowed * 100), worst[1], worst[0], rejects_path)
 
 
 def optional_argument(argv, name):
@@ -144,10 +155,28 @@ def list_data_files(s3, source_path):
     return files
 
 
-def first_line(s3, uri):
-    bucket, key = split_s3(uri)
+def text_head(head):
+    """The first bytes of a file as text, or None when they are not UTF-8 text (a NUL byte, or bytes that do not
+    decode; a character cut by the end of the read is not held against the file). Same rule as the local engine's
+    textHead (adapters/local/glue.ts)."""
+    if b"\x00" in head:
+        return None
+    for cut in range(4):
+        try:
+            return head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            if len(head) < HEADER_BYTES:
+                return None
+    return None
+
+
+def first_line(s3, f):
+    bucket, key = split_s3(f["uri"])
     head = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-%d" % (HEADER_BYTES - 1))["Body"].read()
-    return head.decode("utf-8", errors="replace").split("\n")[0]
+    text = text_head(head)
+    if text is None:
+        raise ValueError(NOT_TEXT % f["name"])
+    return text.split("\n")[0]
 
 
 def csv_headers(s3, files):
@@ -156,7 +185,7 @@ def csv_headers(s3, files):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=HEADER_READERS) as pool:
-        lines = list(pool.map(lambda f: first_line(s3, f["uri"]), files))
+        lines = list(pool.map(lambda f: first_line(s3, f), files))
     return [normalize_header(line) for line in lines]
 
 
@@ -184,11 +213,15 @@ def read_files(spark, s3, fmt, files, mapping, contract_columns):
     if fmt == "csv":
         groups = group_by_columns(files, csv_headers(s3, files))
     elif fmt == "parquet":
-        groups = group_by_columns(files, [spark.read.parquet(f["uri"]).columns for f in files])
+        # Same names and types: one read cannot convert a column that is INT32 in one file and INT64 in another.
+        groups = group_by_columns(
+            files, [[(c.name, c.dataType.simpleString()) for c in spark.read.parquet(f["uri"]).schema] for f in files]
+        )
     else:
         groups = [(None, files)]
-    for columns, group in groups:
+    for signature, group in groups:
         uris = [f["uri"] for f in group]
+        columns = [c[0] if isinstance(c, tuple) else c for c in signature] if signature is not None else None
         if fmt == "csv":
             # A row whose field count differs from the header's is kept whole in __corrupt (PERMISSIVE), so the
             # run can fail naming its file and line (FAILFAST's error names neither).
@@ -230,10 +263,10 @@ def read_files(spark, s3, fmt, files, mapping, contract_columns):
             ]
         # Not splittable (multiLine), so each file is read whole by one task, in order: a row's record number is its
         # id minus the file's first id (monotonically_increasing_id counts up within a task).
-        record = [F.col(CORRUPT), F.monotonically_increasing_id().alias("__row_id")] if fmt == "csv" else [
-            F.lit(None).cast("string").alias(CORRUPT),
-            F.lit(None).cast("long").alias("__row_id"),
-        ]
+        if fmt == "csv":
+            record = [F.col(CORRUPT), F.monotonically_increasing_id().alias("__row_id")]
+        else:
+            record = [F.lit(None).cast("string").alias(CORRUPT), F.lit(None).cast("long").alias("__row_id")]
         selected = [file_name.alias("__file")] + [t.alias("v%d" % i) for i, t in enumerate(texts)] + record
         if fmt == "json":
             selected += [F.col("__object"), F.col("__valid_json")] + presence
@@ -244,6 +277,21 @@ def read_files(spark, s3, fmt, files, mapping, contract_columns):
             if missing:
                 lacking[f["name"]] = missing
     return reduce(lambda a, b: a.unionByName(b), frames), lacking, widths
+
+
+def first_invalid_json_line(spark, files, name):
+    """The line number of the first line of file `name` that is not JSON, blank lines counted: the failure path only,
+    so that file alone is read again, in one task (ids count its lines) unless it is larger than
+    spark.sql.files.maxPartitionBytes (then the number is a lower bound)."""
+    from pyspark.sql import functions as F
+
+    uri = next(f["uri"] for f in files if f["name"] == name)
+    lines = spark.read.text(uri).withColumn("__line", F.monotonically_increasing_id() + 1)
+    keys = F.expr("json_object_keys(value)")
+    wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
+    blank = F.trim(F.col("value")) == ""
+    valid = blank | keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
+    return lines.filter(~valid).agg(F.min("__line")).collect()[0][0]
 
 
 def lack_reason_column(F, lacking):
@@ -309,9 +357,11 @@ def main():
         raise ValueError(ragged_row_message(name, line, widths[name]))
 
     if fmt == "json":
-        broken = [name for name, row in per_file.items() if row["invalid_json"]]
+        broken = sorted(name for name, row in per_file.items() if row["invalid_json"])
         if broken:
-            raise ValueError("not valid JSON lines: %s" % ", ".join(broken))
+            line = first_invalid_json_line(spark, files, broken[0])
+            where = broken[0] if line is None else "%s line %d" % (broken[0], line)
+            raise ValueError("%s: %s" % (where, NOT_JSON_LINES))
         for name, row in per_file.items():
             missing = [m["source"] for i, m in enumerate(mapping) if row["objects"] > 0 and row["p%d" % i] == 0]
             if missing:
@@ -346,7 +396,8 @@ def main():
 
     allowed = float(args["sluice_max_bad_rows_fraction"])
     if total > 0 and bad / total > allowed:
-        raise ValueError("%d of %d rows could not be cast (limit %s)" % (bad, total, allowed))
+        bad_per_file = {name: row["total"] if name in lacking else row["bad"] for name, row in per_file.items()}
+        raise ValueError(too_many_bad_rows(bad, total, allowed, bad_per_file, rejects_path))
 
     good = flagged.filter(F.col("__valid") & ~in_lacking).select(
         *[F.expr(c["value"]).cast(c["type"]).alias(c["target"]) for c in contract["columns"]]
