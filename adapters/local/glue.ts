@@ -435,7 +435,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * A file's first bytes must be UTF-8 text with no NUL byte, or the file fails its partition naming it: a binary file
  * read as CSV would otherwise fail with the parser's own words, which differ between engines (issue 25). A character
- * cut by the end of the read is not held against the file. Same rule as the Glue script's text_head.
+ * cut by the end of the read is not held against the file (the last 3 bytes of a full read are not checked). Same rule as the Glue script's text_head.
  */
 export function isTextHead(head: Buffer): boolean {
   if (head.includes(0)) return false;

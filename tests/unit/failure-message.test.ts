@@ -13,12 +13,14 @@ describe('failureMessage: the file first, only the cause clipped', () => {
     expect(failureMessage("a.csv line 3: the row does not have the header's 3 fields")).toBe(
       "a.csv line 3: the row does not have the header's 3 fields",
     );
-    expect(failureMessage('3 of 4 rows could not be cast (limit 0.01)')).toBe('3 of 4 rows could not be cast (limit 0.01)');
+    expect(failureMessage('3 of 4 rows could not be cast (limit 0.01)')).toBe(
+      '3 of 4 rows could not be cast (limit 0.01)',
+    );
   });
 
-  test("Glue's Python exception class is not taken for the file", () => {
+  test("the script's ValueError is not taken for the file; other exception names are kept", () => {
     expect(failureMessage('ValueError: bin.csv: not valid CSV')).toBe('bin.csv: not valid CSV');
-    expect(failureMessage('pyspark.errors.exceptions.captured.AnalysisException: x.json: bad')).toBe('x.json: bad');
+    expect(failureMessage('OutOfMemoryError: Java heap space')).toBe('OutOfMemoryError: Java heap space');
   });
 
   test('a binary cause (no line break in the where) is clipped; a message without a where is clipped whole', () => {

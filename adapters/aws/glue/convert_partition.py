@@ -157,7 +157,8 @@ def list_data_files(s3, source_path):
 
 def text_head(head):
     """The first bytes of a file as text, or None when they are not UTF-8 text (a NUL byte, or bytes that do not
-    decode; a character cut by the end of the read is not held against the file). Same rule as the local engine's
+    decode; a character cut by the end of the read is not held against the file: the last 3 bytes of a full read
+    are not checked). Same rule as the local engine's
     textHead (adapters/local/glue.ts)."""
     if b"\x00" in head:
         return None
