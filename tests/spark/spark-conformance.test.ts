@@ -158,14 +158,16 @@ test('a failed partition leaves nothing under its target; a successful one only 
   }
 });
 
-test('every successful run commits the job and writes its summary; a failed one writes none', () => {
-  for (const run of spark.runs) {
+test('every successful run commits the job and writes its summary, with the --JOB_RUN_ID Glue gave it; a failed one writes none', () => {
+  spark.runs.forEach((run, i) => {
     expect([run.name, run.committed, run.summary !== null]).toEqual([
       run.name,
       run.state === 'SUCCEEDED',
       run.state === 'SUCCEEDED',
     ]);
-  }
+    if (run.summary)
+      expect([run.name, run.summary.jobRunId]).toEqual([run.name, `jr_spark_${String(i + 1).padStart(5, '0')}`]);
+  });
 });
 
 test('a partition of 1,000 files under three headers: one read per header, the same rows as the local engine', async () => {
