@@ -1,9 +1,9 @@
 /**
- * The Glue side of the cast contract. Spark cannot run here, so this shows what the job receives and what it
- * does with it: the generated Spark SQL per type (pinned in glue-contract.expected.json, so any change to the
- * contract shows in review), the same patterns as the DuckDB side (checked with a third regex engine, Python's,
- * over the whole value table), the Spark settings pinned by the job, and the script's own file and header rules
- * against the conformance files.
+ * The Glue side of the cast contract, as text: the generated Spark SQL per type (pinned in
+ * glue-contract.expected.json, so any change to the contract shows in review), the same patterns as the DuckDB side
+ * (checked with a third regex engine, Python's, over the whole value table), the Spark settings pinned by the job,
+ * and the script's own file, header and text rules against the conformance files. The script itself runs on Spark
+ * in tests/spark/ (npm run test:spark), where its outputs are compared with the local engine's row by row.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -27,7 +27,9 @@ def start_s3():
 
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    # One line per request otherwise; SLUICE_S3_LOG=1 keeps them (which keys a run touches, e.g. for IAM grants).
+    if not os.environ.get("SLUICE_S3_LOG"):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -261,11 +261,8 @@ def read_files(spark, s3, fmt, files, mapping, contract_columns):
             ]
         else:
             frame = spark.read.text(uris).filter(F.trim(F.col("value")) != "")
-            keys = F.expr("json_object_keys(value)")
-            wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
-            frame = frame.withColumn("__object", keys.isNotNull()).withColumn(
-                "__valid_json", keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
-            )
+            keys, valid_json = json_line_checks(F)
+            frame = frame.withColumn("__object", keys.isNotNull()).withColumn("__valid_json", valid_json)
             texts = [F.when(F.col("__object"), F.get_json_object(F.col("value"), c["jsonPath"])) for c in contract_columns]
             presence = [
                 F.when(F.col("__object"), F.array_contains(keys, m["source"])).otherwise(F.lit(False)).alias("p%d" % i)
@@ -297,11 +294,16 @@ def first_invalid_json_line(spark, files, name):
 
     uri = next(f["uri"] for f in files if f["name"] == name)
     lines = spark.read.text(uri).withColumn("__line", F.monotonically_increasing_id() + 1)
+    _, valid_json = json_line_checks(F)
+    return lines.filter((F.trim(F.col("value")) != "") & ~valid_json).agg(F.min("__line")).collect()[0][0]
+
+
+def json_line_checks(F):
+    """Over a text line `value`: its object's member names (NULL when it is not an object), and whether it is JSON at
+    all (an object, another JSON value, or null)."""
     keys = F.expr("json_object_keys(value)")
     wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
-    blank = F.trim(F.col("value")) == ""
-    valid = blank | keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
-    return lines.filter(~valid).agg(F.min("__line")).collect()[0][0]
+    return keys, keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
 
 
 def lack_reason_column(F, lacking):
