@@ -37,5 +37,14 @@ module.exports = {
       testEnvironment: 'node',
       setupFiles: ['<rootDir>/tests/support/env.ts'],
     },
+    {
+      // The Glue script on Spark 3.5 against moto's S3, beside the local engine (issue 22; npm run test:spark).
+      displayName: 'spark',
+      testMatch: ['<rootDir>/tests/spark/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+      setupFiles: ['<rootDir>/tests/support/env.ts'],
+    },
   ],
 };

@@ -5,7 +5,10 @@
  *
  * Every raw value is first seen as text (CSV fields; JSON members as their JSON text, strings unquoted; Parquet
  * values cast to text). Then, for each type:
- * - null, or '' (after trimming, for non-string types), is NULL: a missing value, not a bad row;
+ * - null is NULL. So is a missing-value marker (raw.nullValues, default ['']): a string column's text equal to one,
+ *   or another type's trimmed text equal to one or blank. A missing value, not a bad row (issue 25: R writes NA,
+ *   Hive and Postgres \N, others NULL). Markers apply to every column, strings included: with the markers ['NA'], a
+ *   string whose real value is "NA" is NULL too; without that marker it is the text "NA";
  * - string: the text, verbatim (no trimming);
  * - every other type trims spaces, tabs, CR and LF first, then must FULLY match its pattern below, and the value
  *   must fit the type (range, calendar, finiteness); otherwise the row is bad, with the reason
@@ -17,8 +20,12 @@
  * - boolean: true/false/1/0, any letter case;
  * - date: YYYY-MM-DD, a real calendar day;
  * - timestamp: YYYY-MM-DD, 'T' or ' ', HH:MM:SS, optional .fraction of 1 to 6 digits, optional zone 'Z' or
- *   ±HH, ±HHMM, ±HH:MM. The value is the UTC instant (no zone: the text is taken as UTC). 24:00:00 and leap
- *   seconds are bad rows;
+ *   ±HH, ±HHMM, ±HH:MM. The value is the UTC instant. A zone in the text wins; a text without one is a wall-clock
+ *   time in raw.timeZone (an IANA name, default UTC). A wall time that a daylight-saving change skips (a gap) is
+ *   moved forward by the gap (02:30 on a spring-forward night in New York is 03:30 EDT); one that happens twice (an
+ *   overlap) is the earlier instant (01:30 on a fall-back night is 01:30 EDT). java.time's rule, which Spark applies;
+ *   DuckDB's ICU picks the later instant in an overlap, so the DuckDB rendering chooses explicitly (see
+ *   duckdbZonedTimestamp). 24:00:00 and leap seconds are bad rows;
  * - decimal(p,s): optional sign, digits, optional fraction, optional exponent (5E-3); rounded half away from
  *   zero to s fraction digits (1.005 -> 1.01, -1.005 -> -1.01, 5E-3 -> 0.01); more than p-s integer digits after
  *   rounding is a bad row.
@@ -38,6 +45,23 @@ export interface TargetType {
   name: string;
 }
 
+/** How raw text is read before the types' rules (issue 25): missing-value markers and the zone of zone-less times. */
+export interface ReadOptions {
+  /** Texts that are NULL in every column (exact for strings, after trimming for other types). Default ['']. */
+  nullValues: string[];
+  /** IANA zone of timestamps written without one. Default UTC. */
+  timeZone: string;
+}
+
+export const DEFAULT_READ_OPTIONS: ReadOptions = { nullValues: [''], timeZone: 'UTC' };
+
+export function readOptionsOf(dataset: { raw: { nullValues?: string[]; timeZone?: string } }): ReadOptions {
+  return {
+    nullValues: dataset.raw.nullValues ?? DEFAULT_READ_OPTIONS.nullValues,
+    timeZone: dataset.raw.timeZone ?? DEFAULT_READ_OPTIONS.timeZone,
+  };
+}
+
 /** What a file that lacks a mapped column produces: bad rows naming the file and column, or a failed partition. */
 export type MissingColumnPolicy = 'bad-rows' | 'fail';
 
@@ -47,6 +71,7 @@ const UNSIGNED_DECIMAL = '([0-9]+([.][0-9]*)?|[.][0-9]+)';
 const HOUR = '([01][0-9]|2[0-3])';
 const MINUTE = '[0-5][0-9]';
 const ZONE = `(Z|[+-]${HOUR}(:?${MINUTE})?)`;
+const TIMESTAMP_TEXT = `[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]${HOUR}:${MINUTE}:${MINUTE}([.][0-9]{1,6})?`;
 
 /** Full-match patterns (applied to the trimmed text). */
 export const PATTERNS = {
@@ -55,10 +80,13 @@ export const PATTERNS = {
   double: `${SIGN}${UNSIGNED_DECIMAL}([eE][+-]?[0-9]+)?`,
   boolean: '(true|false|1|0)',
   date: '[0-9]{4}-[0-9]{2}-[0-9]{2}',
-  timestamp: `[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]${HOUR}:${MINUTE}:${MINUTE}([.][0-9]{1,6})?${ZONE}?`,
+  timestamp: `${TIMESTAMP_TEXT}${ZONE}?`,
   // An exponent is allowed: Spark renders some decimals and large doubles that way (1E-7, 1.23456789E7).
   decimal: `${SIGN}${UNSIGNED_DECIMAL}([eE][+-]?[0-9]+)?`,
 } as const;
+
+/** A timestamp whose text carries its zone ('Z' or a numeric offset). */
+const ZONED_TIMESTAMP = `${TIMESTAMP_TEXT}${ZONE}`;
 
 /** Largest finite double: a parsed value beyond it is a bad row, not Infinity. */
 const MAX_DOUBLE = '1.7976931348623157E308';
@@ -91,6 +119,8 @@ interface Dialect {
   tryCast(x: string, type: TargetType): string;
   /** The UTC instant of a text `t` that fully matched PATTERNS.timestamp, as a timestamp without zone. */
   utcTimestamp(t: string, type: TargetType): string;
+  /** The UTC instant of a wall-clock timestamp `ts` (no zone) in the IANA zone `zone` (gap forward, overlap earlier). */
+  zonedToUtc(ts: string, zone: string): string;
 }
 
 const DUCK_TYPES: Record<Exclude<BaseType, 'decimal'>, string> = {
@@ -142,6 +172,23 @@ function duckdbUtcTimestamp(t: string, type: TargetType): string {
   return `(CASE WHEN ${hasOffset} THEN ${instant} ELSE TRY_CAST(${t} AS ${duckdbType(type)}) END)`;
 }
 
+/**
+ * DuckDB: the instant of wall time `ts` in `zone` by java.time's rule, explicitly. DuckDB's timezone(zone, ts) (ICU)
+ * moves a gap forward as java.time does but takes the later instant in an overlap. So: the two offsets in effect a
+ * day before and a day after (a zone changes offset at most once in two days), each giving a candidate instant
+ * ts - offset; a candidate whose wall time in the zone is ts is real; the earlier real one wins (an overlap has
+ * two), and with none (a gap) the one from the offset before, which is the gap moved forward. timezone('UTC', …)
+ * converts between TIMESTAMP and TIMESTAMPTZ without the session's TimeZone.
+ */
+function duckdbZonedToUtc(ts: string, zone: string): string {
+  const z = quoteSql(zone);
+  const wall = (instant: string) => `timezone(${z}, timezone('UTC', ${instant}))`;
+  const candidate = (shift: string) => `(${ts} - (${wall(`${ts} ${shift}`)} - (${ts} ${shift})))`;
+  const [before, after] = [candidate('- INTERVAL 1 DAY'), candidate('+ INTERVAL 1 DAY')];
+  const real = (c: string) => `(${wall(c)} = ${ts})`;
+  return `(CASE WHEN ${real(before)} AND ${real(after)} THEN least(${before}, ${after}) WHEN ${real(after)} THEN ${after} ELSE ${before} END)`;
+}
+
 export const duckdb: Dialect = {
   quote: quoteSql,
   // The four characters in one literal (a DuckDB literal holds tabs and line ends as they are).
@@ -149,6 +196,7 @@ export const duckdb: Dialect = {
   fullMatch: (x, pattern) => `regexp_full_match(${x}, ${quoteSql(pattern)})`,
   tryCast: (x, type) => `TRY_CAST(${x} AS ${duckdbType(type)})`,
   utcTimestamp: duckdbUtcTimestamp,
+  zonedToUtc: duckdbZonedToUtc,
 };
 
 export const sparkSql: Dialect = {
@@ -160,6 +208,9 @@ export const sparkSql: Dialect = {
   // contract counts as a bad row (validity is decided by the pattern first, the NULL is the range check).
   tryCast: (x, type) => `CAST(${x} AS ${type.name})`,
   utcTimestamp: sparkUtcTimestamp,
+  // java.time's LocalDateTime.atZone: a gap moves forward, an overlap takes the earlier offset (Spark's
+  // DateTimeUtils.convertTz, which to_utc_timestamp uses).
+  zonedToUtc: (ts, zone) => `to_utc_timestamp(${ts}, ${sparkSql.quote(zone)})`,
 };
 
 export interface ColumnSql {
@@ -180,19 +231,39 @@ export interface ColumnSql {
  * (NULL, blank) or invalid, so validity is "a value, or nothing to convert": `v IS NOT NULL OR blank`, which an
  * engine evaluates once per value and checks the blank only where the value is NULL.
  */
-export function columnSql(dialect: Dialect, type: TargetType, x: string): ColumnSql {
+export function columnSql(
+  dialect: Dialect,
+  type: TargetType,
+  x: string,
+  options: ReadOptions = DEFAULT_READ_OPTIONS,
+): ColumnSql {
+  /** `t` is one of `markers` (one marker renders as `=`, so the default [''] renders as it always did). */
+  const isMarker = (t: string, markers: string[]): string =>
+    markers.length === 1
+      ? `${t} = ${dialect.quote(markers[0] ?? '')}`
+      : `${t} IN (${markers.map(dialect.quote).join(', ')})`;
   if (type.base === 'string') {
-    const valueOf = (t: string) => `(CASE WHEN ${t} = '' THEN NULL ELSE ${t} END)`;
+    const markers = options.nullValues;
+    const valueOf = (t: string) =>
+      markers.length === 0 ? t : `(CASE WHEN ${isMarker(t, markers)} THEN NULL ELSE ${t} END)`;
     return { valid: 'TRUE', value: valueOf(x), trimmed: x, valueOf, validOf: () => 'TRUE' };
   }
-  const valueOf = (t: string): string => {
+  // Other types: blank is always missing (nothing to convert), and so is a trimmed text equal to a marker.
+  const markers = options.nullValues.filter((m) => m.trim() !== '');
+  const zoned = options.timeZone !== 'UTC';
+  const typedOf = (t: string): string => {
     // Every pattern needs a non-blank character, so a blank text never matches and gets NULL.
     const matches = (pattern: string, of = t) => dialect.fullMatch(of, pattern);
     switch (type.base) {
       case 'boolean':
         return `(CASE WHEN ${matches(PATTERNS.boolean, `lower(${t})`)} THEN lower(${t}) IN ('true', '1') END)`;
-      case 'timestamp':
-        return `(CASE WHEN ${matches(PATTERNS.timestamp)} THEN ${dialect.utcTimestamp(t, type)} END)`;
+      case 'timestamp': {
+        // A zone in the text wins; a text without one is a wall time in the source's zone.
+        const instant = zoned
+          ? `(CASE WHEN ${matches(ZONED_TIMESTAMP)} THEN ${dialect.utcTimestamp(t, type)} ELSE ${dialect.zonedToUtc(dialect.tryCast(t, type), options.timeZone)} END)`
+          : dialect.utcTimestamp(t, type);
+        return `(CASE WHEN ${matches(PATTERNS.timestamp)} THEN ${instant} END)`;
+      }
       case 'double': {
         const typed = dialect.tryCast(t, type);
         return `(CASE WHEN ${matches(PATTERNS.double)} AND abs(${typed}) <= ${MAX_DOUBLE} THEN ${typed} END)`;
@@ -201,11 +272,14 @@ export function columnSql(dialect: Dialect, type: TargetType, x: string): Column
         return `(CASE WHEN ${matches(PATTERNS[type.base as keyof typeof PATTERNS])} THEN ${dialect.tryCast(t, type)} END)`;
     }
   };
+  const valueOf = (t: string): string =>
+    markers.length === 0 ? typedOf(t) : `(CASE WHEN ${isMarker(t, markers)} THEN NULL ELSE ${typedOf(t)} END)`;
+  const missing = (t: string) => (markers.length === 0 ? `${t} = ''` : `${t} = '' OR ${isMarker(t, markers)}`);
   const trimmed = dialect.trim(x);
   // trim(x) is NULL exactly when x is, so a trimmed column answers both questions without trimming again.
-  const validOf = (t: string, v: string) => `(${v} IS NOT NULL OR ${t} IS NULL OR ${t} = '')`;
+  const validOf = (t: string, v: string) => `(${v} IS NOT NULL OR ${t} IS NULL OR ${missing(t)})`;
   const value = valueOf(trimmed);
-  return { valid: `(${value} IS NOT NULL OR ${x} IS NULL OR ${trimmed} = '')`, value, trimmed, valueOf, validOf };
+  return { valid: `(${value} IS NOT NULL OR ${x} IS NULL OR ${missing(trimmed)})`, value, trimmed, valueOf, validOf };
 }
 
 export function badValueReason(mapping: ColumnMapping): string {
@@ -263,6 +337,7 @@ export function glueContract(
   format: 'csv' | 'json' | 'parquet',
   mapping: ColumnMapping[],
   missingColumns: MissingColumnPolicy,
+  options: ReadOptions = DEFAULT_READ_OPTIONS,
 ): GlueContract {
   return {
     version: CONTRACT_VERSION,
@@ -277,7 +352,7 @@ export function glueContract(
     },
     columns: mapping.map((m, i) => {
       const input = inputColumn(i);
-      const sql = columnSql(sparkSql, parseTargetType(m.type), input);
+      const sql = columnSql(sparkSql, parseTargetType(m.type), input, options);
       return {
         source: m.source,
         target: m.target,
@@ -306,12 +381,12 @@ export const CONTRACT_ARGUMENT_BUDGET_BYTES = 200_000;
 /** Job arguments carrying the contract (spread into the run's arguments by jobArguments). */
 export function glueContractArguments(dataset: {
   name?: string;
-  raw: { format: 'csv' | 'json' | 'parquet' };
+  raw: { format: 'csv' | 'json' | 'parquet'; nullValues?: string[]; timeZone?: string };
   mapping: ColumnMapping[];
   job: { missingColumns?: MissingColumnPolicy };
 }): Record<string, string> {
   const policy = missingColumnPolicyOf(dataset);
-  const contract = JSON.stringify(glueContract(dataset.raw.format, dataset.mapping, policy));
+  const contract = JSON.stringify(glueContract(dataset.raw.format, dataset.mapping, policy, readOptionsOf(dataset)));
   const bytes = Buffer.byteLength(contract, 'utf8');
   if (bytes > CONTRACT_ARGUMENT_BUDGET_BYTES)
     throw new CastContractError(
@@ -321,6 +396,6 @@ export function glueContractArguments(dataset: {
 }
 
 /** The contract's DuckDB value expression for one text column (e.g. for a direct COPY that must cast alike). */
-export function duckdbCast(type: string, column: string): string {
-  return columnSql(duckdb, parseTargetType(type), column).value;
+export function duckdbCast(type: string, column: string, options: ReadOptions = DEFAULT_READ_OPTIONS): string {
+  return columnSql(duckdb, parseTargetType(type), column, options).value;
 }

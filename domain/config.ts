@@ -15,9 +15,20 @@ import { ConfigError, UnknownDatasetError } from './errors';
 import { executionNameFor } from './runs';
 import { validate } from './validation';
 
+/** A zone name ICU knows (Node's Intl; DuckDB's ICU and Java's tz database know the same IANA names). */
+function isKnownTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface ResolvedDataset {
   name: string;
-  raw: { bucket: string; prefix: string; format: 'csv' | 'json' | 'parquet' };
+  /** nullValues and timeZone: how raw text is read (domain/cast-contract.ts ReadOptions), defaults applied. */
+  raw: { bucket: string; prefix: string; format: 'csv' | 'json' | 'parquet'; nullValues: string[]; timeZone: string };
   partitioning: { style: 'hive' | 'template'; template: string; keys: PartitionKeySpec[] };
   crawler: { name: string; recrawl: 'new-folders-only' | 'everything' };
   job: {
@@ -98,6 +109,8 @@ function checkDataset(d: DatasetConfig, at: string): void {
   const keyNames = d.partitioning.keys.map((k) => k.name);
   const duplicateKey = keyNames.find((k, i) => keyNames.indexOf(k) !== i);
   if (duplicateKey) throw new ConfigError(`${at}/partitioning/keys has '${duplicateKey}' twice`);
+  if (d.raw.timeZone !== undefined && !isKnownTimeZone(d.raw.timeZone))
+    throw new ConfigError(`${at}/raw/timeZone '${d.raw.timeZone}' is not an IANA time zone name`);
   d.partitioning.keys.forEach((k, i) => {
     try {
       new RegExp(k.pattern);
@@ -153,7 +166,13 @@ function resolveDataset(config: SluiceConfig, d: DatasetConfig): ResolvedDataset
   const prefix = `sluice-${config.stage}-${d.name.replace(/_/g, '-')}`;
   return {
     name: d.name,
-    raw: { bucket: config.lake.rawBucket, prefix: d.raw.prefix, format: d.raw.format },
+    raw: {
+      bucket: config.lake.rawBucket,
+      prefix: d.raw.prefix,
+      format: d.raw.format,
+      nullValues: d.raw.nullValues ?? [''],
+      timeZone: d.raw.timeZone ?? 'UTC',
+    },
     partitioning: {
       style: d.partitioning.style,
       template: d.partitioning.template ?? d.partitioning.keys.map((k) => `${k.name}={${k.name}}`).join('/') + '/',

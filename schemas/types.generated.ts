@@ -296,6 +296,16 @@ export interface DatasetConfig {
   raw: {
     prefix: string;
     format: 'csv' | 'json' | 'parquet';
+    /**
+     * Missing-value markers: a value whose text is one of these is NULL, in every column (strings compared exactly, other types after trimming; a blank non-string value is always NULL). Default [""]. R writes NA, Hive and Postgres \N. See docs/cast-contract.md.
+     *
+     * @maxItems 32
+     */
+    nullValues?: string[];
+    /**
+     * IANA time zone of timestamps written without a zone (e.g. America/New_York); a zone in the text wins. Default UTC. See docs/cast-contract.md for daylight-saving gaps and overlaps.
+     */
+    timeZone?: string;
   };
   partitioning: PartitionLayout;
   crawler?: {

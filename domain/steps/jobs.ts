@@ -11,6 +11,7 @@ import type { ObjectLocation } from '../artifacts';
 import { glueContractArguments } from '../cast-contract';
 import { datasetNamed, type ResolvedDataset } from '../config';
 import { ConcurrentRunsExceededError } from '../errors';
+import { failureMessage } from '../failure-message';
 import { jobSummaryLocation, readJobRows, summaryArgument } from '../job-summary';
 import { jobRowMetrics } from '../metrics';
 import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
@@ -81,6 +82,8 @@ function datasetArguments(dataset: ResolvedDataset): DatasetArguments {
   const from = [
     dataset.name,
     dataset.raw.format,
+    dataset.raw.nullValues,
+    dataset.raw.timeZone,
     dataset.mapping,
     dataset.job.maxBadRowsFraction,
     dataset.job.missingColumns,
@@ -116,7 +119,8 @@ async function finishedResult(
 ): Promise<JobRunResult> {
   const result: JobRunResult = { partition, ok: run.state === 'SUCCEEDED', state: run.state };
   if (run.state !== 'SUCCEEDED') {
-    result.message = truncate(run.errorMessage ?? `job run ${run.id} ended ${run.state}`);
+    // The file (and line) the job names first, only the cause clipped (issue 25; domain/failure-message.ts).
+    result.message = failureMessage(run.errorMessage ?? `job run ${run.id} ended ${run.state}`, MESSAGE_LIMIT);
     return result;
   }
   const rows = await readJobRows(run, deps.artifacts, log);

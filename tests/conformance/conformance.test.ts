@@ -13,9 +13,15 @@ import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';
 import { LocalLake } from '../../adapters/local/lake';
 import type { ColumnMapping } from '../../schemas/types.generated';
-import { DEFAULT_MAPPING, expectedOf, FILES, fileCases, formatOf, valueCases } from './table';
+import { DEFAULT_MAPPING, expectedOf, FILES, fileCases, formatOf, valueCases, type FileCase } from './table';
 
-function configFor(caseName: string, format: 'csv' | 'json' | 'parquet', mapping: ColumnMapping[]) {
+function configFor(
+  caseName: string,
+  format: 'csv' | 'json' | 'parquet',
+  mapping: ColumnMapping[],
+  raw: FileCase['raw'] = {},
+  maxBadRowsFraction = 1,
+) {
   return parseConfig(
     {
       stage: 'conf',
@@ -23,9 +29,9 @@ function configFor(caseName: string, format: 'csv' | 'json' | 'parquet', mapping
       datasets: [
         {
           name: 'conformance',
-          raw: { prefix: 'conformance/', format },
+          raw: { prefix: 'conformance/', format, ...raw },
           partitioning: { style: 'hive', keys: [{ name: 'case', type: 'string', pattern: '^[a-z0-9-]+$' }] },
-          job: { maxBadRowsFraction: 1 },
+          job: { maxBadRowsFraction },
           target: { database: 'curated', table: 'conformance', locationTemplate: 'conformance/case={case}/' },
           mapping,
         },
@@ -70,7 +76,13 @@ describe('values: the contract on DuckDB', () => {
 async function runCase(caseName: string) {
   const expected = expectedOf(caseName);
   const format = formatOf(caseName);
-  const config = configFor(caseName, format, expected.mapping ?? DEFAULT_MAPPING);
+  const config = configFor(
+    caseName,
+    format,
+    expected.mapping ?? DEFAULT_MAPPING,
+    expected.raw,
+    expected.maxBadRowsFraction,
+  );
   const dataset = config.datasets[0] as ResolvedDataset;
   const lake = new LocalLake(join(root, caseName), 'raw-bucket', 'curated-bucket');
   cpSync(join(FILES, caseName), join(lake.bucketDir('raw-bucket'), 'conformance', `case=${caseName}`), {

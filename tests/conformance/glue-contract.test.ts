@@ -1,9 +1,9 @@
 /**
- * The Glue side of the cast contract. Spark cannot run here, so this shows what the job receives and what it
- * does with it: the generated Spark SQL per type (pinned in glue-contract.expected.json, so any change to the
- * contract shows in review), the same patterns as the DuckDB side (checked with a third regex engine, Python's,
- * over the whole value table), the Spark settings pinned by the job, and the script's own file and header rules
- * against the conformance files.
+ * The Glue side of the cast contract, as text: the generated Spark SQL per type (pinned in
+ * glue-contract.expected.json, so any change to the contract shows in review), the same patterns as the DuckDB side
+ * (checked with a third regex engine, Python's, over the whole value table), the Spark settings pinned by the job,
+ * and the script's own file, header and text rules against the conformance files. The script itself runs on Spark
+ * in tests/spark/ (npm run test:spark), where its outputs are compared with the local engine's row by row.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import {
 import { loadConfigFile } from '../../domain/config';
 import { parseRawKey } from '../../domain/partitions';
 import { jobArguments } from '../../domain/steps/jobs';
-import { normalizeCsvHeader } from '../../adapters/local/glue';
+import { isTextHead, normalizeCsvHeader } from '../../adapters/local/glue';
 import { testConfig } from '../support/fakes';
 import { DEFAULT_MAPPING, expectedOf, fileCases, formatOf, valueCases } from './table';
 
@@ -146,7 +146,10 @@ describe("the script's reading rules match the local engine's on the conformance
   const csvCases = fileCases.filter((c) => formatOf(c) === 'csv');
   test.each(csvCases)('%s: same header names and same missing columns', (caseName) => {
     const mapping = expectedOf(caseName).mapping ?? DEFAULT_MAPPING;
-    const files = readdirSync(join(FILES, caseName)).filter((f) => f.endsWith('.csv'));
+    // Binary files are refused before any header is read (both engines; the text check below).
+    const files = readdirSync(join(FILES, caseName))
+      .filter((f) => f.endsWith('.csv'))
+      .filter((f) => isTextHead(readFileSync(join(FILES, caseName, f)).subarray(0, 65536)));
     const firstLines = files.map((f) => readFileSync(join(FILES, caseName, f), 'utf8').split('\n')[0] ?? '');
     const fromPython = python(
       'print(json.dumps([[cp.normalize_header(l), cp.lacking_columns(cp.normalize_header(l), data["mapping"])] for l in data["lines"]]))',
@@ -169,6 +172,23 @@ describe("the script's reading rules match the local engine's on the conformance
     ) as boolean[];
     expect(fromPython).toEqual(names.map((n) => parseRawKey(config, dir + n).ok));
     expect(python('print(json.dumps(cp.is_data_key(data, data + "a.csv", 0)))', dir)).toBe(false);
+  });
+
+  test('the same first bytes are text (UTF-8, no NUL; the last 3 bytes of a full read unchecked: a character may be cut there)', () => {
+    const heads = [
+      Buffer.from('id,amount\n1,2\n'),
+      Buffer.from([0x69, 0x64, 0x00, 0x0a]),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.concat([Buffer.alloc(65533, 0x61), Buffer.from('€')]).subarray(0, 65536),
+      Buffer.concat([Buffer.alloc(65530, 0x61), Buffer.from([0xff]), Buffer.alloc(5, 0x61)]),
+      Buffer.from('é,ü\n'),
+    ];
+    const fromPython = python(
+      'print(json.dumps([cp.text_head(bytes.fromhex(h)) is not None for h in data]))',
+      heads.map((h) => h.toString('hex')),
+    );
+    expect(fromPython).toEqual(heads.map((h) => isTextHead(h)));
+    expect(fromPython).toEqual([true, false, false, true, false, true]);
   });
 
   test('missing-column reasons are worded alike', () => {

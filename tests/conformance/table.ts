@@ -17,6 +17,10 @@ export interface FileCase {
   state: 'SUCCEEDED' | 'FAILED';
   mapping?: ColumnMapping[];
   missingColumns?: 'bad-rows' | 'fail';
+  /** raw.* settings of the case's dataset (nullValues, timeZone). */
+  raw?: { nullValues?: string[]; timeZone?: string };
+  /** The dataset's job.maxBadRowsFraction; the table's cases default to 1 (never fail on bad rows). */
+  maxBadRowsFraction?: number;
   error?: string;
   /** A regular expression the engine's error must match (for errors worded by the engine). */
   errorMatches?: string;

@@ -18,16 +18,25 @@ Arguments (set by the startJobRun step, see domain/steps/jobs.ts jobArguments):
 Reading follows the same rules as the local engine (adapters/local/glue.ts), so a file gives the same rows and
 bad rows on both:
   - data files are the objects directly in the partition folder, not hidden (. or _), not empty;
-  - CSV: each file's header is read here (UTF-8 BOM dropped, quotes removed, spaces around names trimmed) and
-    the file is read by position under that header, so header text, order and extra columns never matter;
+  - CSV: each file's first 64 KiB must be UTF-8 text (else the run fails naming the file); its header is read here
+    (UTF-8 BOM dropped, quotes removed, spaces around names trimmed) and the file is read by position under that
+    header, so header text, order and extra columns never matter. Files with the same header are read by one
+    spark.read (a partition can hold thousands of files). A row whose field count is not the header's fails the
+    run naming the file and line;
   - JSON lines: each member as its JSON text (strings unquoted); a member absent from a line is NULL, a member
     absent from every line of a file is a missing column of that file; a line that is not an object is a bad row;
-  - Parquet: each value cast to text, then the contract;
-  - a file that lacks a mapped column gives bad rows naming the file and column (or fails the run, by config).
+    a line that is not JSON (a JSON array file, pretty-printed JSON) fails the run naming the file and line;
+  - Parquet: each value cast to text, then the contract; files with the same column names and types are read
+    together;
+  - a file that lacks a mapped column gives bad rows naming the file and column (or fails the run, by config);
+  - missing-value markers (raw.nullValues) and the source time zone (raw.timeZone) are in the contract's SQL.
 Rows whose values break the contract are counted and written to <curated bucket>/_rejected/<dataset>/<run key>/,
-never dropped silently; above the allowed fraction the run fails (and the partition is reported by sluice).
-This script runs only on AWS Glue; the test suite checks its syntax and its pure helpers, and the local runtime
-implements the same contract with DuckDB.
+never dropped silently; above the allowed fraction the run fails naming the file with the most bad rows.
+Failures that this script words itself start with the file (and line): "a.csv line 3: ...".
+
+Tested on Spark 3.5.4 (Glue 5.0's Spark, Python 3.11, Java 17): tests/spark/ runs this file, as `sls package`
+ships it, over the whole conformance table and a 1,000-file partition against moto's S3 server (Hadoop's S3A for
+Spark, boto3 for the listing and the summary), beside the local engine, and compares the outputs row by row.
 """
 import csv
 import json
@@ -49,7 +58,13 @@ ARGS = [
 SUMMARY_ARGUMENT = "sluice_summary_path"
 BOM = "\ufeff"
 HEADER_BYTES = 65536
+# Ranged GETs in flight while reading CSV headers.
+HEADER_READERS = 16
 NOT_AN_OBJECT = "line is not a JSON object"
+# Failure texts shared word for word with the local engine (adapters/local/glue.ts).
+NOT_TEXT = "%s: not UTF-8 text (a CSV file must be UTF-8 text)"
+NOT_JSON_LINES = "not valid JSON; sluice reads JSON lines (one JSON object per line), not JSON arrays or pretty-printed JSON"
+CORRUPT = "__corrupt"
 
 
 def normalize_header(first_line):
@@ -77,6 +92,21 @@ def lacking_columns(columns, mapping):
 def missing_column_reason(file_name, columns):
     plural = "s" if len(columns) > 1 else ""
     return "file '%s' lacks column%s %s" % (file_name, plural, ", ".join("'%s'" % c for c in columns))
+
+
+def ragged_row_message(file_name, line, width):
+    """The failure of a CSV row whose field count is not the header's: file and line first, then the cause, in the
+    local engine's words (adapters/local/glue.ts readFailure). The line counts the header as line 1 and is exact when
+    no quoted field before it holds a line break."""
+    return "%s line %d: the row does not have the header's %d fields" % (file_name, line, width)
+
+
+def too_many_bad_rows(bad, total, allowed, bad_per_file, rejects_path):
+    """The failure of a partition over its bad-row limit, in the local engine's words: the file with the most bad rows
+    (first by name on a tie) is named, and where they all are."""
+    worst = sorted(bad_per_file.items(), key=lambda item: (-item[1], item[0]))[0]
+    return "%d of %d rows could not be cast (limit %s%%), %d of them in %s; rejected rows kept in %s" % (
+        bad, total, "%g" % (allowed * 100), worst[1], worst[0], rejects_path)
 
 
 def optional_argument(argv, name):
@@ -134,66 +164,146 @@ def list_data_files(s3, source_path):
     return files
 
 
-def first_line(s3, uri):
-    bucket, key = split_s3(uri)
+def text_head(head):
+    """The first bytes of a file as text, or None when they are not UTF-8 text (a NUL byte, or bytes that do not
+    decode; a character cut by the end of the read is not held against the file: the last 3 bytes of a full read
+    are not checked). Same rule as the local engine's
+    textHead (adapters/local/glue.ts)."""
+    if b"\x00" in head:
+        return None
+    for cut in range(4):
+        try:
+            return head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            if len(head) < HEADER_BYTES:
+                return None
+    return None
+
+
+def first_line(s3, f):
+    bucket, key = split_s3(f["uri"])
     head = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-%d" % (HEADER_BYTES - 1))["Body"].read()
-    return head.decode("utf-8", errors="replace").split("\n")[0]
+    text = text_head(head)
+    if text is None:
+        raise ValueError(NOT_TEXT % f["name"])
+    return text.split("\n")[0]
+
+
+def csv_headers(s3, files):
+    """Each file's normalized header, read with a few ranged GETs at a time (a partition can hold thousands of
+    files; boto3 clients are thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=HEADER_READERS) as pool:
+        lines = list(pool.map(lambda f: first_line(s3, f), files))
+    return [normalize_header(line) for line in lines]
+
+
+def group_by_columns(files, columns_of):
+    """Files with the same columns, in first-seen order: [(columns, [file, ...]), ...]."""
+    groups = {}
+    for f, columns in zip(files, columns_of):
+        groups.setdefault(tuple(columns), []).append(f)
+    return list(groups.items())
 
 
 def read_files(spark, s3, fmt, files, mapping, contract_columns):
-    """One DataFrame of text: __file, v0..vN, and for JSON __object and p0..pN. Returns (frame, lacking)."""
+    """One DataFrame of text: __file, v0..vN, and for JSON __object and p0..pN. Returns (frame, lacking).
+
+    One spark.read per group of files with the same header (CSV) or schema (Parquet), one for all JSON files: a
+    DataFrame per file, chained by unionByName, made a plan as deep as the partition has files (issue 22: about
+    4,000 in the intake's bursts). Each row's file is Spark's own _metadata.file_name."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     frames = []
     lacking = {}
-    for f in files:
+    widths = {}
+    file_name = F.col("_metadata.file_name")
+    if fmt == "csv":
+        groups = group_by_columns(files, csv_headers(s3, files))
+    elif fmt == "parquet":
+        # Same names and types: one read cannot convert a column that is INT32 in one file and INT64 in another.
+        groups = group_by_columns(
+            files, [[(c.name, c.dataType.simpleString()) for c in spark.read.parquet(f["uri"]).schema] for f in files]
+        )
+    else:
+        groups = [(None, files)]
+    for signature, group in groups:
+        uris = [f["uri"] for f in group]
+        columns = [c[0] if isinstance(c, tuple) else c for c in signature] if signature is not None else None
         if fmt == "csv":
-            header = normalize_header(first_line(s3, f["uri"]))
-            schema = StructType([StructField("c%d" % i, StringType()) for i in range(len(header))])
+            # A row whose field count differs from the header's is kept whole in __corrupt (PERMISSIVE), so the
+            # run can fail naming its file and line (FAILFAST's error names neither).
+            fields = [StructField("c%d" % i, StringType()) for i in range(len(columns))]
+            schema = StructType(fields + [StructField(CORRUPT, StringType())])
             frame = (
                 spark.read.schema(schema)
                 .option("header", "true")
                 .option("enforceSchema", "true")
-                .option("mode", "FAILFAST")
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT)
                 .option("multiLine", "true")
                 .option("quote", '"')
                 .option("escape", '"')
                 .option("encoding", "UTF-8")
-                .csv(f["uri"])
+                .csv(uris)
             )
             texts = [
-                (F.col("c%d" % header.index(m["source"])) if m["source"] in header else F.lit(None).cast("string"))
+                (F.col("c%d" % columns.index(m["source"])) if m["source"] in columns else F.lit(None).cast("string"))
                 for m in mapping
             ]
-            missing = lacking_columns(header, mapping)
         elif fmt == "parquet":
-            frame = spark.read.parquet(f["uri"])
+            frame = spark.read.parquet(*uris)
             texts = [
-                (F.col("`%s`" % m["source"]).cast("string") if m["source"] in frame.columns else F.lit(None).cast("string"))
+                (F.col("`%s`" % m["source"]).cast("string") if m["source"] in columns else F.lit(None).cast("string"))
                 for m in mapping
             ]
-            missing = lacking_columns(frame.columns, mapping)
         else:
-            frame = spark.read.text(f["uri"]).filter(F.trim(F.col("value")) != "")
-            keys = F.expr("json_object_keys(value)")
-            wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
-            frame = frame.withColumn("__object", keys.isNotNull()).withColumn(
-                "__valid_json", keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
-            )
+            frame = spark.read.text(uris).filter(F.trim(F.col("value")) != "")
+            keys, valid_json = json_line_checks(F)
+            frame = frame.withColumn("__object", keys.isNotNull()).withColumn("__valid_json", valid_json)
             texts = [F.when(F.col("__object"), F.get_json_object(F.col("value"), c["jsonPath"])) for c in contract_columns]
             presence = [
                 F.when(F.col("__object"), F.array_contains(keys, m["source"])).otherwise(F.lit(False)).alias("p%d" % i)
                 for i, m in enumerate(mapping)
             ]
-            missing = []
-        columns = [F.lit(f["name"]).alias("__file")] + [t.alias("v%d" % i) for i, t in enumerate(texts)]
+        # Not splittable (multiLine), so each file is read whole by one task, in order: a row's record number is its
+        # id minus the file's first id (monotonically_increasing_id counts up within a task).
+        if fmt == "csv":
+            record = [F.col(CORRUPT), F.monotonically_increasing_id().alias("__row_id")]
+        else:
+            record = [F.lit(None).cast("string").alias(CORRUPT), F.lit(None).cast("long").alias("__row_id")]
+        selected = [file_name.alias("__file")] + [t.alias("v%d" % i) for i, t in enumerate(texts)] + record
         if fmt == "json":
-            columns += [F.col("__object"), F.col("__valid_json")] + presence
-        frames.append(frame.select(*columns))
-        if missing:
-            lacking[f["name"]] = missing
-    return reduce(lambda a, b: a.unionByName(b), frames), lacking
+            selected += [F.col("__object"), F.col("__valid_json")] + presence
+        frames.append(frame.select(*selected))
+        missing = lacking_columns(columns, mapping) if columns is not None else []
+        for f in group:
+            widths[f["name"]] = len(columns) if columns is not None else 0
+            if missing:
+                lacking[f["name"]] = missing
+    return reduce(lambda a, b: a.unionByName(b), frames), lacking, widths
+
+
+def first_invalid_json_line(spark, files, name):
+    """The line number of the first line of file `name` that is not JSON, blank lines counted: the failure path only,
+    so that file alone is read again, in one task (ids count its lines) unless it is larger than
+    spark.sql.files.maxPartitionBytes (then the number is a lower bound)."""
+    from pyspark.sql import functions as F
+
+    uri = next(f["uri"] for f in files if f["name"] == name)
+    lines = spark.read.text(uri).withColumn("__line", F.monotonically_increasing_id() + 1)
+    _, valid_json = json_line_checks(F)
+    return lines.filter((F.trim(F.col("value")) != "") & ~valid_json).agg(F.min("__line")).collect()[0][0]
+
+
+def json_line_checks(F):
+    """Over a text line `value`: its object's member names (NULL when it is not an object), and whether it is JSON at
+    all (an object, another JSON value, or null)."""
+    keys = F.expr("json_object_keys(value)")
+    wrapped = F.get_json_object(F.concat(F.lit('{"v":'), F.col("value"), F.lit("}")), "$.v")
+    return keys, keys.isNotNull() | wrapped.isNotNull() | (F.trim(F.col("value")) == "null")
 
 
 def lack_reason_column(F, lacking):
@@ -231,7 +341,7 @@ def main():
     files = list_data_files(s3, args["sluice_source_path"])
     if not files:
         raise ValueError("no data files under %s" % args["sluice_source_path"])
-    source, lacking = read_files(spark, s3, fmt, files, mapping, contract["columns"])
+    source, lacking, widths = read_files(spark, s3, fmt, files, mapping, contract["columns"])
     valid_flags = [F.expr(c["valid"]) for c in contract["columns"]]
     if fmt == "json":
         valid_flags = [F.col("__object")] + valid_flags
@@ -247,12 +357,23 @@ def main():
             F.sum(F.when(~F.col("__valid_json"), 1).otherwise(0)).alias("invalid_json"),
             F.sum(F.when(F.col("__object"), 1).otherwise(0)).alias("objects"),
         ] + [F.sum(F.when(F.col("p%d" % i), 1).otherwise(0)).alias("p%d" % i) for i in range(len(mapping))]
+    aggregates += [
+        F.min("__row_id").alias("first_id"),
+        F.min(F.when(F.col(CORRUPT).isNotNull(), F.col("__row_id"))).alias("corrupt_id"),
+    ]
     per_file = {row["__file"]: row for row in flagged.groupBy("__file").agg(*aggregates).collect()}
+    ragged = sorted(name for name, row in per_file.items() if row["corrupt_id"] is not None)
+    if ragged:
+        name, row = ragged[0], per_file[ragged[0]]
+        line = row["corrupt_id"] - row["first_id"] + 2  # line 1 is the header
+        raise ValueError(ragged_row_message(name, line, widths[name]))
 
     if fmt == "json":
-        broken = [name for name, row in per_file.items() if row["invalid_json"]]
+        broken = sorted(name for name, row in per_file.items() if row["invalid_json"])
         if broken:
-            raise ValueError("not valid JSON lines: %s" % ", ".join(broken))
+            line = first_invalid_json_line(spark, files, broken[0])
+            where = broken[0] if line is None else "%s line %d" % (broken[0], line)
+            raise ValueError("%s: %s" % (where, NOT_JSON_LINES))
         for name, row in per_file.items():
             missing = [m["source"] for i, m in enumerate(mapping) if row["objects"] > 0 and row["p%d" % i] == 0]
             if missing:
@@ -287,7 +408,8 @@ def main():
 
     allowed = float(args["sluice_max_bad_rows_fraction"])
     if total > 0 and bad / total > allowed:
-        raise ValueError("%d of %d rows could not be cast (limit %s)" % (bad, total, allowed))
+        bad_per_file = {name: row["total"] if name in lacking else row["bad"] for name, row in per_file.items()}
+        raise ValueError(too_many_bad_rows(bad, total, allowed, bad_per_file, rejects_path))
 
     good = flagged.filter(F.col("__valid") & ~in_lacking).select(
         *[F.expr(c["value"]).cast(c["type"]).alias(c["target"]) for c in contract["columns"]]
