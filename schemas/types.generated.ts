@@ -396,7 +396,7 @@ export interface SluiceConfig {
      */
     catchUpSchedule?: string;
     /**
-     * Worker type of the Glue ETL (glueetl, Glue 4.0) jobs. G.025X is for streaming jobs only, so it is not offered.
+     * Worker type of the Glue ETL (glueetl, Glue 5.0) jobs. G.025X is for streaming jobs only, so it is not offered.
      */
     glueWorkerType?: 'G.1X' | 'G.2X' | 'G.4X' | 'G.8X';
     glueWorkers?: number;
