@@ -8,7 +8,7 @@ import { parseRawKey, partitionKey } from '../../domain/partitions';
 import type { Clock, CrawlerPort, CrawlerStatus } from '../../domain/ports';
 import { quoteString, readerFor, type LocalEngine } from './duckdb';
 import { holdsData, listFiles } from './glue';
-import type { LocalLake } from './lake';
+import type { CatalogColumn, LocalLake, UnreadableFile } from './lake';
 import { glueCrawlerStateChange, StateChangeEmitter } from './state-change-events';
 
 /** Partitions whose first file the local crawler reads to infer the schema, and rows it sniffs in each. */
@@ -58,8 +58,48 @@ export class LocalCrawlers implements CrawlerPort {
   }
 
   /**
+   * The sample's columns, inferred together (one statement, as before), or, when that fails, file by file: a file
+   * the engine cannot read is set aside with its reason and the others still give the schema. Glue does the same
+   * with a file no classifier recognizes: it classifies it UNKNOWN and the crawl goes on
+   * (https://docs.aws.amazon.com/glue/latest/dg/add-classifier.html). `columns` is undefined when nothing was read.
+   */
+  private async describeSample(
+    dataset: ResolvedDataset,
+    sample: string[],
+  ): Promise<{ columns?: CatalogColumn[]; unreadable: Array<{ file: string; reason: string }> }> {
+    const describe = async (files: string[]): Promise<CatalogColumn[]> => {
+      const reader =
+        dataset.raw.format === 'csv'
+          ? `read_csv([${files.map(quoteString).join(', ')}], header = true, sample_size = ${CRAWL_SAMPLE_ROWS}${files.length > 1 ? ', union_by_name = true' : ''}, filename = true)`
+          : readerFor(dataset.raw.format, files, { inferTypes: true });
+      return (await this.engine.rows(`DESCRIBE SELECT * EXCLUDE (filename) FROM ${reader}`)).map((c) => ({
+        name: String(c.column_name),
+        type: String(c.column_type).toLowerCase(),
+      }));
+    };
+    if (sample.length === 0) return { unreadable: [] };
+    try {
+      return { columns: await describe(sample), unreadable: [] };
+    } catch {
+      const readable: string[] = [];
+      const unreadable: Array<{ file: string; reason: string }> = [];
+      for (const file of sample) {
+        try {
+          await describe([file]);
+          readable.push(file);
+        } catch (error) {
+          unreadable.push({ file, reason: unreadableReason(dataset.raw.format, error) });
+        }
+      }
+      return readable.length > 0 ? { columns: await describe(readable), unreadable } : { unreadable };
+    }
+  }
+
+  /**
    * Infers the raw table's schema and partitions, recording schema changes since the last crawl. A partition is
    * registered only if it holds an accepted data file: a zero-byte object (rejected by the intake) is not one.
+   * A file the crawler cannot read never fails the crawl (issue 25): it is noted against its partition in the
+   * table (`unreadable`), the partition stays registered, and its job run fails alone, naming the file.
    */
   private async crawl(dataset: ResolvedDataset): Promise<void> {
     const rawRoot = this.lake.bucketDir(dataset.raw.bucket);
@@ -83,17 +123,15 @@ export class LocalCrawlers implements CrawlerPort {
       .map(([, file]) => file);
     const step = Math.max(1, Math.ceil(firsts.length / CRAWL_SAMPLE_PARTITIONS));
     const sample = firsts.filter((_, i) => i % step === 0);
-    const reader =
-      dataset.raw.format === 'csv'
-        ? `read_csv([${sample.map(quoteString).join(', ')}], header = true, sample_size = ${CRAWL_SAMPLE_ROWS}${sample.length > 1 ? ', union_by_name = true' : ''}, filename = true)`
-        : readerFor(dataset.raw.format, sample, { inferTypes: true });
-    const columns =
-      sample.length === 0 && known
-        ? known.columns
-        : (await this.engine.rows(`DESCRIBE SELECT * EXCLUDE (filename) FROM ${reader}`)).map((c) => ({
-            name: String(c.column_name),
-            type: String(c.column_type).toLowerCase(),
-          }));
+    const { columns: inferred, unreadable } = await this.describeSample(dataset, sample);
+    const keyOf = new Map([...firstFile].map(([key, file]) => [file, key]));
+    // Partitions whose sampled file could not be read keep what the table knew; the rest are noted afresh.
+    const notes: Record<string, UnreadableFile> = {};
+    for (const [key, note] of Object.entries(known?.unreadable ?? {})) if (partitions[key]) notes[key] = note;
+    for (const file of sample) delete notes[keyOf.get(file) ?? ''];
+    for (const { file, reason } of unreadable)
+      notes[keyOf.get(file) ?? ''] = { file: file.slice(rawRoot.length + 1), reason };
+    const columns = inferred ?? known?.columns ?? [];
     this.lake.updateCatalog((catalog) => {
       const before = catalog.tables[tableName];
       const change = before ? diffColumns(before.columns, columns) : null;
@@ -105,6 +143,7 @@ export class LocalCrawlers implements CrawlerPort {
         partitionKeys: dataset.partitioning.keys.map((k) => k.name),
         partitionColumns: dataset.partitioning.keys.map((k) => ({ name: k.name, type: k.type })),
         partitions,
+        ...(Object.keys(notes).length > 0 ? { unreadable: notes } : {}),
         schemaChanges: [
           ...(before?.schemaChanges ?? []),
           ...(change && (change.added.length || change.removed.length || change.retyped.length)
@@ -114,6 +153,22 @@ export class LocalCrawlers implements CrawlerPort {
       };
     });
   }
+}
+
+/**
+ * Why a file cannot be read, in sluice's words first (the format sluice expects), then the engine's first line.
+ * JSON means JSON lines here: one object per line (a JSON array, or one object over several lines, is not).
+ */
+export function unreadableReason(format: 'csv' | 'json' | 'parquet', error: unknown): string {
+  const engine = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+  const expected =
+    format === 'json'
+      ? 'not JSON lines (sluice reads one JSON object per line; a JSON array or an object over several lines is not read)'
+      : format === 'csv'
+        ? 'not readable as CSV with a header line'
+        : 'not a readable Parquet file';
+  const clipped = engine.length > 160 ? `${engine.slice(0, 159)}…` : engine;
+  return `${expected}: ${clipped}`;
 }
 
 function diffColumns(before: Array<{ name: string; type: string }>, after: Array<{ name: string; type: string }>) {

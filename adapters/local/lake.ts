@@ -23,6 +23,14 @@ export interface CatalogTable {
   /** partition key (year=2024/month=01) -> location */
   partitions: Record<string, string>;
   schemaChanges: Array<{ at: string; added: string[]; removed: string[]; retyped: string[] }>;
+  /** partition key -> the sampled file the crawler could not read there, and why (issue 25). */
+  unreadable?: Record<string, UnreadableFile>;
+}
+
+export interface UnreadableFile {
+  /** The raw key, as written. */
+  file: string;
+  reason: string;
 }
 
 export interface Catalog {
