@@ -45,6 +45,15 @@ export function encodeS3Key(key: string): string {
     .join('/');
 }
 
+/** An S3 event key (URL-encoded, spaces as '+') as the user wrote it; a key that is not valid encoding is kept. */
+export function decodeS3Key(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+}
+
 /**
  * The local object's ETag: changes whenever the file is rewritten, like S3's, without reading the file. S3's own
  * ETag is an MD5 of the data only for single-part, unencrypted or SSE-S3 uploads (multipart and SSE-KMS objects
