@@ -152,6 +152,9 @@ export interface LiveRunRecord {
   map?: { total: number; done: number; failed: number };
 }
 
+/** The step of a run whose first state has not begun yet. */
+const LIVE_STARTING = 'starting';
+
 /** How often a Map's item counts are written at most: a run of many partitions writes a few times a second. */
 const LIVE_MAP_WRITE_MS = 250;
 
@@ -168,7 +171,7 @@ export class LiveRunFile {
       dataset,
       startedAt: startedAt.toISOString(),
       pid: process.pid,
-      step: 'starting',
+      step: LIVE_STARTING,
     };
     mkdirSync(liveDir(lakeDir), { recursive: true });
     this.write();
@@ -292,9 +295,11 @@ export class LocalStage implements StageBackend {
       const running = live.find((r) => r.dataset === d.name);
       return {
         dataset: d.name,
-        // Leases and pending arrivals live in the memory of the process that runs (`run`, `watch`, `backfill`);
-        // what it shows is its run in flight (history/live), as the last run, RUNNING at its current step.
-        lease: null,
+        // Leases and pending arrivals live in the memory of the process that runs (`run`, `watch`, `backfill`).
+        // What it shows is its run in flight (history/live): the last run, RUNNING at its current step, and the
+        // lease, which every run holds from its first step to its end (domain/steps/run.ts).
+        lease:
+          running && running.step !== LIVE_STARTING ? { holder: running.executionArn, since: running.startedAt } : null,
         pending: null,
         lastRun: running ?? (runs[0] ? withoutFreshness(runs[0]) : null),
         newestQueryableArrivalAt: runs.find((r) => r.newestQueryableArrivalAt)?.newestQueryableArrivalAt ?? null,

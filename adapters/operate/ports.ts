@@ -33,7 +33,8 @@ export interface RunRecord {
 
 export interface DatasetStatus {
   dataset: string;
-  lease: { holder: string; since?: string; expiresAt: string } | null;
+  /** `expiresAt` where the backend knows it (the local lake's in-flight runs do not record it). */
+  lease: { holder: string; since?: string; expiresAt?: string } | null;
   pending: { partitions: number; oldestArrivalAt: string } | null;
   lastRun: RunRecord | null;
   /** The newest arrival that is queryable (registered in Athena); freshness = now - this. */

@@ -490,11 +490,12 @@ test('a run in flight shows in runs and status; one whose process died does not'
       if (!running) await new Promise((resolve) => setTimeout(resolve, 300));
     }
     expect(running).toMatchObject({ dataset: 'orders', step: 'Wait for arrivals to settle' });
-    const status = cli('status', '--lake', lake).json as { datasets: Array<{ dataset: string; lastRun: unknown }> };
-    expect(status.datasets.find((d) => d.dataset === 'orders')?.lastRun).toMatchObject({
-      status: 'RUNNING',
-      name: running?.name,
-    });
+    const status = cli('status', '--lake', lake).json as {
+      datasets: Array<{ dataset: string; lastRun: unknown; lease: unknown }>;
+    };
+    const orders = status.datasets.find((d) => d.dataset === 'orders');
+    expect(orders?.lastRun).toMatchObject({ status: 'RUNNING', name: running?.name });
+    expect(orders?.lease).toEqual({ holder: running?.executionArn, since: running?.startedAt });
     expect(cliText('status', '--lake', lake).stdout).toMatch(
       /orders .* RUNNING for \d+s, at Wait for arrivals to settle/,
     );
