@@ -96,7 +96,7 @@ sluice rerun '<input JSON>' [--lake DIR] [--json]
   Starts ONE run over every partition from --from to --to (both included), e.g.
     sluice backfill --dataset orders --from year=2024/month=01/day=01 --to year=2024/month=01/day=31 --stage prod
   Calendar keys (year/month/day/hour, or a date key) step through the calendar; other int keys step by one.
-  Note: ${wrap(RANGE_HELP + '.', '  ')}
+  ${wrap(`Note: ${RANGE_HELP}.`, '  ')}
   Shows the partition map's items (finished, failed, running) as a progress bar until the run ends, then the
   partitions processed and failed (an item whose Glue job failed has finished: it reports the failure);
   Ctrl-C detaches and the run goes on (follow it with sluice runs / status). Exit code 1 when the run fails.`,
