@@ -104,6 +104,7 @@ export class LocalQueries implements QueryPort {
         const hiveTypes = d.partitioning.keys
           .map((k) => `${quoteString(k.name)}: ${quoteString(duckdbPartitionType(k.type))}`)
           .join(', ');
+        const keys = d.partitioning.keys.map((k) => quoteIdent(k.name)).join(', ');
         if (files.length === 0) {
           const columns = [
             ...d.mapping.map((m) => `NULL::${duckdbType(m.type)} AS ${quoteIdent(m.target)}`),
@@ -112,7 +113,8 @@ export class LocalQueries implements QueryPort {
           await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns} WHERE false`);
         } else
           await db.run(
-            `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes}}, union_by_name = true)`,
+            // Partition columns last and in the config's order (DuckDB's hive columns come out sorted by name).
+            `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * EXCLUDE (${keys}), ${keys} FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes}}, union_by_name = true)`,
           );
       }
       return db.rows(sql);

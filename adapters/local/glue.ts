@@ -1,6 +1,6 @@
 /**
- * Local stand-ins for the Glue crawler and Glue jobs, on DuckDB. They run in the background like the real
- * services: start returns at once, status is polled by the same step code that polls AWS.
+ * Local stand-in for Glue jobs, on DuckDB (the crawler is in ./crawler.ts). Runs go on in the background like the
+ * real service: start returns at once, status is polled by the same step code that polls AWS.
  */
 import {
   closeSync,
@@ -30,16 +30,16 @@ import {
 } from '../../domain/cast-contract';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
 import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/job-summary';
-import { parseRawKey, partitionKey } from '../../domain/partitions';
-import { glueCrawlerStateChange, glueJobStateChange, StateChangeEmitter } from './state-change-events';
-import type { Clock, CrawlerPort, CrawlerStatus, JobPort, JobRunInfo } from '../../domain/ports';
+import { parseRawKey } from '../../domain/partitions';
+import { glueJobStateChange, StateChangeEmitter } from './state-change-events';
+import type { Clock, JobPort, JobRunInfo } from '../../domain/ports';
 import type { ColumnMapping } from '../../schemas/types.generated';
-import { quoteIdent, quoteString, readerFor, type EngineSession, type LocalEngine } from './duckdb';
+import { quoteIdent, quoteString, type EngineSession, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
 
 const errorCode = (error: unknown): unknown => (error as NodeJS.ErrnoException | undefined)?.code;
 
-function listFiles(dir: string): string[] {
+export function listFiles(dir: string): string[] {
   let entries;
   try {
     // Directory entries say what is a file: no stat per entry (and no existsSync first: one call, not two).
@@ -49,123 +49,6 @@ function listFiles(dir: string): string[] {
     throw error;
   }
   return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
-
-/** Partitions whose first file the local crawler reads to infer the schema, and rows it sniffs in each. */
-const CRAWL_SAMPLE_PARTITIONS = 5;
-const CRAWL_SAMPLE_ROWS = 1000;
-
-export class LocalCrawlers implements CrawlerPort {
-  private readonly status = new Map<string, CrawlerStatus>();
-  private readonly running = new Set<Promise<unknown>>();
-  /** Issue 13: a `Glue Crawler State Change` event when a crawl ends, as Glue puts on EventBridge. */
-  readonly stateChanges = new StateChangeEmitter();
-
-  constructor(
-    private readonly config: ResolvedConfig,
-    private readonly lake: LocalLake,
-    private readonly engine: LocalEngine,
-    private readonly clock: Clock,
-  ) {}
-
-  async startCrawler(name: string): Promise<'started' | 'already-running'> {
-    const current = this.status.get(name) ?? { state: 'READY' };
-    if (current.state !== 'READY') return 'already-running';
-    const dataset = this.config.datasets.find((d) => d.crawler.name === name);
-    if (!dataset) throw Object.assign(new Error(`no crawler ${name}`), { name: 'GlueEntityNotFoundError' });
-    const startedAt = this.clock.now().toISOString();
-    this.status.set(name, { ...current, state: 'RUNNING', currentCrawlStartedAt: startedAt });
-    const crawl = this.crawl(dataset)
-      .then(() => this.status.set(name, { state: 'READY', lastCrawl: { status: 'SUCCEEDED', startedAt } }))
-      .catch((error: Error) =>
-        this.status.set(name, {
-          state: 'READY',
-          lastCrawl: { status: 'FAILED', startedAt, errorMessage: error.message },
-        }),
-      )
-      .finally(() => this.running.delete(crawl));
-    this.running.add(crawl);
-    this.stateChanges.track(crawl, () => {
-      const last = this.status.get(name)?.lastCrawl;
-      const state = last?.status === 'SUCCEEDED' ? 'Succeeded' : 'Failed';
-      return glueCrawlerStateChange(name, state, this.clock.now(), last?.errorMessage);
-    });
-    return 'started';
-  }
-
-  async getCrawlerStatus(name: string): Promise<CrawlerStatus> {
-    return structuredClone(this.status.get(name) ?? { state: 'READY' });
-  }
-
-  /**
-   * Infers the raw table's schema and partitions, recording schema changes since the last crawl. A partition is
-   * registered only if it holds an accepted data file: a zero-byte object (rejected by the intake) is not one.
-   */
-  private async crawl(dataset: ResolvedDataset): Promise<void> {
-    const rawRoot = this.lake.bucketDir(dataset.raw.bucket);
-    const partitions: Record<string, string> = {};
-    const firstFile = new Map<string, string>();
-    for (const file of listFiles(join(rawRoot, dataset.raw.prefix))) {
-      const parsed = parseRawKey(this.config, file.slice(rawRoot.length + 1));
-      if (!parsed.ok || !holdsData(file)) continue;
-      const key = partitionKey(dataset, parsed.partition);
-      partitions[key] = this.lake.uriOf(dirname(file)) + '/';
-      if (!firstFile.has(key)) firstFile.set(key, file);
-    }
-    if (Object.keys(partitions).length === 0) return;
-    const tableName = `sluice_${this.config.stage}_raw.${dataset.name}`;
-    const known = this.lake.readCatalog().tables[tableName];
-    // Like Glue's classifiers, infer from a sample: the first file of a few partitions spread over the dataset,
-    // and only the first rows of each (the sniffer's cost grows with the rows it reads). Recrawling new folders
-    // only, as Glue's CRAWL_NEW_FOLDERS_ONLY does, samples only partitions the table does not have yet.
-    const firsts = [...firstFile]
-      .filter(([key]) => dataset.crawler.recrawl === 'everything' || !known?.partitions[key])
-      .map(([, file]) => file);
-    const step = Math.max(1, Math.ceil(firsts.length / CRAWL_SAMPLE_PARTITIONS));
-    const sample = firsts.filter((_, i) => i % step === 0);
-    const reader =
-      dataset.raw.format === 'csv'
-        ? `read_csv([${sample.map(quoteString).join(', ')}], header = true, sample_size = ${CRAWL_SAMPLE_ROWS}${sample.length > 1 ? ', union_by_name = true' : ''}, filename = true)`
-        : readerFor(dataset.raw.format, sample, { inferTypes: true });
-    const columns =
-      sample.length === 0 && known
-        ? known.columns
-        : (await this.engine.rows(`DESCRIBE SELECT * EXCLUDE (filename) FROM ${reader}`)).map((c) => ({
-            name: String(c.column_name),
-            type: String(c.column_type).toLowerCase(),
-          }));
-    this.lake.updateCatalog((catalog) => {
-      const before = catalog.tables[tableName];
-      const change = before ? diffColumns(before.columns, columns) : null;
-      catalog.tables[tableName] = {
-        database: `sluice_${this.config.stage}_raw`,
-        name: dataset.name,
-        location: `s3://${dataset.raw.bucket}/${dataset.raw.prefix}`,
-        columns,
-        partitionKeys: dataset.partitioning.keys.map((k) => k.name),
-        partitionColumns: dataset.partitioning.keys.map((k) => ({ name: k.name, type: k.type })),
-        partitions,
-        schemaChanges: [
-          ...(before?.schemaChanges ?? []),
-          ...(change && (change.added.length || change.removed.length || change.retyped.length)
-            ? [{ at: this.clock.now().toISOString(), ...change }]
-            : []),
-        ],
-      };
-    });
-  }
-}
-
-function diffColumns(before: Array<{ name: string; type: string }>, after: Array<{ name: string; type: string }>) {
-  const old = new Map(before.map((c) => [c.name, c.type]));
-  const now = new Map(after.map((c) => [c.name, c.type]));
-  return {
-    added: after.filter((c) => !old.has(c.name)).map((c) => c.name),
-    removed: before.filter((c) => !now.has(c.name)).map((c) => c.name),
-    retyped: after
-      .filter((c) => old.has(c.name) && old.get(c.name) !== c.type)
-      .map((c) => `${c.name}: ${old.get(c.name)} -> ${c.type}`),
-  };
 }
 
 export interface JobRunStats {
@@ -483,7 +366,7 @@ function firstInvalidJsonLine(path: string): number | undefined {
 }
 
 /** A file with no bytes (or only blank space) holds no header and no rows: it is skipped, never an error. */
-function holdsData(file: string): boolean {
+export function holdsData(file: string): boolean {
   const { size } = statSync(file);
   if (size === 0) return false;
   if (size > 64) return true;

@@ -4,7 +4,16 @@
  * transitions in `<lake>/history/<execution>.jsonl` for `sluice logs`. `LocalStage` answers the operate commands
  * (status, runs, backfill, rerun, logs) over it, so the local CLI shows the same numbers as a deployed stage.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../domain/config';
 import type { MetricPoint } from '../../domain/metrics';
@@ -29,6 +38,7 @@ export interface HistoryEntry extends RunRecord {
 }
 
 const historyDir = (lakeDir: string): string => join(lakeDir, 'history');
+const liveDir = (lakeDir: string): string => join(historyDir(lakeDir), 'live');
 const nameOf = (arn: string): string => arn.split(':').pop() ?? arn;
 const safeFile = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/g, '_');
 
@@ -47,6 +57,7 @@ export function entryOf(run: FinishedRun, stoppedAt: Date = new Date()): History
     stoppedAt: stoppedAt.toISOString(),
   };
   if (view.summary) entry.partitions = view.summary;
+  if (view.failedPartitions?.length) entry.failedPartitions = view.failedPartitions;
   if (view.notification) {
     entry.failure = view.notification.failure;
     entry.rerunInput = view.notification.rerunInput;
@@ -126,6 +137,126 @@ function withoutFreshness(entry: HistoryEntry): RunRecord {
   return run;
 }
 
+/**
+ * A run in flight, as a file (`<lake>/history/live/<execution>.json`) that the runtime keeps while the run goes on
+ * and removes when it ends (issue 25): `status` and `runs` in another terminal show it, during a `watch` debounce or
+ * a detached `backfill`. It names the process, so a file left by a process that died is not shown as running.
+ */
+export interface LiveRunRecord {
+  executionArn: string;
+  name: string;
+  dataset: string;
+  startedAt: string;
+  pid: number;
+  step: string;
+  map?: { total: number; done: number; failed: number };
+}
+
+/** The step of a run whose first state has not begun yet. */
+const LIVE_STARTING = 'starting';
+
+/** How often a Map's item counts are written at most: a run of many partitions writes a few times a second. */
+const LIVE_MAP_WRITE_MS = 250;
+
+export class LiveRunFile {
+  private readonly file: string;
+  private readonly record: LiveRunRecord;
+  private lastMapWrite = 0;
+
+  constructor(lakeDir: string, executionArn: string, dataset: string, startedAt: Date) {
+    this.file = join(liveDir(lakeDir), `${safeFile(nameOf(executionArn))}.json`);
+    this.record = {
+      executionArn,
+      name: nameOf(executionArn),
+      dataset,
+      startedAt: startedAt.toISOString(),
+      pid: process.pid,
+      step: LIVE_STARTING,
+    };
+    mkdirSync(liveDir(lakeDir), { recursive: true });
+    this.write();
+  }
+
+  /** Top-level states entered, and the Map's item counts. */
+  observe(event: LocalEvent): void {
+    if (event.type === 'StateEntered' && event.index === undefined && event.state) {
+      if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
+      this.record.step = event.state.name;
+      if (event.state.name === STATES.mapState) {
+        const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
+        this.record.map = {
+          total: input?.partitions?.length ?? input?.debounce?.items?.count ?? 0,
+          done: 0,
+          failed: 0,
+        };
+      }
+      this.write();
+    } else if (this.record.map && (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed')) {
+      this.record.map.done += 1;
+      if (event.type === 'MapIterationFailed') this.record.map.failed += 1;
+      const now = Date.now();
+      if (now - this.lastMapWrite >= LIVE_MAP_WRITE_MS) {
+        this.lastMapWrite = now;
+        this.write();
+      }
+    }
+  }
+
+  private write(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.record));
+    renameSync(tmp, this.file);
+  }
+
+  remove(): void {
+    rmSync(this.file, { force: true });
+  }
+}
+
+const processIsAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Runs in flight in any process on this lake, newest first; files of processes that died are skipped. */
+export function readLiveRuns(lakeDir: string): LiveRunRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(liveDir(lakeDir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names
+    .flatMap((n) => {
+      try {
+        return [JSON.parse(readFileSync(join(liveDir(lakeDir), n), 'utf8')) as LiveRunRecord];
+      } catch {
+        return []; // removed between the listing and the read: the run has just ended
+      }
+    })
+    .filter((r) => processIsAlive(r.pid))
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** A run in flight as the operate commands show runs. */
+export function recordOfLive(live: LiveRunRecord): RunRecord {
+  const step = live.map
+    ? `${live.step}: ${live.map.done}/${live.map.total} partitions${live.map.failed ? `, ${live.map.failed} failed` : ''}`
+    : live.step;
+  return {
+    executionArn: live.executionArn,
+    name: live.name,
+    dataset: live.dataset,
+    status: 'RUNNING',
+    startedAt: live.startedAt,
+    step,
+  };
+}
+
 interface LiveRun {
   map: MapProgress | null;
 }
@@ -148,27 +279,39 @@ export class LocalStage implements StageBackend {
     return readRunHistory(this.lakeDir).reverse();
   }
 
+  /** Runs in flight (any process on this lake) that the history does not have yet. */
+  private liveRuns(history: HistoryEntry[]): RunRecord[] {
+    const finished = new Set(history.map((r) => r.executionArn));
+    return readLiveRuns(this.lakeDir)
+      .filter((r) => !finished.has(r.executionArn))
+      .map(recordOfLive);
+  }
+
   async status(): Promise<DatasetStatus[]> {
     const history = this.newestFirst();
+    const live = this.liveRuns(history);
     return this.config.datasets.map((d) => {
       const runs = history.filter((r) => r.dataset === d.name);
+      const running = live.find((r) => r.dataset === d.name);
       return {
         dataset: d.name,
-        // Leases and pending arrivals live in the runtime's memory while `run`/`watch` works; between commands
-        // every run has ended, so nothing is held or pending.
-        lease: null,
+        // Leases and pending arrivals live in the memory of the process that runs (`run`, `watch`, `backfill`).
+        // What it shows is its run in flight (history/live): the last run, RUNNING at its current step, and the
+        // lease, which every run holds from its first step to its end (domain/steps/run.ts).
+        lease:
+          running && running.step !== LIVE_STARTING ? { holder: running.executionArn, since: running.startedAt } : null,
         pending: null,
-        lastRun: runs[0] ? withoutFreshness(runs[0]) : null,
+        lastRun: running ?? (runs[0] ? withoutFreshness(runs[0]) : null),
         newestQueryableArrivalAt: runs.find((r) => r.newestQueryableArrivalAt)?.newestQueryableArrivalAt ?? null,
       };
     });
   }
 
   async runs(query: RunQuery): Promise<RunRecord[]> {
-    return this.newestFirst()
+    const history = this.newestFirst();
+    return [...this.liveRuns(history), ...history.map(withoutFreshness)]
       .filter((r) => (!query.dataset || r.dataset === query.dataset) && (!query.failedOnly || r.status !== 'SUCCEEDED'))
-      .slice(0, query.limit)
-      .map(withoutFreshness);
+      .slice(0, query.limit);
   }
 
   async run(executionArn: string): Promise<RunRecord> {

@@ -23,6 +23,14 @@ export interface CatalogTable {
   /** partition key (year=2024/month=01) -> location */
   partitions: Record<string, string>;
   schemaChanges: Array<{ at: string; added: string[]; removed: string[]; retyped: string[] }>;
+  /** partition key -> the sampled file the crawler could not read there, and why (issue 25). */
+  unreadable?: Record<string, UnreadableFile>;
+}
+
+export interface UnreadableFile {
+  /** The raw key, as written. */
+  file: string;
+  reason: string;
 }
 
 export interface Catalog {
@@ -35,6 +43,15 @@ export function encodeS3Key(key: string): string {
     .split('/')
     .map((part) => encodeURIComponent(part).replace(/%20/g, '+'))
     .join('/');
+}
+
+/** An S3 event key (URL-encoded, spaces as '+') as the user wrote it; a key that is not valid encoding is kept. */
+export function decodeS3Key(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
 }
 
 /**

@@ -17,11 +17,13 @@ import { LedgerArrivalBatches } from './arrival-batches';
 import { LocalArtifactStore } from './artifact-store';
 import { installCompiledValidators } from './compiled-validators';
 import { LocalEngine } from './duckdb';
-import { appendRunHistory } from './history';
-import { LocalCrawlers, LocalJobs } from './glue';
+import { appendRunHistory, LiveRunFile } from './history';
+import { RejectsIndex } from './rejects';
+import { LocalCrawlers } from './crawler';
+import { LocalJobs } from './glue';
 import { LocalNotifier, LocalQueries } from './athena';
 import { FileDeadLetters, LocalIntakeQueue, type SettledRecord } from './intake-queue';
-import { LocalLake } from './lake';
+import { decodeS3Key, LocalLake } from './lake';
 import { LocalObjects } from './objects';
 import { runStateMachine, type LocalEvent, type LocalRunResult } from './state-machine';
 
@@ -82,6 +84,8 @@ export class LocalRuntime implements ExecutionStarter {
   private readonly queue: LocalIntakeQueue;
   /** Execution ARN -> dataset, to tell which record of a batch started a run. */
   private readonly datasetOf = new Map<string, string>();
+  /** Which rejects file is current per partition; older ones are removed (issue 25). */
+  private readonly rejects: RejectsIndex;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -93,6 +97,7 @@ export class LocalRuntime implements ExecutionStarter {
     private readonly options: RuntimeOptions,
   ) {
     const clock: Clock = { now: () => new Date() };
+    this.rejects = new RejectsIndex(lake, config);
     this.logger = new Logger({ serviceName: 'sluice-local', logLevel: (options.logLevel ?? 'WARN') as 'WARN' });
     this.deps = {
       config,
@@ -184,7 +189,9 @@ export class LocalRuntime implements ExecutionStarter {
       return { status: outcome.status, dataset, partition: partitionKey, key: objectKey, startedExecution: started };
     }
     const given = outcome as Extract<RecordOutcome, { reason: string }>;
-    const key = given.status === 'failed' ? given.event?.objectKey : given.key;
+    // Keys as the user wrote them: a rejected record's key is still in the event's URL encoding (issue 25).
+    const rawKey = given.status === 'failed' ? given.event?.objectKey : given.key;
+    const key = given.status === 'failed' || rawKey === undefined ? rawKey : decodeS3Key(rawKey);
     const reason =
       given.status === 'poison'
         ? `${given.reason} (kept in ${relativeToLake(this.deadLetterFile, this.options.lakeDir)})`
@@ -218,22 +225,39 @@ export class LocalRuntime implements ExecutionStarter {
     return this.runs[this.runs.length - 1] as FinishedRun;
   }
 
+  /** The dataset of an execution this runtime started (progress lines name it whole, issue 25). */
+  datasetOfExecution(executionArn: string): string | undefined {
+    return this.datasetOf.get(executionArn);
+  }
+
   private async execute(executionArn: string, input: ExecutionInput): Promise<void> {
     const started = Date.now();
     const quietMs = this.options.quietMs ?? 1000;
     const pollMs = this.options.pollMs ?? 50;
-    const result = await runStateMachine(input as never, {
-      deps: this.deps,
-      executionArn,
-      waitMs: (state) => localWaitMs(state, quietMs, pollMs),
-      retryMs: pollMs,
-      logger: this.logger,
-      onEvent: (event) => this.options.onEvent?.(executionArn, event),
-    });
-    const metrics = this.metricsOf(executionArn);
-    this.recorded.delete(executionArn);
-    this.runs.push({ executionArn, input, result, seconds: (Date.now() - started) / 1000, metrics });
-    appendRunHistory(this.options.lakeDir, this.runs[this.runs.length - 1] as FinishedRun); // sluice status/runs/logs
+    this.datasetOf.set(executionArn, input.dataset);
+    // Issue 25: a run in flight is visible to `sluice status` and `sluice runs` in another terminal.
+    const live = new LiveRunFile(this.options.lakeDir, executionArn, input.dataset, new Date(started));
+    try {
+      const result = await runStateMachine(input as never, {
+        deps: this.deps,
+        executionArn,
+        waitMs: (state) => localWaitMs(state, quietMs, pollMs),
+        retryMs: pollMs,
+        logger: this.logger,
+        onEvent: (event) => {
+          live.observe(event);
+          this.options.onEvent?.(executionArn, event);
+        },
+      });
+      const metrics = this.metricsOf(executionArn);
+      this.recorded.delete(executionArn);
+      const run: FinishedRun = { executionArn, input, result, seconds: (Date.now() - started) / 1000, metrics };
+      this.runs.push(run);
+      appendRunHistory(this.options.lakeDir, run); // sluice status/runs/logs
+      this.rejects.supersede(this.jobs.allStats());
+    } finally {
+      live.remove();
+    }
   }
 
   /** Resolves once the intake queue is empty and no execution is running (follow-up runs included). */

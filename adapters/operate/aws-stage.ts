@@ -250,6 +250,7 @@ export class AwsStage implements StageBackend {
     };
     const view = await this.runState(e.arn);
     if (view.summary) run.partitions = view.summary;
+    if (view.failedPartitions?.length) run.failedPartitions = view.failedPartitions;
     if (view.notification) {
       run.failure = view.notification.failure;
       run.rerunInput = view.notification.rerunInput;

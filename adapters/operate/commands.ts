@@ -7,6 +7,7 @@ import { datasetNamed } from '../../domain/config';
 import { partitionKey } from '../../domain/partitions';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { OperateError, type ExecutionProgress, type RunRecord, type StageBackend } from './ports';
+import { MAX_RANGE_PARTITIONS } from '../../domain/partition-range';
 import { backfillInput, MAX_PARTITIONS_PER_EXECUTION, parsePartitionArg } from './range';
 
 export interface Io {
@@ -21,8 +22,14 @@ export interface Io {
 }
 
 export const RANGE_NOTE =
-  `the range is expanded here into explicit partitions (at most ${MAX_PARTITIONS_PER_EXECUTION}, today's ` +
-  'execution-input limit) until the range input of the scale issue lands';
+  `the range is expanded here into explicit partitions (at most ${MAX_PARTITIONS_PER_EXECUTION}, the ` +
+  "execution input's limit): this stage's execution input takes no range";
+
+/** What `backfill --help` says about the range: it is sent as one range input, expanded by the run's first step. */
+export const RANGE_HELP =
+  `the range is sent as one range input (at most ${MAX_RANGE_PARTITIONS.toLocaleString('en-US')} partitions) and ` +
+  "expanded by the run's first step into the list its partition map reads; it is also expanded here first, so a " +
+  'bad range fails before anything starts and the progress bar knows the count';
 
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '-';
@@ -91,9 +98,11 @@ export async function statusCommand(backend: StageBackend, io: Io): Promise<numb
         ? `${plural(s.pending.partitions, 'partition')}, oldest ${formatDuration(secondsBetween(s.pending.oldestArrivalAt, now))} ago`
         : 'none',
       s.lastRun
-        ? `${s.lastRun.status} ${formatDuration(runSeconds(s.lastRun, now))}, ${formatDuration(
-            secondsBetween(s.lastRun.stoppedAt ?? s.lastRun.startedAt, now),
-          )} ago (${shortName(s.lastRun.executionArn)})`
+        ? s.lastRun.status === 'RUNNING' && s.lastRun.step
+          ? `RUNNING for ${formatDuration(runSeconds(s.lastRun, now))}, at ${s.lastRun.step} (${shortName(s.lastRun.executionArn)})`
+          : `${s.lastRun.status} ${formatDuration(runSeconds(s.lastRun, now))}, ${formatDuration(
+              secondsBetween(s.lastRun.stoppedAt ?? s.lastRun.startedAt, now),
+            )} ago (${shortName(s.lastRun.executionArn)})`
         : 'none',
     ]),
   );
@@ -136,7 +145,11 @@ export async function runsCommand(
       formatDuration(runSeconds(r, now)),
       r.partitions ? `${r.partitions.processed} ok, ${r.partitions.failed} failed` : '-',
       ...rowsCell(r),
-      r.failure ? `${r.failure.step}: ${r.failure.error}: ${r.failure.cause}`.slice(0, 160) : '',
+      r.failure
+        ? `${r.failure.step}: ${r.failure.error}: ${r.failure.cause}`.slice(0, 160)
+        : r.step
+          ? `(in flight: ${r.step})`
+          : '',
     ]),
   );
   return 0;
@@ -186,6 +199,7 @@ export async function follow(backend: StageBackend, io: Io, executionArn: string
           `${run.status}: ${run.name}${run.partitions ? `, ${run.partitions.processed} partitions processed, ${run.partitions.failed} failed` : ''}`,
         );
         if (run.failure) io.out(`failure: ${run.failure.step}: ${run.failure.error}: ${run.failure.cause}`);
+        for (const line of failedPartitionLines(run)) io.out(line);
         if (run.failure && run.rerunInput) io.out(`re-run only what failed: sluice rerun ${run.name}`);
       }
       return run.status === 'SUCCEEDED' ? 0 : 1;
@@ -197,6 +211,15 @@ export async function follow(backend: StageBackend, io: Io, executionArn: string
     }
     await Promise.race([io.sleep(intervalMs), detach]);
   }
+}
+
+/** One line per failed partition the run lists, with its reason (at most the summary's 50, then a count). */
+export function failedPartitionLines(run: Pick<RunRecord, 'failedPartitions' | 'partitions'>): string[] {
+  const listed = run.failedPartitions ?? [];
+  if (listed.length === 0) return [];
+  const lines = listed.map((f) => `  ${f.partition}  ${f.state}${f.message ? `: ${f.message}` : ''}`);
+  const more = (run.partitions?.failed ?? listed.length) - listed.length;
+  return [`failed partitions:`, ...lines, ...(more > 0 ? [`  ... and ${more} more`] : [])];
 }
 
 export interface BackfillArgs {

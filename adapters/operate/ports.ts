@@ -20,13 +20,21 @@ export interface RunRecord {
   failure?: { step: string; error: string; cause: string };
   /** The re-run input stored in the failure notification; null when the notification names none. */
   rerunInput?: ExecutionInput | null;
-  /** RowsIn/RowsOut/RowsBad of the run's partition job runs (domain/metrics.ts), where the history keeps them. */
+  /** The partitions that failed, with the reason each gives (the summary's first failures, at most 50). */
+  failedPartitions?: Array<{ partition: string; state: string; message?: string }>;
+  /** A run in flight: the step it is at (and its Map's progress), where the backend knows it. */
+  step?: string;
+  /**
+   * RowsIn/RowsOut/RowsBad of the run's partition job runs that succeeded (domain/metrics.ts), where the history
+   * keeps them. in = out + bad for each of them; a failed partition writes nothing and counts in `partitions`.
+   */
   rows?: { in: number; out: number; bad: number };
 }
 
 export interface DatasetStatus {
   dataset: string;
-  lease: { holder: string; since?: string; expiresAt: string } | null;
+  /** `expiresAt` where the backend knows it (the local lake's in-flight runs do not record it). */
+  lease: { holder: string; since?: string; expiresAt?: string } | null;
   pending: { partitions: number; oldestArrivalAt: string } | null;
   lastRun: RunRecord | null;
   /** The newest arrival that is queryable (registered in Athena); freshness = now - this. */

@@ -30,6 +30,8 @@ export interface RunStateView {
     rerunInput: ExecutionInput | null;
   };
   summary?: { processed: number; failed: number };
+  /** The failed partitions the summary lists (its first failures), `year=2024/month=01` with state and reason. */
+  failedPartitions?: Array<{ partition: string; state: string; message?: string }>;
   /**
    * The newest arrival made queryable by the run: the claim's `lastArrivalAt` when the claim reports it, else its
    * `claimedAt` (every claimed object landed before it, so the freshness shown is then a lower bound). Manual
@@ -83,6 +85,15 @@ export function viewOfExits(exits: StateExit[]): RunStateView {
       const summary = record(state.jobResults);
       if (typeof summary.succeededCount === 'number' && typeof summary.failedCount === 'number')
         view.summary = { processed: summary.succeededCount, failed: summary.failedCount };
+      if (Array.isArray(summary.firstFailures) && summary.firstFailures.length > 0)
+        view.failedPartitions = summary.firstFailures.map((f) => {
+          const failure = record(f);
+          const partition = Object.entries(record(failure.partition))
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join('/');
+          const message = typeof failure.message === 'string' ? failure.message : undefined;
+          return { partition, state: String(failure.state ?? ''), ...(message ? { message } : {}) };
+        });
     }
     if ((STATES.registered as readonly string[]).includes(exit.name) && !view.newestQueryableArrivalAt) {
       const refresh = record(state.refresh);

@@ -53,7 +53,13 @@ export async function startCrawler(input: StartCrawlerInput, deps: Deps, log: Lo
   return { ...base, started: true, attached: false, startedAt: now, waitSeconds: dataset.polling.minSeconds };
 }
 
-/** Polls the crawl; a FAILED or CANCELLED crawl fails the run with the crawler's own message. */
+/**
+ * Polls the crawl; a FAILED or CANCELLED crawl fails the run with the crawler's own message. A crawl does not end
+ * FAILED because of one file it cannot read (issue 25): Glue classifies a file that no classifier recognizes as
+ * UNKNOWN and goes on (https://docs.aws.amazon.com/glue/latest/dg/add-classifier.html), and the local crawler
+ * (adapters/local/crawler.ts) notes such a file against its partition. Either way the file's partition fails alone,
+ * in its job run, and the other partitions are processed. A FAILED crawl is the service failing, and fails the run.
+ */
 export async function checkCrawler(input: CheckCrawlerInput, deps: Deps, log: Log): Promise<CrawlState> {
   const dataset = datasetNamed(deps.config, input.dataset);
   const crawl = input.crawl;

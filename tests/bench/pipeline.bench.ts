@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 1M/30,5M/30,1M/300,1M/1000 --reps 5 --profile DIR]`
+ * `npm run bench [-- --sizes 1M/30,5M/30,1M/300,1M/1000,337k/365 --reps 5 --profile DIR]`
  *
  * sluice's local pipeline (landing -> queryable) against one direct DuckDB `COPY … PARTITION_BY` with the same
  * casts, on the same CSV files. For each size, `reps` interleaved pairs (the order alternates), each side in its
@@ -46,7 +46,8 @@ function parseSize(text: string): Size {
   const partitions = Number(match[3]);
   if (partitions < 1 || partitions > 3000 || rows < partitions)
     throw new Error(`size '${text}': need 1..3000 partitions and at least one row per partition`);
-  return { label: `${match[1]}${(match[2] ?? '').toUpperCase()}/${partitions}`, rows, partitions };
+  // The unit as written: `337k/365` is reported as `size: 337k/365`, `1M/30` as `size: 1M/30`.
+  return { label: `${match[1]}${match[2] ?? ''}/${partitions}`, rows, partitions };
 }
 
 /** Partition p is day p after 2024-01-01, so any count up to a few years is a valid year/month/day layout. */
@@ -468,7 +469,8 @@ async function benchSize(size: Size, reps: number, root: string, knobs: Knobs, p
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sizes: { type: 'string', default: '1M/30,5M/30,1M/300,1M/1000' },
+      // 337k/365: a year of one small file a day (~900 rows each), issue 25's many-small-partitions case.
+      sizes: { type: 'string', default: '1M/30,5M/30,1M/300,1M/1000,337k/365' },
       reps: { type: 'string', default: '5' },
       profile: { type: 'string' },
       'poll-ms': { type: 'string' },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { addPartitionsStatement } from '../../domain/steps/athena';
 import { LocalQueries } from '../../adapters/local/athena';
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
-import { LocalCrawlers } from '../../adapters/local/glue';
+import { LocalCrawlers } from '../../adapters/local/crawler';
 import { LocalLake } from '../../adapters/local/lake';
 import { testConfig } from '../support/fakes';
 
