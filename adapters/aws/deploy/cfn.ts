@@ -61,7 +61,8 @@ export function serviceRole(service: string, policyName: string, statements: Sta
  * IAM cannot tell an existence check from a ListObjects call without a prefix (neither carries s3:prefix), so a
  * role that needs the 404 may also list a bucket's first keys: such roles get the existence grant only where their
  * code reads objects of that bucket; listing-only roles (crawlers) get none. docs/first-deploy.md step 4 checks both
- * on a real account.
+ * on a real account. Ceph's S3 gateway evaluates that check with the requested key as s3:prefix "to match aws
+ * behavior" (ceph/ceph pull request 68577): if a real account confirms it, the `Null` grants can go.
  */
 export function listBucket(
   bucketArn: Cfn,
