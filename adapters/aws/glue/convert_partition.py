@@ -356,7 +356,7 @@ def batch_partition_args(args, part):
     batchPartitionArguments in adapters/local/glue.ts), so it is converted exactly as a single run of it would be."""
     one = dict(args)
     one.update(
-        sluice_partition=json.dumps(part["partition"]),
+        sluice_partition=json.dumps(part["partition"], separators=(",", ":")),  # as JSON.stringify
         sluice_source_path=part["sourcePath"],
         sluice_target_path=part["targetPath"],
         sluice_run_key=part["runKey"],
