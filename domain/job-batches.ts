@@ -20,6 +20,7 @@
  * The model has no per-partition cost inside a run (listing, schema, a Spark job or three per partition): the issue
  * fixes the model's parameters so that results compare; docs/batches.md says what that leaves out.
  */
+import type { ResolvedConfig, ResolvedDataset } from './config';
 import { jobRunDollars, jobRunSeconds, RUN_COST_MODEL, wallSecondsOf, type RunCostModel } from './run-costs';
 
 export const MIN_WORK_SECONDS = 120;
@@ -46,6 +47,24 @@ export interface ModelledPlan {
   glueDollars: number;
   wallSeconds: number;
   longestRunSeconds: number;
+}
+
+/**
+ * DPU per worker of the Glue worker types sluice offers: G.1X 1 DPU (4 vCPU, 16 GB), G.2X 2, G.4X 4, G.8X 8
+ * (https://docs.aws.amazon.com/glue/latest/dg/worker-types.html).
+ */
+const DPU_PER_WORKER: Record<string, number> = { 'G.1X': 1, 'G.2X': 2, 'G.4X': 4, 'G.8X': 8 };
+
+/** The planning options of a dataset: its job settings and the stage's workers (deploy.glueWorkerType/glueWorkers). */
+export function batchPlanOptions(config: Pick<ResolvedConfig, 'deploy'>, dataset: ResolvedDataset): BatchPlanOptions {
+  const perWorker = DPU_PER_WORKER[config.deploy.glueWorkerType];
+  if (perWorker === undefined) throw new RangeError(`glueWorkerType ${config.deploy.glueWorkerType} has no DPU figure`);
+  return {
+    partitionsPerRun: dataset.job.partitionsPerRun,
+    maxConcurrentRuns: dataset.job.maxConcurrentRuns,
+    timeoutMinutes: dataset.job.timeoutMinutes,
+    dpu: perWorker * config.deploy.glueWorkers,
+  };
 }
 
 /** The partitions, in their order, cut into the batches of one job run each. */

@@ -3,6 +3,7 @@
  * of domain/run-costs.ts. Prints one line per scenario and plan, the baseline (partitionsPerRun: 1) included.
  */
 import {
+  batchPlanOptions,
   MAX_PARTITIONS_PER_RUN,
   MIN_WORK_SECONDS,
   modelPlan,
@@ -12,6 +13,7 @@ import {
 } from '../../domain/job-batches';
 import { parseConfig } from '../../domain/config';
 import { RUN_COST_MODEL } from '../../domain/run-costs';
+import { testConfig } from '../support/fakes';
 
 const MB = 1_000_000;
 const GB = 1_000_000_000;
@@ -176,5 +178,18 @@ describe('batch planning with the cost model (issue 23)', () => {
     expect(config({ partitionsPerRun: 'auto' })).toBe('auto');
     expect(() => config({ partitionsPerRun: 0 })).toThrow(/partitionsPerRun/);
     expect(() => config({ partitionsPerRun: 'some' })).toThrow(/partitionsPerRun/);
+  });
+
+  test("a dataset's planning options: its job settings and the stage's DPU", () => {
+    const config = testConfig();
+    const dataset = config.datasets[0]!;
+    expect(batchPlanOptions(config, dataset)).toEqual({
+      partitionsPerRun: 'auto',
+      maxConcurrentRuns: dataset.job.maxConcurrentRuns,
+      timeoutMinutes: dataset.job.timeoutMinutes,
+      dpu: config.deploy.glueWorkers,
+    });
+    const bigger = { deploy: { ...config.deploy, glueWorkerType: 'G.2X', glueWorkers: 10 } };
+    expect(batchPlanOptions(bigger, dataset).dpu).toBe(20);
   });
 });
