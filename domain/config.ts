@@ -35,6 +35,8 @@ export interface ResolvedDataset {
     name: string;
     maxConcurrentRuns: number;
     timeoutMinutes: number;
+    /** Partitions per Glue job run: 'auto' sizes batches with the cost model (domain/job-batches.ts); 1 is one each. */
+    partitionsPerRun: 'auto' | number;
     maxBadRowsFraction: number;
     /** A raw file lacking a mapped column: its rows become bad rows naming file and column, or the job fails. */
     missingColumns: 'bad-rows' | 'fail';
@@ -183,6 +185,7 @@ function resolveDataset(config: SluiceConfig, d: DatasetConfig): ResolvedDataset
       name: d.job?.name ?? `${prefix}-job`,
       maxConcurrentRuns: d.job?.maxConcurrentRuns ?? 10,
       timeoutMinutes: d.job?.timeoutMinutes ?? 60,
+      partitionsPerRun: d.job?.partitionsPerRun ?? 'auto',
       maxBadRowsFraction: d.job?.maxBadRowsFraction ?? 0.01,
       missingColumns: d.job?.missingColumns ?? 'bad-rows',
       arguments: d.job?.arguments ?? {},

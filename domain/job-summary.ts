@@ -20,7 +20,7 @@
  * cannot make a missing summary appear: JobSummaryMissingError is fatal (the partition is reported failed, and
  * the rerun input names it). S3's own transient faults (SlowDown, 5xx) are AwsThrottledError and retried.
  */
-import type { JobRowCounts, JobRowSummary } from '../schemas/types.generated';
+import type { JobBatch, JobBatchResult, JobRowCounts, JobRowSummary } from '../schemas/types.generated';
 import { parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
 import { ConfigError, JobSummaryInvalidError, JobSummaryMissingError } from './errors';
 import type { JobRunInfo, Log } from './ports';
@@ -103,4 +103,39 @@ export function jobRowSummary(run: {
     rowsBad: run.rowsBad,
     rejectsPath: run.rejectsPath,
   };
+}
+
+/**
+ * Parses a batch run's JobBatchResult and holds it to its batch: exactly one result per partition of the batch, under
+ * the partition's run key, each success with a summary that adds up and names this run. Anything else is a
+ * JobSummaryInvalidError (fatal: waiting does not change an object already written).
+ */
+export function parseJobBatchResult(text: string, where: string, batch: JobBatch, runId?: string): JobBatchResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new JobSummaryInvalidError(`batch result ${where} is not JSON: ${(error as Error).message}`);
+  }
+  const result = validate<JobBatchResult>('JobBatchResult', parsed, `batch result ${where}`, JobSummaryInvalidError);
+  if (result.batchKey !== batch.batchKey)
+    throw new JobSummaryInvalidError(`batch result ${where} is of batch ${result.batchKey}, not ${batch.batchKey}`);
+  if (runId !== undefined && result.jobRunId !== undefined && result.jobRunId !== runId)
+    throw new JobSummaryInvalidError(
+      `batch result ${where} was written by job run ${result.jobRunId}, not by ${runId}`,
+    );
+  const expected = batch.partitions.map((p) => p.runKey);
+  const got = result.partitions.map((p) => p.runKey);
+  if (JSON.stringify([...expected].sort()) !== JSON.stringify([...got].sort()))
+    throw new JobSummaryInvalidError(
+      `batch result ${where} lists ${got.length} partitions, not the batch's ${expected.length} (run keys differ)`,
+    );
+  for (const partition of result.partitions) {
+    if (partition.ok && !partition.summary)
+      throw new JobSummaryInvalidError(
+        `batch result ${where}: partition ${partition.runKey} succeeded without a summary`,
+      );
+    if (partition.summary) parseJobSummary(JSON.stringify(partition.summary), `${where} (${partition.runKey})`, runId);
+  }
+  return result;
 }

@@ -105,6 +105,10 @@ export interface SluiceSchemas {
   SummarizeMapRunInput?: SummarizeMapRunInput;
   MapRunSummary?: MapRunSummary;
   JobRowSummary?: JobRowSummary;
+  JobBatchPartition?: JobBatchPartition;
+  JobBatch?: JobBatch;
+  JobBatchPartitionResult?: JobBatchPartitionResult;
+  JobBatchResult?: JobBatchResult;
   RunContext?: RunContext;
   PrepareRunInput?: PrepareRunInput;
   PrepareRunOutput?: PrepareRunOutput;
@@ -319,6 +323,10 @@ export interface DatasetConfig {
     name?: string;
     maxConcurrentRuns?: number;
     timeoutMinutes?: number;
+    /**
+     * How many partitions one Glue job run converts. auto (default): batches sized by input bytes and count with the cost and time model (domain/job-batches.ts, docs/batches.md): well above Glue's 1-minute billing minimum, well below timeoutMinutes, and using maxConcurrentRuns so a run is no slower than one job run per partition. N: at most N consecutive partitions per run; 1 is one job run per partition.
+     */
+    partitionsPerRun?: 'auto' | number;
     maxBadRowsFraction?: number;
     /**
      * A raw file that lacks a mapped column: its rows become bad rows whose reason names the file and the column (bad-rows), or the partition's job fails naming them (fail).
@@ -632,6 +640,84 @@ export interface JobRowSummary {
    * s3:// folder of the rejected rows (null when there are none).
    */
   rejectsPath: string | null;
+}
+/**
+ * One partition of a job batch: what a single-partition run gets as --sluice_partition, --sluice_source_path, --sluice_target_path, --sluice_run_key and --sluice_summary_path (domain/steps/jobs.ts jobArguments).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobBatchPartition".
+ */
+export interface JobBatchPartition {
+  partition: PartitionValues;
+  /**
+   * The partition's own run key (jobRunKey): its rejects folder and summary are named by it, as in a single-partition run.
+   */
+  runKey: string;
+  sourcePath: string;
+  targetPath: string;
+  /**
+   * Where the partition's JobRowSummary is written when it succeeds (as --sluice_summary_path).
+   */
+  summaryPath?: string;
+  /**
+   * The partition's input bytes as the planner saw them (domain/job-batches.ts); information only.
+   */
+  bytes?: number;
+}
+/**
+ * The partitions one Glue job run converts (docs/batches.md). Written by the start step to the artifacts bucket under runs/<service>/<execution>/batches/<n>.json and named by the run's --sluice_batch argument (Glue's job arguments are limited to 260 KB in all). Each partition is converted, counted and summarized on its own; the run writes a JobBatchResult to resultPath.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobBatch".
+ */
+export interface JobBatch {
+  version: 1;
+  dataset: DatasetName;
+  /**
+   * Idempotency key of this (execution, batch): the job run's --sluice_run_key.
+   */
+  batchKey: string;
+  /**
+   * Where the run writes its JobBatchResult: next to the batch file (<n>.result.json).
+   */
+  resultPath: string;
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  partitions: [JobBatchPartition, ...JobBatchPartition[]];
+}
+/**
+ * One partition's outcome inside a batch: converted (with its row summary) or failed with its reason, as a single-partition run's result would be.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobBatchPartitionResult".
+ */
+export interface JobBatchPartitionResult {
+  partition: PartitionValues;
+  runKey: string;
+  ok: boolean;
+  /**
+   * Why the partition failed, in the words a failed single-partition run's ErrorMessage would have (the file and line first).
+   */
+  message?: string;
+  summary?: JobRowSummary;
+}
+/**
+ * What one batch job run did, partition by partition (written to the batch's resultPath as its last act before it succeeds). The run SUCCEEDS when it could process the batch at all; failed partitions are listed here with their reasons.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobBatchResult".
+ */
+export interface JobBatchResult {
+  version: 1;
+  /**
+   * Glue's JOB_RUN_ID of the run that wrote it, when Glue passed one.
+   */
+  jobRunId?: string;
+  dataset: DatasetName;
+  batchKey: string;
+  partitions: JobBatchPartitionResult[];
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema

@@ -30,10 +30,19 @@ import {
 } from '../../domain/cast-contract';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
 import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/job-summary';
+import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
+import { validate } from '../../domain/validation';
 import { parseRawKey } from '../../domain/partitions';
 import { glueJobStateChange, StateChangeEmitter } from './state-change-events';
 import type { Clock, JobPort, JobRunInfo } from '../../domain/ports';
-import type { ColumnMapping } from '../../schemas/types.generated';
+import type {
+  ColumnMapping,
+  JobBatch,
+  JobBatchPartition,
+  JobBatchPartitionResult,
+  JobBatchResult,
+  JobRowSummary,
+} from '../../schemas/types.generated';
 import { quoteIdent, quoteString, type EngineSession, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
 
@@ -74,12 +83,14 @@ export function tooManyBadRows(stats: Omit<JobRunStats, 'seconds'>, limit: numbe
 interface LocalRun extends JobRunInfo {
   jobName: string;
   stats?: JobRunStats;
+  /** A batch run: each partition's stats by its run key. */
+  batchStats?: Map<string, JobRunStats>;
 }
 
 const PARTITION_ARGUMENT = '--sluice_partition';
 
 /** The public view of a run: a shallow copy (arguments are frozen at start, so they need no deep clone). */
-function infoOf({ jobName: _j, stats: _s, ...info }: LocalRun): JobRunInfo {
+function infoOf({ jobName: _j, stats: _s, batchStats: _b, ...info }: LocalRun): JobRunInfo {
   return { ...info };
 }
 
@@ -104,6 +115,11 @@ export class LocalJobs implements JobPort {
     return this.byId.get(runId)?.stats;
   }
 
+  /** A batch run's stats of one partition (by its run key). */
+  batchStatsFor(runId: string, runKey: string): JobRunStats | undefined {
+    return this.byId.get(runId)?.batchStats?.get(runKey);
+  }
+
   allStats(): Array<{ id: string; state: string; arguments: Record<string, string>; stats?: JobRunStats }> {
     return this.runs.map(({ id, state, arguments: args, stats }) =>
       stats ? { id, state, arguments: args, stats } : { id, state, arguments: args },
@@ -121,20 +137,7 @@ export class LocalJobs implements JobPort {
       arguments: Object.freeze({ ...args }),
     };
     this.remember(run);
-    const started = Date.now();
-    const work = convertPartition(this.engine, this.lake, this.config, dataset, args, run.id)
-      .then(async (stats) => {
-        run.stats = { ...stats, seconds: (Date.now() - started) / 1000 };
-        const fraction = stats.rowsIn === 0 ? 0 : stats.badRows / stats.rowsIn;
-        if (fraction > dataset.job.maxBadRowsFraction) {
-          run.state = 'FAILED';
-          run.errorMessage = tooManyBadRows(stats, dataset.job.maxBadRowsFraction);
-        } else {
-          // As the Glue script: the row summary is the run's last write before it succeeds (domain/job-summary.ts).
-          await this.writeRowSummary(run, args, stats);
-          run.state = 'SUCCEEDED';
-        }
-      })
+    const work = (args[BATCH_ARGUMENT] !== undefined ? this.runBatch(dataset, run) : this.runOne(dataset, run))
       .catch((error: Error) => {
         run.state = 'FAILED';
         run.errorMessage = error.message;
@@ -145,37 +148,90 @@ export class LocalJobs implements JobPort {
     return run.id;
   }
 
+  /** One partition, the run's outcome is the partition's (the single-partition form, `partitionsPerRun: 1`). */
+  private async runOne(dataset: ResolvedDataset, run: LocalRun): Promise<void> {
+    const outcome = await this.convertOne(dataset, run.arguments, run.id);
+    run.stats = outcome.stats;
+    if (!outcome.ok) throw new Error(outcome.message);
+    run.state = 'SUCCEEDED';
+  }
+
   /**
-   * Written then renamed, as an S3 PutObject: a reader never sees half a summary. Through libuv's thread pool, not
-   * the one Node thread: creating a file in a folder of many can take a millisecond of kernel time (ext4 inode
-   * allocation after many deletions; issue 14's profile at 1,000 partitions).
+   * One partition converted, judged against the bad-row limit and, when it passes, summarized (the summary is the
+   * partition's last write, domain/job-summary.ts). Errors propagate; over the limit is an outcome.
    */
-  private async writeRowSummary(
-    run: LocalRun,
-    args: Record<string, string>,
-    stats: Omit<JobRunStats, 'seconds'>,
-  ): Promise<void> {
-    const uri = args[SUMMARY_ARGUMENT];
-    if (uri === undefined) return;
-    const summary = jobRowSummary({
+  private async convertOne(
+    dataset: ResolvedDataset,
+    args: Readonly<Record<string, string>>,
+    runId: string,
+    tmpId = runId,
+  ): Promise<
+    { ok: true; stats: JobRunStats; summary: JobRowSummary } | { ok: false; stats: JobRunStats; message: string }
+  > {
+    const started = Date.now();
+    const converted = await convertPartition(this.engine, this.lake, this.config, dataset, args, tmpId);
+    const stats = { ...converted, seconds: (Date.now() - started) / 1000 };
+    const fraction = stats.rowsIn === 0 ? 0 : stats.badRows / stats.rowsIn;
+    if (fraction > dataset.job.maxBadRowsFraction)
+      return { ok: false, stats, message: tooManyBadRows(stats, dataset.job.maxBadRowsFraction) };
+    const summary = await this.writeRowSummary(runId, args, stats);
+    return { ok: true, stats, summary };
+  }
+
+  /**
+   * The batch form (docs/batches.md): the JobBatch named by --sluice_batch, each partition converted, counted and
+   * summarized on its own, in order; one that fails is recorded with its reason and the others go on. The run
+   * SUCCEEDS once its JobBatchResult is written; it fails only when it cannot read the batch or write the result.
+   */
+  private async runBatch(dataset: ResolvedDataset, run: LocalRun): Promise<void> {
+    const batchUri = run.arguments[BATCH_ARGUMENT] ?? '';
+    const batch = readBatchFile(this.lake.pathOf(batchUri), batchUri);
+    if (batch.dataset !== dataset.name)
+      throw new Error(`batch ${batchUri} is of dataset ${batch.dataset}, not of job ${run.jobName}'s ${dataset.name}`);
+    const results: JobBatchPartitionResult[] = [];
+    run.batchStats = new Map();
+    for (const [i, p] of batch.partitions.entries()) {
+      const args = batchPartitionArguments(run.arguments, p);
+      try {
+        const outcome = await this.convertOne(dataset, args, run.id, `${run.id}-${i}`);
+        run.batchStats.set(p.runKey, outcome.stats);
+        results.push(
+          outcome.ok
+            ? { partition: p.partition, runKey: p.runKey, ok: true, summary: outcome.summary }
+            : { partition: p.partition, runKey: p.runKey, ok: false, message: outcome.message },
+        );
+      } catch (error) {
+        results.push({ partition: p.partition, runKey: p.runKey, ok: false, message: (error as Error).message });
+      }
+    }
+    const result: JobBatchResult = {
+      version: 1,
       jobRunId: run.id,
+      dataset: batch.dataset,
+      batchKey: batch.batchKey,
+      partitions: results,
+    };
+    await writeObject(this.lake.pathOf(batch.resultPath), JSON.stringify(result), run.id);
+    run.state = 'SUCCEEDED';
+  }
+
+  /** The row summary of a partition that passed, written where its arguments say (when they name a place). */
+  private async writeRowSummary(
+    runId: string,
+    args: Readonly<Record<string, string>>,
+    stats: Omit<JobRunStats, 'seconds'>,
+  ): Promise<JobRowSummary> {
+    const summary = jobRowSummary({
+      jobRunId: runId,
       runKey: args['--sluice_run_key'] ?? '',
       dataset: args['--sluice_dataset'] ?? '',
       rowsIn: stats.rowsIn,
       rowsBad: stats.badRows,
       rejectsPath: stats.rejectsFile ? this.lake.uriOf(stats.rejectsFile) : null,
     });
-    const path = this.lake.pathOf(uri);
-    const temporary = join(dirname(path), `.${run.id}.tmp`);
-    try {
-      await writeFile(temporary, JSON.stringify(summary));
-    } catch (error) {
-      // The folder is made on the first summary only, not checked with one more call on every run.
-      if (errorCode(error) !== 'ENOENT') throw error;
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(temporary, JSON.stringify(summary));
-    }
-    await rename(temporary, path);
+    const uri = args[SUMMARY_ARGUMENT];
+    if (uri !== undefined) await writeObject(this.lake.pathOf(uri), JSON.stringify(summary), runId);
+    return summary;
   }
 
   private remember(run: LocalRun): void {
@@ -184,7 +240,9 @@ export class LocalJobs implements JobPort {
     const ofJob = this.byJob.get(run.jobName) ?? [];
     ofJob.push(run);
     this.byJob.set(run.jobName, ofJob);
-    const partition = `${run.jobName}\n${run.arguments[PARTITION_ARGUMENT] ?? ''}`;
+    // A batch run has no one partition (its partitions are in its batch file): it is found by its run key.
+    if (run.arguments[PARTITION_ARGUMENT] === undefined) return;
+    const partition = `${run.jobName}\n${run.arguments[PARTITION_ARGUMENT]}`;
     this.byPartition.set(partition, [...(this.byPartition.get(partition) ?? []), run]);
   }
 
@@ -206,6 +264,57 @@ export class LocalJobs implements JobPort {
     for (let i = ofJob.length - 1; i >= 0 && recent.length < limit; i -= 1) recent.push(infoOf(ofJob[i] as LocalRun));
     return recent;
   }
+}
+
+/**
+ * Written then renamed, as an S3 PutObject: a reader never sees half an object. Through libuv's thread pool, not
+ * the one Node thread: creating a file in a folder of many can take a millisecond of kernel time (ext4 inode
+ * allocation after many deletions; issue 14's profile at 1,000 partitions).
+ */
+async function writeObject(path: string, body: string, writer: string): Promise<void> {
+  const temporary = join(dirname(path), `.${writer}.tmp`);
+  try {
+    await writeFile(temporary, body);
+  } catch (error) {
+    // The folder is made on the first object only, not checked with one more call on every run.
+    if (errorCode(error) !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(temporary, body);
+  }
+  await rename(temporary, path);
+}
+
+/** The JobBatch file, checked against its schema; unreadable or invalid fails the run, naming the file. */
+function readBatchFile(path: string, uri: string): JobBatch {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`batch ${uri} cannot be read: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`batch ${uri} is not JSON: ${(error as Error).message}`);
+  }
+  return validate<JobBatch>('JobBatch', parsed, `batch ${uri}`);
+}
+
+/** A batch partition's arguments: the run's, with the partition's own place, run key and summary location. */
+export function batchPartitionArguments(
+  runArguments: Readonly<Record<string, string>>,
+  p: JobBatchPartition,
+): Record<string, string> {
+  const { [BATCH_ARGUMENT]: _batch, [SUMMARY_ARGUMENT]: _summary, ...rest } = runArguments;
+  return {
+    ...rest,
+    '--sluice_partition': JSON.stringify(p.partition),
+    '--sluice_source_path': p.sourcePath,
+    '--sluice_target_path': p.targetPath,
+    '--sluice_run_key': p.runKey,
+    ...(p.summaryPath !== undefined ? { [SUMMARY_ARGUMENT]: p.summaryPath } : {}),
+  };
 }
 
 /** A raw file of the partition, with the column names it declares (CSV header, Parquet schema). */

@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import type {
   CheckJobRunInput,
+  JobBatch,
+  JobBatchPartition,
   JobRunResult,
   JobRunState,
   JobRunSummary,
   StartJobRunInput,
   SummarizeJobRunsInput,
 } from '../../schemas/types.generated';
-import type { ObjectLocation } from '../artifacts';
+import { executionPrefix, parseS3Uri, s3Uri, type ObjectLocation } from '../artifacts';
 import { glueContractArguments } from '../cast-contract';
 import { datasetNamed, type ResolvedDataset } from '../config';
-import { ConcurrentRunsExceededError } from '../errors';
+import { ConcurrentRunsExceededError, InvalidInputError, JobSummaryMissingError } from '../errors';
 import { failureMessage } from '../failure-message';
-import { jobSummaryLocation, readJobRows, summaryArgument } from '../job-summary';
+import { jobSummaryLocation, parseJobBatchResult, parseJobSummary, readJobRows, summaryArgument } from '../job-summary';
 import { jobRowMetrics } from '../metrics';
 import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
@@ -60,6 +62,146 @@ export function jobArguments(
     [RUN_KEY_ARGUMENT]: runKey,
     ...(summary ? summaryArgument(summary) : {}),
   };
+}
+
+/**
+ * The batch form of a job run (issue 23; docs/batches.md): one run converts the partitions of a JobBatch file named
+ * by `--sluice_batch`. Each partition keeps its own run key (the one a single-partition run of it would have), so its
+ * rejects folder and row summary are where they would be without batching.
+ */
+export const BATCH_ARGUMENT = '--sluice_batch';
+
+/**
+ * Glue limits a run's job arguments to 260 KB in all ("Job arguments have a maximum size limit of 260 KB. A
+ * validation check will fail if the argument size is greater than 260 KB.",
+ * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html). The cast contract alone
+ * is a few KB per dataset, so partition lists travel in a batch file, never inline.
+ */
+export const GLUE_ARGUMENTS_MAX_BYTES = 260 * 1024;
+
+/** `runs/<state machine>/<execution>/batches/<n>.json` in the artifacts bucket: stable across a redrive. */
+export function jobBatchLocation(bucket: string, executionArn: string, index: number): ObjectLocation {
+  if (!Number.isInteger(index) || index < 0) throw new InvalidInputError(`batch index ${index} is not a whole number`);
+  return { bucket, key: `${executionPrefix(executionArn)}batches/${index}.json` };
+}
+
+/** The batch's result object, next to its batch file: `<n>.result.json`. */
+export function jobBatchResultLocation(batch: ObjectLocation): ObjectLocation {
+  return { bucket: batch.bucket, key: batch.key.replace(/\.json$/, '') + '.result.json' };
+}
+
+/** The batch's run key: its execution and its partitions (in order). Same batch of the same execution, same key. */
+export function jobBatchKey(executionArn: string, partitionKeys: readonly string[]): string {
+  return `sb1-${createHash('sha256')
+    .update([executionArn, ...partitionKeys].join('\n'))
+    .digest('hex')
+    .slice(0, 40)}`;
+}
+
+/**
+ * The JobBatch of these partitions: for each, exactly what jobArguments gives a single-partition run (source, target,
+ * run key, summary location). `summaries`: the artifacts bucket, when the stage has one (then each partition writes
+ * its JobRowSummary, as a single run does).
+ */
+export function jobBatch(
+  dataset: ResolvedDataset,
+  partitions: ReadonlyArray<{ partition: PartitionValues; bytes?: number }>,
+  executionArn: string,
+  location: ObjectLocation,
+  summaries?: { bucket: string },
+): JobBatch {
+  if (partitions.length === 0) throw new InvalidInputError(`batch ${s3Uri(location)} has no partitions`);
+  const keys = partitions.map((p) => partitionKey(dataset, p.partition));
+  if (new Set(keys).size !== keys.length)
+    throw new InvalidInputError(`batch ${s3Uri(location)} lists a partition twice`);
+  return {
+    version: 1,
+    dataset: dataset.name,
+    batchKey: jobBatchKey(executionArn, keys),
+    resultPath: s3Uri(jobBatchResultLocation(location)),
+    partitions: partitions.map(({ partition, bytes }, i): JobBatchPartition => {
+      const runKey = jobRunKey(executionArn, keys[i]!);
+      return {
+        partition,
+        runKey,
+        sourcePath: `s3://${dataset.raw.bucket}/${rawPartitionPrefix(dataset, partition)}`,
+        targetPath: `s3://${dataset.target.bucket}/${targetPartitionPrefix(dataset, partition)}`,
+        ...(summaries ? { summaryPath: s3Uri(jobSummaryLocation(summaries.bucket, dataset.name, runKey)) } : {}),
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
+    }) as JobBatch['partitions'],
+  };
+}
+
+/**
+ * The arguments of a batch run: the dataset's (format, mapping, contract, limits), the batch file, and the batch's
+ * key as the run key. No partition, source or target: those are per partition, in the file.
+ */
+export function jobBatchArguments(
+  dataset: ResolvedDataset,
+  batch: JobBatch,
+  location: ObjectLocation,
+): Record<string, string> {
+  const { dataset: name, format, mapping, maxBadRowsFraction, contract } = datasetArguments(dataset);
+  return assertArgumentsFit({
+    ...dataset.job.arguments,
+    '--sluice_dataset': name,
+    '--sluice_format': format,
+    '--sluice_mapping': mapping,
+    '--sluice_max_bad_rows_fraction': maxBadRowsFraction,
+    ...contract,
+    [RUN_KEY_ARGUMENT]: batch.batchKey,
+    [BATCH_ARGUMENT]: s3Uri(location),
+  });
+}
+
+/** Refuses arguments over Glue's 260 KB (counted as UTF-8 bytes of names and values), naming the largest. */
+export function assertArgumentsFit(args: Record<string, string>): Record<string, string> {
+  const sizes = Object.entries(args).map(([k, v]) => [k, Buffer.byteLength(k) + Buffer.byteLength(v)] as const);
+  const total = sizes.reduce((sum, [, n]) => sum + n, 0);
+  if (total > GLUE_ARGUMENTS_MAX_BYTES) {
+    const [largest, bytes] = [...sizes].sort((a, b) => b[1] - a[1])[0]!;
+    throw new InvalidInputError(
+      `job arguments are ${total} bytes, over Glue's ${GLUE_ARGUMENTS_MAX_BYTES} (260 KB); the largest is ${largest} (${bytes} bytes)`,
+    );
+  }
+  return args;
+}
+
+/**
+ * Each partition's result from a finished batch run, in the batch's order, as a single-partition run's result
+ * (finishedResult) would be. The run SUCCEEDED: each partition's own outcome from the batch result (a missing result
+ * object is JobSummaryMissingError, as a missing summary is). The run did not succeed (it could not process the
+ * batch: unreadable batch file, a crash, a timeout): every partition of it failed, with the run's message.
+ */
+export async function batchPartitionResults(
+  batch: JobBatch,
+  run: JobRunInfo,
+  artifacts: { get(location: ObjectLocation): Promise<string | null> },
+): Promise<JobRunResult[]> {
+  if (run.state !== 'SUCCEEDED') {
+    const message = failureMessage(run.errorMessage ?? `job run ${run.id} ended ${run.state}`, MESSAGE_LIMIT);
+    return batch.partitions.map((p) => ({ partition: p.partition, ok: false, state: run.state, message }));
+  }
+  const text = await artifacts.get(parseS3Uri(batch.resultPath, `batch ${batch.batchKey} resultPath`));
+  if (text === null)
+    throw new JobSummaryMissingError(
+      `job run ${run.id} SUCCEEDED but wrote no batch result at ${batch.resultPath} (the job writes it before it ends)`,
+    );
+  const result = parseJobBatchResult(text, batch.resultPath, batch, run.id);
+  const byKey = new Map(result.partitions.map((p) => [p.runKey, p]));
+  return batch.partitions.map((p) => {
+    const outcome = byKey.get(p.runKey)!;
+    if (!outcome.ok)
+      return {
+        partition: p.partition,
+        ok: false,
+        state: 'FAILED',
+        message: failureMessage(outcome.message ?? 'failed without a message', MESSAGE_LIMIT),
+      };
+    const rows = parseJobSummary(JSON.stringify(outcome.summary), `${batch.resultPath} (${p.runKey})`, run.id);
+    return { partition: p.partition, ok: true, state: 'SUCCEEDED', rows };
+  });
 }
 
 /**

@@ -9,16 +9,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseConfig, type ResolvedConfig, type ResolvedDataset } from '../../domain/config';
 import { failureMessage } from '../../domain/failure-message';
 import { jobSummaryLocation } from '../../domain/job-summary';
-import { jobArguments } from '../../domain/steps/jobs';
+import { s3Uri } from '../../domain/artifacts';
+import { jobArguments, jobBatch, jobBatchArguments, jobBatchLocation } from '../../domain/steps/jobs';
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';
 import { LocalLake } from '../../adapters/local/lake';
 import { glueScriptArtifact } from '../../adapters/aws/deploy/glue-script';
-import type { ColumnMapping } from '../../schemas/types.generated';
+import type { ColumnMapping, JobBatch, JobBatchResult } from '../../schemas/types.generated';
 import type { Template } from '../support/package-stack';
 import { VENV_DIR, venvBin } from '../support/python-env';
 
@@ -49,6 +50,65 @@ export interface Outcome {
   /** CSV files holding the rejected rows. */
   rejects: string[];
   summary: Record<string, unknown> | null;
+}
+
+/**
+ * A batch (issue 23): partitions of one dataset converted by one job run (--sluice_batch). Each partition is a
+ * folder of files, its partition value `case=<name>`.
+ */
+export interface BatchCase {
+  name: string;
+  format: 'csv' | 'json' | 'parquet';
+  mapping: ColumnMapping[];
+  maxBadRowsFraction?: number;
+  partitions: Array<{ name: string; files: Array<{ name: string; path: string }> }>;
+}
+
+/** What a batch run left: the run's state, its JobBatchResult, and each partition's outcome by name. */
+export interface BatchOutcome {
+  state: string;
+  error: string | null;
+  result: JobBatchResult | null;
+  partitions: Map<string, Outcome>;
+}
+
+/** The execution the batch belongs to: its batch file is under runs/sluice-conf/batch-test/batches/. */
+export const BATCH_EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:sluice-conf:batch-test';
+
+const asJobCase = (b: BatchCase): JobCase => ({
+  name: b.name,
+  format: b.format,
+  mapping: b.mapping,
+  files: [],
+  ...(b.maxBadRowsFraction !== undefined ? { maxBadRowsFraction: b.maxBadRowsFraction } : {}),
+});
+
+/** The batch file, where it goes, and the run's arguments, as the start step would make them. */
+export function batchRunOf(b: BatchCase): { batch: JobBatch; uri: string; args: Record<string, string> } {
+  const dataset = datasetFor(asJobCase(b));
+  const location = jobBatchLocation(ARTIFACTS, BATCH_EXECUTION, 0);
+  const batch = jobBatch(
+    dataset,
+    b.partitions.map((p) => ({ partition: { case: p.name } })),
+    BATCH_EXECUTION,
+    location,
+    { bucket: ARTIFACTS },
+  );
+  return { batch, uri: s3Uri(location), args: jobBatchArguments(dataset, batch, location) };
+}
+
+/** A partition's outcome inside a batch: its state and message from the batch result, its files as a run's. */
+function partitionOutcome(
+  result: JobBatchResult | null,
+  runKey: string,
+  files: Omit<Outcome, 'state' | 'error'>,
+): Outcome {
+  const entry = result?.partitions.find((p) => p.runKey === runKey);
+  return {
+    state: entry === undefined ? 'MISSING' : entry.ok ? 'SUCCEEDED' : 'FAILED',
+    error: entry?.message ?? null,
+    ...files,
+  };
 }
 
 export function configFor(c: JobCase): ResolvedConfig {
@@ -113,6 +173,46 @@ export async function runLocal(engine: LocalEngine, root: string, c: JobCase): P
   };
 }
 
+/** A batch on the local engine: each partition's files under its folder, the batch file, one LocalJobs run. */
+export async function runLocalBatch(engine: LocalEngine, root: string, b: BatchCase): Promise<BatchOutcome> {
+  const config = configFor(asJobCase(b));
+  const lake = new LocalLake(join(root, b.name), RAW, CURATED);
+  for (const p of b.partitions) {
+    const folder = join(lake.bucketDir(RAW), 'conformance', `case=${p.name}`);
+    mkdirSync(folder, { recursive: true });
+    for (const f of p.files) cpSync(f.path, join(folder, f.name));
+  }
+  const { batch, uri, args } = batchRunOf(b);
+  mkdirSync(dirname(lake.pathOf(uri)), { recursive: true });
+  writeFileSync(lake.pathOf(uri), JSON.stringify(batch));
+  const jobs = new LocalJobs(config, lake, engine, { now: () => new Date('2024-01-01T00:00:00Z') });
+  const jobName = config.datasets[0]!.job.name;
+  const runId = await jobs.startJobRun(jobName, args);
+  while (jobs.pending.size > 0) await Promise.all([...jobs.pending]);
+  const run = await jobs.getJobRun(jobName, runId);
+  const resultPath = lake.pathOf(batch.resultPath);
+  const result = existsSync(resultPath) ? (JSON.parse(readFileSync(resultPath, 'utf8')) as JobBatchResult) : null;
+  const partitions = new Map<string, Outcome>();
+  batch.partitions.forEach((p, i) => {
+    const target = lake.pathOf(p.targetPath);
+    const targetKeys = existsSync(target) ? readdirSync(target, { recursive: true }).map(String).sort() : [];
+    const summaryPath = lake.pathOf(p.summaryPath!);
+    const rejectsFile = jobs.batchStatsFor(runId, p.runKey)?.rejectsFile;
+    partitions.set(
+      b.partitions[i]!.name,
+      partitionOutcome(result, p.runKey, {
+        parquet: targetKeys.filter((k) => k.endsWith('.parquet')).map((k) => join(target, k)),
+        targetKeys,
+        rejects: rejectsFile ? [rejectsFile] : [],
+        summary: existsSync(summaryPath)
+          ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as Record<string, unknown>)
+          : null,
+      }),
+    );
+  });
+  return { state: run.state, error: run.errorMessage ?? null, result, partitions };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Spark, through the packaged script
 
@@ -146,7 +246,14 @@ export function runSpark(
   packaged: { script: string; defaults: Record<string, string> },
   cases: JobCase[],
   work: string,
-): { outcomes: Map<string, Outcome>; runs: SparkRun[]; startupSeconds: number } {
+  batches: BatchCase[] = [],
+): {
+  outcomes: Map<string, Outcome>;
+  runs: SparkRun[];
+  startupSeconds: number;
+  batchOutcomes: Map<string, BatchOutcome>;
+  batchRuns: SparkBatchRun[];
+} {
   const jars = readdirSync(join(VENV_DIR, 'spark-jars'))
     .filter((f) => f.endsWith('.jar'))
     .map((f) => join(VENV_DIR, 'spark-jars', f));
@@ -173,20 +280,60 @@ export function runSpark(
       summary: args['--sluice_summary_path'],
     };
   });
+  const batchRuns = batches.map((b, i) => {
+    const { batch, uri, args } = batchRunOf(b);
+    const all = { ...packaged.defaults, ...args };
+    const argv = [
+      packaged.script,
+      '--JOB_ID',
+      'j_conformance',
+      '--JOB_RUN_ID',
+      `jr_spark_batch_${String(i + 1).padStart(5, '0')}`,
+      ...Object.entries(all).flat(),
+      '--JOB_NAME',
+      datasetFor(asJobCase(b)).job.name,
+    ];
+    return {
+      name: b.name,
+      files: b.partitions.flatMap((p) =>
+        p.files.map((f) => ({ uri: `s3://${RAW}/conformance/case=${p.name}/${f.name}`, path: f.path })),
+      ),
+      uploads: [{ uri, body: JSON.stringify(batch) }],
+      argv,
+      batchResult: batch.resultPath,
+      parts: batch.partitions.map((p, j) => ({
+        name: b.partitions[j]!.name,
+        target: p.targetPath,
+        rejects: `s3://${CURATED}/_rejected/conformance/${p.runKey}/`,
+        summary: p.summaryPath,
+      })),
+    };
+  });
   const planFile = join(work, 'plan.json');
   const resultFile = join(work, 'result.json');
   writeFileSync(
     planFile,
-    JSON.stringify({ script: packaged.script, jars, buckets: [RAW, CURATED, ARTIFACTS], out, runs }),
+    JSON.stringify({
+      script: packaged.script,
+      jars,
+      buckets: [RAW, CURATED, ARTIFACTS],
+      out,
+      runs: [...runs, ...batchRuns],
+    }),
   );
   execFileSync(venvBin('python'), [join(__dirname, 'harness.py'), planFile, resultFile], {
     stdio: ['ignore', 'ignore', process.env.SLUICE_SPARK_LOG ? 'inherit' : 'ignore'],
     env: { ...process.env, PYSPARK_PYTHON: venvBin('python'), SPARK_LOCAL_IP: '127.0.0.1' },
     maxBuffer: 64 * 1024 * 1024,
   });
-  const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { startupSeconds: number; runs: SparkRun[] };
+  const result = JSON.parse(readFileSync(resultFile, 'utf8')) as {
+    startupSeconds: number;
+    runs: Array<SparkRun | SparkBatchRun>;
+  };
+  const singles = result.runs.filter((r): r is SparkRun => !('parts' in r));
+  const batched = result.runs.filter((r): r is SparkBatchRun => 'parts' in r);
   const outcomes = new Map<string, Outcome>();
-  for (const run of result.runs) {
+  for (const run of singles) {
     const folder = join(out, run.name);
     const files = (list: Array<{ key: string }>, sub: string, suffix: string) =>
       list.filter((o) => o.key.endsWith(suffix)).map((o) => join(folder, sub, o.key));
@@ -199,7 +346,43 @@ export function runSpark(
       summary: run.summary,
     });
   }
-  return { outcomes, runs: result.runs, startupSeconds: result.startupSeconds };
+  const batchOutcomes = new Map<string, BatchOutcome>();
+  for (const run of batched) {
+    const b = batches.find((c) => c.name === run.name)!;
+    const { batch } = batchRunOf(b);
+    const partitions = new Map<string, Outcome>();
+    run.parts.forEach((part, j) => {
+      const folder = join(out, run.name, part.name);
+      const files = (list: Array<{ key: string }>, sub: string, suffix: string) =>
+        list.filter((o) => o.key.endsWith(suffix)).map((o) => join(folder, sub, o.key));
+      partitions.set(
+        part.name,
+        partitionOutcome(run.batchResult, batch.partitions[j]!.runKey, {
+          parquet: files(part.target, 'target', '.parquet'),
+          targetKeys: part.target.map((o) => o.key).sort(),
+          rejects: files(part.rejects, 'rejects', '.csv'),
+          summary: part.summary,
+        }),
+      );
+    });
+    batchOutcomes.set(run.name, { state: run.state, error: run.error, result: run.batchResult, partitions });
+  }
+  return { outcomes, runs: singles, startupSeconds: result.startupSeconds, batchOutcomes, batchRuns: batched };
+}
+
+export interface SparkBatchRun {
+  name: string;
+  state: string;
+  error: string | null;
+  committed: boolean;
+  seconds: number;
+  batchResult: JobBatchResult | null;
+  parts: Array<{
+    name: string;
+    target: Array<{ key: string; size: number }>;
+    rejects: Array<{ key: string; size: number }>;
+    summary: Record<string, unknown> | null;
+  }>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -294,4 +477,34 @@ export async function compareOutcomes(
 /** Target keys a successful Spark run may leave: its Parquet parts and the committer's _SUCCESS marker. */
 export function leftovers(outcome: Outcome): string[] {
   return outcome.targetKeys.filter((k) => !/^part-[^/]+\.parquet$/.test(k) && k !== '_SUCCESS');
+}
+
+/**
+ * The batch the engines are compared on: five CSV partitions of the conformance table under one dataset (bad-row
+ * limit 50 %). Three convert (one with rejected rows under the limit); two fail, each in its own way: a ragged row
+ * (a read error) and bad rows over the limit (with its rejects kept). The failed ones sit between good ones, so a
+ * failure that leaked into the next partition would show.
+ */
+export const BATCH_PARTITIONS = [
+  'csv-reordered',
+  'csv-ragged-row',
+  'csv-bad-values',
+  'csv-too-many-bad-rows',
+  'csv-quoted-header',
+];
+export const BATCH_FAILED = ['csv-ragged-row', 'csv-too-many-bad-rows'];
+
+export function conformanceBatch(filesDir: string, mapping: ColumnMapping[]): BatchCase {
+  return {
+    name: 'batch',
+    format: 'csv',
+    mapping,
+    maxBadRowsFraction: 0.5,
+    partitions: BATCH_PARTITIONS.map((name) => ({
+      name,
+      files: readdirSync(join(filesDir, name))
+        .filter((f) => f.endsWith('.csv'))
+        .map((f) => ({ name: f, path: join(filesDir, name, f) })),
+    })),
+  };
 }

@@ -109,6 +109,9 @@ def run_one(module, s3, run, out):
     for f in run["files"]:
         bucket, key = split_s3(f["uri"])
         s3.upload_file(f["path"], bucket, key)
+    for upload in run.get("uploads", []):
+        bucket, key = split_s3(upload["uri"])
+        s3.put_object(Bucket=bucket, Key=key, Body=upload["body"].encode("utf-8"))
     sys.argv = run["argv"]
     committed_before = len(glue_job.COMMITTED)
     started = time.monotonic()
@@ -120,6 +123,8 @@ def run_one(module, s3, run, out):
         traceback.print_exc(file=sys.stderr)
     seconds = time.monotonic() - started
     folder = os.path.join(out, run["name"])
+    if "parts" in run:
+        return batch_result(s3, run, folder, error, seconds, len(glue_job.COMMITTED) > committed_before)
     result = {
         "name": run["name"],
         "state": "FAILED" if error else "SUCCEEDED",
@@ -137,6 +142,38 @@ def run_one(module, s3, run, out):
         except s3.exceptions.NoSuchKey:
             pass
     return result
+
+
+def read_json(s3, uri):
+    bucket, key = split_s3(uri)
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def batch_result(s3, run, folder, error, seconds, committed):
+    """A batch run (--sluice_batch): the run's state and batch result, and per partition what it left in S3."""
+    parts = []
+    for part in run["parts"]:
+        where = os.path.join(folder, part["name"])
+        parts.append(
+            {
+                "name": part["name"],
+                "target": copy_out(s3, part["target"], os.path.join(where, "target")),
+                "rejects": copy_out(s3, part["rejects"], os.path.join(where, "rejects")),
+                "summary": read_json(s3, part["summary"]) if part.get("summary") else None,
+            }
+        )
+    return {
+        "name": run["name"],
+        "state": "FAILED" if error else "SUCCEEDED",
+        "error": error,
+        "committed": committed,
+        "seconds": seconds,
+        "batchResult": read_json(s3, run["batchResult"]),
+        "parts": parts,
+    }
 
 
 def main():

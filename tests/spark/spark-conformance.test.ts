@@ -9,6 +9,8 @@
  *   partition's success or failure. Any difference names the case and the column.
  * - A partition of 1,000 CSV files under three headers, on both engines.
  * - A failed partition leaves nothing under its target prefix (no `_temporary`, no committer staging, no parts).
+ * - A batch (issue 23, --sluice_batch): five partitions in one job run, two of them failing each in its own way, on
+ *   both engines: each partition compared as above, and the batch results' outcomes.
  * Spark starts once for all of it (one harness process).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,14 +21,21 @@ import { failureMessage } from '../../domain/failure-message';
 import { packageStage } from '../support/package-stack';
 import { DEFAULT_MAPPING, expectedOf, FILES, fileCases, formatOf, valueCases } from '../conformance/table';
 import {
+  BATCH_FAILED,
+  BATCH_PARTITIONS,
   compareOutcomes,
+  conformanceBatch,
   leftovers,
   packagedGlueJob,
   runLocal,
+  runLocalBatch,
   runSpark,
+  type BatchCase,
+  type BatchOutcome,
   type Difference,
   type JobCase,
   type Outcome,
+  type SparkBatchRun,
   type SparkRun,
 } from './engines';
 
@@ -104,7 +113,15 @@ let engine: LocalEngine;
 let work: string;
 let cases: JobCase[];
 const local = new Map<string, Outcome>();
-let spark: { outcomes: Map<string, Outcome>; runs: SparkRun[]; startupSeconds: number };
+let spark: {
+  outcomes: Map<string, Outcome>;
+  runs: SparkRun[];
+  startupSeconds: number;
+  batchOutcomes: Map<string, BatchOutcome>;
+  batchRuns: SparkBatchRun[];
+};
+let batches: BatchCase[];
+let localBatch: BatchOutcome;
 
 beforeAll(async () => {
   engine = await LocalEngine.open(1);
@@ -114,9 +131,12 @@ beforeAll(async () => {
   cases = [...conformanceFileCases(), valueTableCase(work), scaleCase(join(work, 'scale-files'))];
   // SLUICE_SPARK_CASES=<regex> runs only the matching cases (a developer's loop; the tests then fail on the others).
   const only = process.env.SLUICE_SPARK_CASES;
+  batches = [conformanceBatch(FILES, DEFAULT_MAPPING)];
   if (only) cases = cases.filter((c) => new RegExp(only).test(c.name));
+  if (only) batches = batches.filter((b) => new RegExp(only).test(b.name));
   for (const c of cases) local.set(c.name, await runLocal(engine, join(work, 'local'), c));
-  spark = runSpark(glueJob, cases, work);
+  if (batches[0]) localBatch = await runLocalBatch(engine, join(work, 'local-batch'), batches[0]);
+  spark = runSpark(glueJob, cases, work, batches);
 }, 1_200_000);
 
 afterAll(() => {
@@ -183,4 +203,44 @@ test('a partition of 1,000 files under three headers: one read per header, the s
   );
   expect(differences).toEqual([]);
   expect(outcome.summary).toMatchObject({ rowsIn: SCALE_FILES * SCALE_ROWS_PER_FILE, rowsBad: 11 });
+});
+
+test('a batch of partitions in one job run: each partition as on the local engine, one failure fails only itself', async () => {
+  const batch = batches[0]!;
+  const onSpark = spark.batchOutcomes.get(batch.name)!;
+  const run = spark.batchRuns.find((r) => r.name === batch.name)!;
+  const differences: string[] = [];
+  for (const name of BATCH_PARTITIONS) {
+    const found = await compareOutcomes(engine, name, localBatch.partitions.get(name)!, onSpark.partitions.get(name)!);
+    differences.push(...found.map((d) => `${d.case} / ${d.column}: ${d.detail}`));
+  }
+  // The batch results: the same partitions, in the batch's order, with the same outcomes.
+  const outcomes = (b: BatchOutcome) => b.result?.partitions.map((p) => [p.partition.case, p.runKey, p.ok]) ?? null;
+  if (JSON.stringify(outcomes(localBatch)) !== JSON.stringify(outcomes(onSpark)))
+    differences.push(
+      `batch result: local ${JSON.stringify(outcomes(localBatch))}, spark ${JSON.stringify(outcomes(onSpark))}`,
+    );
+  const failed = onSpark.result?.partitions.filter((p) => !p.ok).length ?? -1;
+  process.stdout.write(
+    `spark batch: partitions ${BATCH_PARTITIONS.length} failed ${failed} identical: ${differences.length === 0 ? 'yes' : 'no'}\n`,
+  );
+  expect(differences).toEqual([]);
+  // The run succeeded (it could process its batch) and committed; the failures are in its result.
+  expect([onSpark.state, onSpark.error, run.committed]).toEqual(['SUCCEEDED', null, true]);
+  expect(localBatch.state).toBe('SUCCEEDED');
+  expect(onSpark.result?.partitions.map((p) => [p.partition.case, p.ok])).toEqual(
+    BATCH_PARTITIONS.map((name) => [name, !BATCH_FAILED.includes(name)]),
+  );
+  expect(onSpark.result?.jobRunId).toBe('jr_spark_batch_00001');
+  for (const name of BATCH_PARTITIONS) {
+    const outcome = onSpark.partitions.get(name)!;
+    if (BATCH_FAILED.includes(name)) {
+      // Nothing under a failed partition's target, no summary; the over-limit one keeps its rejects.
+      expect([name, outcome.targetKeys, outcome.summary]).toEqual([name, [], null]);
+    } else {
+      expect([name, leftovers(outcome)]).toEqual([name, []]);
+      expect([name, outcome.summary?.jobRunId]).toEqual([name, 'jr_spark_batch_00001']);
+    }
+  }
+  expect(onSpark.partitions.get('csv-too-many-bad-rows')?.rejects.length).toBeGreaterThan(0);
 });

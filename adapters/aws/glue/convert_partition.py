@@ -15,6 +15,14 @@ Arguments (set by the startJobRun step, see domain/steps/jobs.ts jobArguments):
                          succeeds; the check step reads it for the RowsIn/RowsOut/RowsBad metrics, and a SUCCEEDED run
                          without it is an error there (domain/job-summary.ts). A failure to write it fails the run.
 
+Batch form (issue 23, docs/batches.md): instead of --sluice_source_path/--sluice_target_path (and --sluice_partition,
+--sluice_summary_path), --sluice_batch s3://<artifacts>/runs/<machine>/<execution>/batches/<n>.json names a JobBatch
+(schemas/steps.schema.json): a list of partitions, each with its source, target, run key and summary path. Each is
+converted, counted and summarized on its own, exactly as a single run of it would be (same rejects folder, same
+summary); one that fails is recorded with its reason and the others go on. The run writes a JobBatchResult (each
+partition's outcome) to the batch's resultPath and SUCCEEDS; it fails only when it cannot read the batch or write
+the result (then every partition of it has failed, with the run's message).
+
 Reading follows the same rules as the local engine (adapters/local/glue.ts), so a file gives the same rows and
 bad rows on both:
   - data files are the objects directly in the partition folder, not hidden (. or _), not empty;
@@ -54,6 +62,9 @@ ARGS = [
     "sluice_max_bad_rows_fraction",
     "sluice_run_key",
 ]
+BATCH_ARGUMENT = "sluice_batch"
+# A batch run's arguments: the partitions' own paths are in the batch file.
+BATCH_ARGS = [a for a in ARGS if a not in ("sluice_source_path", "sluice_target_path")]
 
 SUMMARY_ARGUMENT = "sluice_summary_path"
 BOM = "\ufeff"
@@ -122,7 +133,7 @@ def optional_argument(argv, name):
 
 
 def job_summary(args, job_run_id, total, bad, rejects_path):
-    """The JobRowSummary (schemas/steps.schema.json) of this run: in = out + bad."""
+    """The JobRowSummary (schemas/steps.schema.json) of one partition's run: in = out + bad."""
     summary = {
         "version": 1,
         "runKey": args["sluice_run_key"],
@@ -315,29 +326,54 @@ def lack_reason_column(F, lacking):
     return column if column is not None else F.lit(None).cast("string")
 
 
-def main():
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    import boto3
-    from pyspark.context import SparkContext
+def error_text(error):
+    """A partition's failure as Glue's ErrorMessage words an uncaught exception: its class, then its message."""
+    return "%s: %s" % (type(error).__name__, str(error).strip())
+
+
+def read_batch(s3, uri, dataset):
+    """The JobBatch at uri, with the fields this script relies on checked; anything else fails the run naming it."""
+    bucket, key = split_s3(uri)
+    try:
+        batch = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+    except ValueError as e:
+        raise ValueError("batch %s is not JSON: %s" % (uri, e))
+    if not isinstance(batch, dict) or batch.get("version") != 1 or not batch.get("partitions"):
+        raise ValueError("batch %s is not a version 1 batch with partitions" % uri)
+    if batch.get("dataset") != dataset:
+        raise ValueError("batch %s is of dataset %s, not %s" % (uri, batch.get("dataset"), dataset))
+    for i, part in enumerate(batch["partitions"]):
+        for field in ("partition", "runKey", "sourcePath", "targetPath"):
+            if field not in part:
+                raise ValueError("batch %s partition %d has no %s" % (uri, i, field))
+    if not str(batch.get("resultPath", "")).startswith("s3://"):
+        raise ValueError("batch %s has no s3:// resultPath" % uri)
+    return batch
+
+
+def batch_partition_args(args, part):
+    """A batch partition's arguments: the run's, with the partition's own source, target and run key (the same as
+    batchPartitionArguments in adapters/local/glue.ts), so it is converted exactly as a single run of it would be."""
+    one = dict(args)
+    one.update(
+        sluice_partition=json.dumps(part["partition"], separators=(",", ":")),  # as JSON.stringify
+        sluice_source_path=part["sourcePath"],
+        sluice_target_path=part["targetPath"],
+        sluice_run_key=part["runKey"],
+    )
+    return one
+
+
+def prepare_partition(spark, s3, args, job_run_id):
+    """One partition read, checked and counted under the contract, from its arguments (a single run's, or a batch
+    partition's); its rejected rows written. Returns (good rows, JobRowSummary, cached frame): the caller writes the
+    good rows to the partition's target, then its summary, then unpersists the frame. Raises (a ValueError worded
+    for the user) when the partition fails; then nothing stays cached."""
     from pyspark.sql import functions as F
 
-    args = getResolvedOptions(sys.argv, ARGS)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
     contract = json.loads(args["sluice_contract"])
-    # Pinned before anything is read: ANSI off (a value the contract rejects is a counted bad row, never a job
-    # failure), UTC session time zone (timestamps), no raw string literals (the contract's SQL).
-    for key, value in contract["sparkConf"].items():
-        spark.conf.set(key, value)
     mapping = json.loads(args["sluice_mapping"])
     fmt = contract["format"]
-    s3 = boto3.client("s3")
-
     files = list_data_files(s3, args["sluice_source_path"])
     if not files:
         raise ValueError("no data files under %s" % args["sluice_source_path"])
@@ -347,7 +383,22 @@ def main():
         valid_flags = [F.col("__object")] + valid_flags
     all_valid = reduce(lambda a, b: a & b, valid_flags)
     flagged = source.withColumn("__valid", all_valid).cache()
+    try:
+        good, summary = check_flagged(spark, s3, args, job_run_id, files, flagged, lacking, widths)
+    except Exception:
+        # A batch converts many partitions in one session: each partition's cache goes when it is done.
+        flagged.unpersist()
+        raise
+    return good, summary, flagged
 
+
+def check_flagged(spark, s3, args, job_run_id, files, flagged, lacking, widths):
+    """The counts, checks and rejects of one partition whose rows are read and flagged: (good rows, summary)."""
+    from pyspark.sql import functions as F
+
+    contract = json.loads(args["sluice_contract"])
+    mapping = json.loads(args["sluice_mapping"])
+    fmt = contract["format"]
     aggregates = [
         F.count(F.lit(1)).alias("total"),
         F.sum(F.when(~F.col("__valid"), 1).otherwise(0)).alias("bad"),
@@ -414,14 +465,76 @@ def main():
     good = flagged.filter(F.col("__valid") & ~in_lacking).select(
         *[F.expr(c["value"]).cast(c["type"]).alias(c["target"]) for c in contract["columns"]]
     )
-    # Overwrite: a re-run of the partition replaces its output instead of adding to it.
-    good.write.mode("overwrite").parquet(args["sluice_target_path"])
-    summary = job_summary(args, optional_argument(sys.argv, "JOB_RUN_ID"), total, bad, rejects_path if bad else None)
-    print(json.dumps(summary))
-    # The last act before success: the output is written, so these counts are what the partition holds.
-    summary_path = optional_argument(sys.argv, SUMMARY_ARGUMENT)
-    if summary_path:
-        write_job_summary(s3, summary_path, summary)
+    return good, job_summary(args, job_run_id, total, bad, rejects_path if bad else None)
+
+
+def convert_batch(spark, s3, args, job_run_id, batch):
+    """Each partition of the batch on its own, in order; returns the JobBatchResult. A partition's failure (any
+    exception, its summary write included) is its own: recorded with its reason, and the next partition goes on."""
+    results = []
+    for part in batch["partitions"]:
+        outcome = {"partition": part["partition"], "runKey": part["runKey"]}
+        try:
+            one = batch_partition_args(args, part)
+            good, summary, flagged = prepare_partition(spark, s3, one, job_run_id)
+            try:
+                # As a single run: the output, then (below) the summary, the partition's last write.
+                good.write.mode("overwrite").parquet(one["sluice_target_path"])
+            finally:
+                flagged.unpersist()
+            if part.get("summaryPath"):
+                write_job_summary(s3, part["summaryPath"], summary)
+            outcome.update(ok=True, summary=summary)
+        except Exception as e:  # noqa: BLE001 - one partition's failure, whatever it is, must not end the others
+            outcome.update(ok=False, message=error_text(e))
+        print(json.dumps({"batch": batch["batchKey"], "runKey": part["runKey"], "ok": outcome["ok"]}))
+        results.append(outcome)
+    result = {"version": 1, "dataset": args["sluice_dataset"], "batchKey": batch["batchKey"], "partitions": results}
+    if job_run_id:
+        result["jobRunId"] = job_run_id
+    return result
+
+
+def main():
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+    import boto3
+    from pyspark.context import SparkContext
+
+    batch_uri = optional_argument(sys.argv, BATCH_ARGUMENT)
+    args = getResolvedOptions(sys.argv, BATCH_ARGS if batch_uri else ARGS)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    contract = json.loads(args["sluice_contract"])
+    # Pinned before anything is read: ANSI off (a value the contract rejects is a counted bad row, never a job
+    # failure), UTC session time zone (timestamps), no raw string literals (the contract's SQL).
+    for key, value in contract["sparkConf"].items():
+        spark.conf.set(key, value)
+    s3 = boto3.client("s3")
+    job_run_id = optional_argument(sys.argv, "JOB_RUN_ID")
+    if not batch_uri:
+        good, summary, flagged = prepare_partition(spark, s3, args, job_run_id)
+        # Overwrite: a re-run of the partition replaces its output instead of adding to it.
+        good.write.mode("overwrite").parquet(args["sluice_target_path"])
+        flagged.unpersist()
+        print(json.dumps(summary))
+        # The last act before success: the output is written, so these counts are what the partition holds.
+        summary_path = optional_argument(sys.argv, SUMMARY_ARGUMENT)
+        if summary_path:
+            write_job_summary(s3, summary_path, summary)
+        job.commit()
+        return
+
+    batch = read_batch(s3, batch_uri, args["sluice_dataset"])
+    result = convert_batch(spark, s3, args, job_run_id, batch)
+    # The last act before success: every partition's outcome, read by the check step (domain/job-summary.ts).
+    bucket, key = split_s3(batch["resultPath"])
+    body = json.dumps(result, sort_keys=True).encode("utf-8")
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     job.commit()
 
 
