@@ -211,6 +211,28 @@ export function iamActionOf({ pkg, command }: SdkCommand): string {
   return ACTION_EXCEPTIONS[action] ?? action;
 }
 
+/**
+ * DynamoDB transactions have no IAM action of their own: each action inside is authorized as the item operation it
+ * is (Put -> PutItem, Update -> UpdateItem, Delete -> DeleteItem, Get -> GetItem), and a ConditionCheck as
+ * dynamodb:ConditionCheckItem (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+ * A function that sends a transaction may put any of them in it, so it needs all of them.
+ */
+const ACTION_EXPANSIONS: Record<string, string[]> = {
+  'dynamodb:TransactWriteItems': [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  'dynamodb:TransactGetItems': ['dynamodb:GetItem'],
+};
+
+/** The IAM actions an SDK command is authorized as (one, except for the actions inside a transaction). */
+export function iamActionsOf(command: SdkCommand): string[] {
+  const action = iamActionOf(command);
+  return ACTION_EXPANSIONS[action] ?? [action];
+}
+
 /** Commands constructed anywhere in a set of project files (what a bundle of them would contain). */
 export function commandsConstructedIn(program: ts.Program, files: Iterable<string>): Set<string> {
   const checker = program.getTypeChecker();

@@ -23,6 +23,7 @@ import {
   closureOf,
   commandsConstructedIn,
   iamActionOf,
+  iamActionsOf,
   loadProgram,
   type SdkCommand,
 } from '../deploy/sdk-calls';
@@ -360,7 +361,7 @@ describe.each(STAGES)('the %s template', (stage) => {
   test.each(Object.keys(HANDLERS))("%s's role allows every AWS SDK command its code can send", (fn) => {
     const statements = roleStatements(t(), `${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`);
     const granted = new Set(statements.filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action)));
-    const needed = derived[fn]!.map(iamActionOf);
+    const needed = derived[fn]!.flatMap(iamActionsOf);
     expect(needed.filter((a) => !granted.has(a))).toEqual([]);
     // Least privilege where an SDK command maps one to one onto an action: nothing granted that no code sends.
     const direct = [...granted].filter((a) => /^(dynamodb|states|sns|athena):|^glue:\w*(Job|Crawler)/.test(a));
