@@ -486,7 +486,9 @@ test('a run in flight shows in runs and status; one whose process died does not'
     let running: Record<string, unknown> | undefined;
     for (const deadline = Date.now() + 90_000; !running && Date.now() < deadline;) {
       const runs = cli('runs', '--lake', lake).json as unknown as Array<Record<string, unknown>>;
-      running = runs.find((r) => r.status === 'RUNNING');
+      // A run shows as RUNNING from its start ("starting"); wait for the state it stays in (the long debounce), so
+      // the checks below do not depend on how quickly this machine reaches it.
+      running = runs.find((r) => r.status === 'RUNNING' && r.step === 'Wait for arrivals to settle');
       if (!running) await new Promise((resolve) => setTimeout(resolve, 300));
     }
     expect(running).toMatchObject({ dataset: 'orders', step: 'Wait for arrivals to settle' });
