@@ -199,16 +199,11 @@ describe('the batched intake on DynamoDB (dynalite)', () => {
     const w = await world();
     const real = w.deps.batches;
     let failPartition = 'year=2024/month=01/day=02';
-    let failMarker = 'orders/year=2024/month=01/day=01/part-2.csv';
     const flaky: ArrivalBatchStore = {
       recordedEvents: (events) => real.recordedEvents(events),
-      addPending: async (dataset, partition, count, at) => {
-        if (partition === failPartition) throw new AwsThrottledError('DynamoDB UpdateItem: throttled');
-        return real.addPending(dataset, partition, count, at);
-      },
-      markRecorded: async (event, at) => {
-        if (event.objectKey === failMarker) throw new AwsThrottledError('DynamoDB PutItem: throttled');
-        return real.markRecorded(event, at);
+      recordEvents: async (dataset, partition, events, at) => {
+        if (partition === failPartition) throw new AwsThrottledError('DynamoDB TransactWriteItems: throttled');
+        return real.recordEvents(dataset, partition, events, at);
       },
     };
     const records = [
@@ -220,18 +215,16 @@ describe('the batched intake on DynamoDB (dynalite)', () => {
     ];
     const first = await acceptBatch({ Records: records }, { ...w.deps, batches: flaky }, quiet);
     expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
-      records[1]!.messageId,
       records[2]!.messageId,
       records[3]!.messageId,
     ]);
     expect(w.executions.started).toHaveLength(1);
     failPartition = '';
-    failMarker = '';
     const retried = records.filter((r) => first.batchItemFailures.some((f) => f.itemIdentifier === r.messageId));
     const second = await acceptBatch({ Records: retried }, { ...w.deps, batches: flaky }, quiet);
     expect(second.batchItemFailures).toEqual([]);
-    // part-2's partition update had been applied before its marker failed: on retry it is recorded (harmless).
-    expect(second.records.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    // Their transaction wrote nothing (markers and pending update together), so the retry records them.
+    expect(second.records.map((r) => r.status)).toEqual(['accepted', 'accepted']);
     const claimed = await w.deps.arrivals.claimPending('orders', 'arn:x', new Date(w.clock.current));
     expect(claimed.sort()).toEqual([
       'year=2024/month=01/day=01',
@@ -282,8 +275,7 @@ describe('property: every object recorded, one run, duplicates add nothing, what
           };
           const flaky: ArrivalBatchStore = {
             recordedEvents: async (events) => (maybeFail(), real.recordedEvents(events)),
-            addPending: async (...args) => (maybeFail(), real.addPending(...args)),
-            markRecorded: async (...args) => (maybeFail(), real.markRecorded(...args)),
+            recordEvents: async (...args) => (maybeFail(), real.recordEvents(...args)),
           };
           const deps = { ...w.deps, batches: flaky };
           let queue = objects.map((o) => objectRecord(o.day, o.day * 100 + o.n)); // repeats share a sequencer

@@ -12,7 +12,6 @@ import { decideSettled } from '../../domain/debounce';
 import { acceptObjectCreated } from '../../domain/intake';
 import type { Log } from '../../domain/ports';
 import {
-  arrivedSince,
   catchUpAll,
   executionNameFor,
   releaseLeaseOfDeadExecution,
@@ -485,16 +484,6 @@ describe('the catch-up schedule', () => {
     expect(await catchUpAll(w.deps, log)).toEqual({ orders: null, clicks: null });
     expect(working.calls.filter((c) => WRITES.has(c.kind))).toEqual([]);
     expect(quiet.calls.filter((c) => WRITES.has(c.kind))).toEqual([]);
-  });
-});
-
-describe('runs after a failure', () => {
-  test('an arrival in the very millisecond the failed run started counts as new: it may have missed it', () => {
-    const start = '2024-03-01T10:00:00.000Z';
-    expect(arrivedSince(start)({ partitions: 1, firstArrivalAt: start, lastArrivalAt: start })).toBe(true);
-    expect(arrivedSince(Date.parse(start))({ partitions: 1, firstArrivalAt: start, lastArrivalAt: start })).toBe(true);
-    const before = '2024-03-01T09:59:59.999Z';
-    expect(arrivedSince(start)({ partitions: 1, firstArrivalAt: before, lastArrivalAt: before })).toBe(false);
   });
 });
 
