@@ -201,7 +201,7 @@ class Parser {
               const x = a(item);
               const y = b(item);
               if (typeof x === 'string' && typeof y === 'string') return x.includes(y);
-              if (x instanceof Set) return (x as Set<unknown>).has(y);
+              if (isSet(x)) return (x as Set<unknown>).has(y);
               if (Array.isArray(x)) return x.some((e) => equal(e, y));
               return false;
             };
@@ -217,8 +217,11 @@ class Parser {
   }
 }
 
+/** Realm-independent (structuredClone and jest's sandbox make Sets of another realm, which fail `instanceof`). */
+const isSet = (v: unknown): v is Set<unknown> => Object.prototype.toString.call(v) === '[object Set]';
+
 function equal(a: Value | undefined, b: Value | undefined): boolean {
-  if (a instanceof Set && b instanceof Set)
+  if (isSet(a) && isSet(b))
     return a.size === b.size && [...(a as Set<unknown>)].every((x) => (b as Set<unknown>).has(x));
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null)
     return JSON.stringify(a) === JSON.stringify(b);
@@ -350,8 +353,8 @@ function addAction(name: string, operand: (item: Item | undefined) => Value | un
       if (current !== undefined && typeof current !== 'number')
         throw validation('An operand in the update expression has an incorrect data type');
       item[name] = (current ?? 0) + v;
-    } else if (v instanceof Set) {
-      if (current !== undefined && !(current instanceof Set))
+    } else if (isSet(v)) {
+      if (current !== undefined && !(isSet(current)))
         throw validation('An operand in the update expression has an incorrect data type');
       item[name] = new Set([...((current as Set<string> | undefined) ?? []), ...(v as Set<string>)]) as Set<string>;
     } else throw validation('Incorrect operand type for operator or function; operator: ADD');
@@ -361,10 +364,10 @@ function addAction(name: string, operand: (item: Item | undefined) => Value | un
 function deleteAction(name: string, operand: (item: Item | undefined) => Value | undefined): Action {
   return (item) => {
     const v = operand(item);
-    if (!(v instanceof Set)) throw validation('Incorrect operand type for operator or function; operator: DELETE');
+    if (!(isSet(v))) throw validation('Incorrect operand type for operator or function; operator: DELETE');
     const current = item[name];
     if (current === undefined) return;
-    if (!(current instanceof Set)) throw validation('An operand in the update expression has an incorrect data type');
+    if (!(isSet(current))) throw validation('An operand in the update expression has an incorrect data type');
     const left = new Set([...(current as Set<string>)].filter((x) => !(v as Set<string>).has(x)));
     // DynamoDB has no empty sets: removing the last element removes the attribute.
     if (left.size === 0) delete item[name];
@@ -373,7 +376,7 @@ function deleteAction(name: string, operand: (item: Item | undefined) => Value |
 }
 
 function checkValue(value: Value, where: string): void {
-  if (value instanceof Set && value.size === 0) throw validation(`One or more parameter values were invalid: An ${where} may not be an empty set`);
+  if (isSet(value) && value.size === 0) throw validation(`One or more parameter values were invalid: An ${where} may not be an empty set`);
   if (value === '' && where.startsWith('key')) throw validation('One or more parameter values are not valid. A value specified for a key attribute must not be empty');
 }
 
@@ -687,7 +690,7 @@ function project(item: Item, projection: string | undefined, names: Record<strin
 /** Sorted keys, sets as sorted arrays: a stable text for equal values. */
 export function canonical(value: Value | undefined): string {
   return JSON.stringify(value, (_k, v: unknown) => {
-    if (v instanceof Set) return { $set: [...v].sort() };
+    if (isSet(v)) return { $set: [...v].sort() };
     if (v && typeof v === 'object' && !Array.isArray(v))
       return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return v;
