@@ -587,12 +587,14 @@ export class MemoryDynamo {
     const limit = typeof input.Limit === 'number' ? input.Limit : Infinity;
     const items: Item[] = [];
     let last: string | undefined;
+    let scanned = 0;
     for (const sk of sks) {
       if (start !== undefined && sk <= String(start)) continue;
       if (items.length >= limit) break;
       const item = byPk!.get(sk)!;
       last = sk;
       if (!condition(item)) continue;
+      scanned++;
       if (filter && !filter(item)) continue;
       items.push(project(clone(item), input.ProjectionExpression as string | undefined, ctx.names));
     }
@@ -600,6 +602,7 @@ export class MemoryDynamo {
     return {
       Items: items,
       Count: items.length,
+      ScannedCount: scanned,
       ...(more ? { LastEvaluatedKey: { [table.hash]: pk, [table.range]: last } } : {}),
     };
   }

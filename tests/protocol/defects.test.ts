@@ -263,7 +263,6 @@ describe('wrong answers and wrong counts', () => {
   test.each(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'])(
     '9. SendTaskSuccess failing with %s (SDK error name "Error") is retried, never turned into SendTaskFailure',
     async (code) => {
-      const w = await world();
       const sent: string[] = [];
       const networkError = Object.assign(new Error(`connect ${code} 127.0.0.1:443`), { code });
       const sfn = {
@@ -278,34 +277,27 @@ describe('wrong answers and wrong counts', () => {
         tokens: new SfnTaskTokens(sfn as never),
         rechecks: { recheckLater: async () => {} },
       } as unknown as WaitDeps;
-      // A crawler wait whose crawl SUCCEEDED (the fake's crawl is finished at once).
-      const crawl = await w.deps.crawlers.startCrawler('sluice-test-orders');
-      expect(crawl).toBe('started');
-      w.clock.advance(3_600_000);
+      // A job wait whose job run SUCCEEDED.
+      const fw = fakeWorld();
+      const input = { dataset: 'orders', partition: PARTITION, executionArn: EXECUTION };
+      const job = await startJobRun(input, fw.deps, log);
+      await fw.jobs.finish(job.runId, 'SUCCEEDED');
       const record = {
-        subject: 'crawler#sluice-test-orders',
+        subject: `job#x#${job.runId}`,
         waiterId: 'w',
         taskToken: 't',
         subjects: [],
         recordedAt: '',
-        check: {
-          kind: 'crawler',
-          input: {
-            dataset: 'orders',
-            executionArn: 'arn:run',
-            crawl: { crawlerName: 'sluice-test-orders', started: true, requestedAt: '2024-03-01T09:00:00.000Z' },
-          },
-        },
+        check: { kind: 'job', input: { ...input, job } },
       } as unknown as WaitRecord;
-      const outcome = await deliver(record, w.deps, waitDeps, log).then(
+      const outcome = await deliver(record, fw.deps, waitDeps, log).then(
         (d) => ({ ok: true as const, d }),
         (error: unknown) => ({ ok: false as const, error }),
       );
+      expect(sent).toContain('SendTaskSuccessCommand');
       expect(sent).not.toContain('SendTaskFailureCommand');
-      if (sent.includes('SendTaskSuccessCommand')) {
-        expect(outcome.ok).toBe(false);
-        expect((outcome as { error: { retryable?: boolean } }).error.retryable).toBe(true);
-      }
+      expect(outcome.ok).toBe(false);
+      expect((outcome as { error: { retryable?: boolean } }).error.retryable).toBe(true);
       expect(mapAwsError(networkError, 'x').name).toBe('AwsThrottledError');
     },
   );
