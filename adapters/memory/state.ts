@@ -4,9 +4,10 @@
  * implementation of the protocol, whatever the store; tests/protocol/adapters-agree.test.ts holds the in-memory
  * DynamoDB equal to moto's.
  *
- * The ledger and the lease must share one store (the arrival counter lives on the lease item): pass the same
- * `MemoryDynamo` to both. Each makes its own when none is given (then a give-back cannot see arrivals recorded
- * through the other; fine for tests of one side only).
+ * The ledger and the lease must share one store: the arrival counter and the lease owner are one item, and the
+ * claim transactions check the owner. Pass the same `MemoryDynamo` to both. Without one, a `MemoryRunLeases` made
+ * right after a `MemoryArrivalLedger` takes that ledger's store (the pairing callers that build them side by side,
+ * ledger first, rely on: the local runtime, the test fakes); otherwise each makes its own.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../aws/dynamo-state';
@@ -25,6 +26,9 @@ export function memoryStateStore(now: () => number = () => Date.now()): MemoryDy
 
 const asDoc = (store: MemoryDynamo) => store.doc as unknown as DynamoDBDocumentClient;
 
+/** The store of the last ledger made without one and not yet paired with a lease (see above). */
+let unpaired: MemoryDynamo | undefined;
+
 export class MemoryArrivalLedger extends DynamoArrivalLedger {
   /** Every claim that took partitions, in order (tests read it). */
   readonly claims: Array<{ dataset: string; executionArn: string; partitions: string[] }> = [];
@@ -34,6 +38,7 @@ export class MemoryArrivalLedger extends DynamoArrivalLedger {
     readonly store: MemoryDynamo = memoryStateStore(() => clock.now().getTime()),
   ) {
     super(asDoc(store), MEMORY_STATE_TABLE, () => clock.now());
+    unpaired = store;
   }
 
   override async claimPending(
@@ -68,7 +73,12 @@ export class MemoryArrivalLedger extends DynamoArrivalLedger {
 }
 
 export class MemoryRunLeases extends DynamoRunLeases {
-  constructor(readonly store: MemoryDynamo = memoryStateStore()) {
-    super(asDoc(store), MEMORY_STATE_TABLE);
+  readonly store: MemoryDynamo;
+
+  constructor(store?: MemoryDynamo) {
+    const shared = store ?? unpaired ?? memoryStateStore();
+    super(asDoc(shared), MEMORY_STATE_TABLE);
+    if (shared === unpaired) unpaired = undefined;
+    this.store = shared;
   }
 }
