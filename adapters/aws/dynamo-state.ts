@@ -229,7 +229,7 @@ export class DynamoArrivalLedger implements ArrivalLedger {
    */
   private async claimChunk(dataset: string, executionArn: string, chunk: PendingItem[]): Promise<void> {
     let items = chunk;
-    for (let attempt = 1; items.length > 0 && attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+    for (let attempt = 1; items.length > 0 && attempt <= MAX_CLAIM_ATTEMPTS + 1; attempt++) {
       try {
         await transact(this.doc, [
           leaseHeldBy(this.table, dataset, executionArn),
@@ -266,10 +266,12 @@ export class DynamoArrivalLedger implements ArrivalLedger {
           throw new LeaseHeldError(`dataset '${dataset}': ${executionArn} no longer holds the run lease; it claims nothing`);
         if (!codes.includes('ConditionalCheckFailed'))
           throw mapAwsError(error, 'DynamoDB TransactWriteItems'); // conflicts, throttles: retried by the caller
+        // Items whose version moved are read again and retried; after MAX_CLAIM_ATTEMPTS they are left pending
+        // (for the follow-up run), so one partition that keeps changing never holds up the rest of the chunk.
         const fresh: PendingItem[] = [];
         for (const [i, item] of items.entries()) {
           if (codes[i + 2] !== 'ConditionalCheckFailed') fresh.push(item);
-          else {
+          else if (attempt < MAX_CLAIM_ATTEMPTS) {
             const now = await this.readPending(item);
             if (now) fresh.push(now); // gone: nobody else claims while we hold the lease, so it cannot be
           }
