@@ -151,11 +151,32 @@ const leaseHeldBy = (table: string, dataset: string, holder: string) => ({
   },
 });
 
-/** One TransactWriteItems with a token made once for this call (the SDK's retries reuse it). */
+/** Conflicts with a concurrent transaction on one of the items: tried again a few times, then retryable. */
+const CONFLICT_ATTEMPTS = 5;
+const isConflictOnly = (codes: string[] | undefined): boolean =>
+  codes !== undefined &&
+  codes.some((c) => c === 'TransactionConflict' || c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded') &&
+  !codes.includes('ConditionalCheckFailed');
+
+/**
+ * One TransactWriteItems with a token made once for this call (the SDK's retries reuse it). DynamoDB cancels a
+ * transaction that meets another one on the same item (reason `TransactionConflict`), and the SDK does not retry
+ * a cancellation; every recording transaction of a dataset touches its lease item, so a burst meets them: they
+ * are tried again here after a short random pause, and after that reported as retryable (AwsThrottledError).
+ */
 export async function transact(doc: DynamoDBDocumentClient, items: object[]): Promise<void> {
-  await doc.send(
-    new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken: randomUUID() }),
-  );
+  const ClientRequestToken = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await doc.send(new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken }));
+      return;
+    } catch (error) {
+      if (!isConflictOnly(cancellationCodes(error))) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS)
+        throw new AwsThrottledError(`DynamoDB TransactWriteItems: conflicts on ${attempt} attempts`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
 }
 
 export class DynamoArrivalLedger implements ArrivalLedger {
