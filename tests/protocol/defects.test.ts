@@ -15,6 +15,7 @@ import { acceptBatch, type BatchDeps, type SqsRecord } from '../../domain/intake
 import type { Deps, Log } from '../../domain/ports';
 import { catchUpAll, RUN_LEASE_SECONDS } from '../../domain/runs';
 import { startJobRun } from '../../domain/steps/jobs';
+import { notifyFailure } from '../../domain/steps/notify';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
 import { deliver } from '../../domain/waits';
 import type { WaitDeps, WaitRecord } from '../../domain/wait-ports';
@@ -259,7 +260,46 @@ async function twoDeliveries() {
   return { rowsRecorded: points.filter((p) => p === 'RowsIn').length, points };
 }
 
+/** The notify step's report for a run that broke at `failure` after its Map (succeeded, failed partitions). */
+async function reportAfter(failure: string, failedCount: number) {
+  const w = fakeWorld();
+  const list = { bucket: 'sluice-test-artifacts', key: 'runs/run-1/claimed.json' };
+  const input = {
+    executionArn: EXECUTION,
+    state: {
+      run: { dataset: 'orders', mode: 'automatic', skipCrawler: false, executionArn: EXECUTION },
+      debounce: { items: list },
+      crawl: { done: true },
+      jobResults: {
+        firstFailures: failedCount > 0 ? [{ partition: PARTITION, ok: false, state: 'FAILED' }] : [],
+        failedCount,
+        succeededCount: 3 - failedCount,
+        ...(failedCount > 0
+          ? { rerunInput: { dataset: 'orders', manifest: 's3://sluice-test-artifacts/runs/run-1/failed.json' } }
+          : {}),
+      },
+      failure: { [failure]: { Error: 'AwsThrottledError', Cause: '{"errorMessage":"throttled"}' } },
+    },
+  };
+  return (await notifyFailure(input as never, w.deps, log)).report;
+}
+
 describe('wrong answers and wrong counts', () => {
+  test('5. registration in Athena fails after a partition failed: the re-run input is the whole list, not the failed one', async () => {
+    const report = await reportAfter('startPartitionRefresh', 1);
+    // The two partitions that succeeded were converted but never registered: they must be in the re-run.
+    expect(report.rerunInput).toEqual({
+      dataset: 'orders',
+      manifest: 's3://sluice-test-artifacts/runs/run-1/claimed.json',
+      skipCrawler: true,
+    });
+  });
+
+  test('12. every partition succeeded and was registered, then the release failed for good: nothing to re-run', async () => {
+    const report = await reportAfter('releaseLease', 0);
+    expect(report.rerunInput).toBeNull();
+  });
+
   test.each(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'])(
     '9. SendTaskSuccess failing with %s (SDK error name "Error") is retried, never turned into SendTaskFailure',
     async (code) => {
