@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import { MemoryDynamo } from '../../adapters/memory/dynamo';
 import { AwsThrottledError } from '../../domain/errors';
 import {
   acceptBatch,
@@ -63,28 +64,38 @@ class RecordingPoison implements PoisonSink {
   }
 }
 
-async function world() {
+/**
+ * A fresh table on moto, or (`memory`) on the in-memory DynamoDB that tests/protocol/adapters-agree.test.ts holds
+ * equal to it: the 10,000-object burst and the property test make thousands of 100-action transactions, which moto
+ * answers in seconds each.
+ */
+async function world(kind: 'moto' | 'memory' = 'moto') {
   const table = `batch-${++tables}`;
-  await dynamo.createTable(table);
+  let doc = dynamo.doc;
+  if (kind === 'memory') {
+    const store = new MemoryDynamo(() => START);
+    store.createTable(table);
+    doc = store.doc as unknown as typeof doc;
+  } else await dynamo.createTable(table);
   const clock = new TickingClock(START, 0);
   const executions = new RecordingExecutions();
   const poison = new RecordingPoison();
   const deps: BatchDeps = {
     config: testConfig(),
     clock,
-    arrivals: new DynamoArrivalLedger(dynamo.doc, table, () => clock.now()),
-    leases: new DynamoRunLeases(dynamo.doc, table),
+    arrivals: new DynamoArrivalLedger(doc, table, () => clock.now()),
+    leases: new DynamoRunLeases(doc, table),
     executions,
-    batches: new DynamoArrivalBatches(dynamo.doc, table),
+    batches: new DynamoArrivalBatches(doc, table),
     poison,
   };
-  return { table, clock, executions, poison, deps };
+  return { table, clock, executions, poison, deps, doc };
 }
 
-describe('the batched intake on DynamoDB (dynalite)', () => {
+describe('the batched intake on DynamoDB (moto; the bursts on the in-memory DynamoDB)', () => {
   test('a burst of 10,000 objects into 24 partitions: ~1 write per object, no hot item, one run, 24 partitions', async () => {
-    const w = await world();
-    const accounting = accountWrites(dynamo.doc, { now: () => w.clock.current });
+    const w = await world('memory');
+    const accounting = accountWrites(w.doc, { now: () => w.clock.current });
     try {
       // The burst's rate of the issue (100,000 objects in 60 s, about 1,667 per second; the full size is the bench),
       // handed over as SQS does: a batch closes at 1,000 records or 5 s after its first record (the batching window).
@@ -267,7 +278,7 @@ describe('property: every object recorded, one run, duplicates add nothing, what
         fc.integer({ min: 1, max: 6 }),
         fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
         async (objects, batchSize, faults) => {
-          const w = await world();
+          const w = await world('memory');
           const real = w.deps.batches;
           let call = 0;
           const maybeFail = () => {
