@@ -28,6 +28,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 
 export type Value = string | number | boolean | null | Set<string> | Set<number> | Value[] | { [k: string]: Value };
 export type Item = Record<string, Value>;
+type Handler = (args: { input: unknown }) => Promise<{ output: unknown }>;
 
 /** A write applied to the store: the checker's ghost state and the tests observe the protocol through these. */
 export interface AppliedWrite {
@@ -430,14 +431,27 @@ export class MemoryDynamo {
     if (!this.tables.has(name)) this.tables.set(name, { hash, range, items: new Map() });
   }
 
-  /** A document client stand-in: `send(command)` for the lib-dynamodb commands. */
+  private readonly middleware: Array<
+    (next: Handler, context: { commandName: string }) => Handler
+  > = [];
+
+  /**
+   * A document client stand-in: `send(command)` for the lib-dynamodb commands, and a `middlewareStack.add` that
+   * wraps each call as the SDK's does (tests count writes through it: tests/support/write-accounting.ts).
+   */
   readonly doc = {
     send: (command: { constructor: { name: string }; input: unknown }): Promise<unknown> => {
-      try {
-        return Promise.resolve(this.execute(command.constructor.name, command.input as Record<string, unknown>));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      const name = command.constructor.name;
+      let handler: Handler = async (args) => ({ output: this.execute(name, args.input as Record<string, unknown>) });
+      for (const m of this.middleware) handler = m(handler, { commandName: name.replace(/^(Get|Put|Update|Delete|Query|BatchGet|TransactWrite)Command$/, (_x, op: string) => `${op === 'Query' ? 'Query' : op}${op === 'Query' ? '' : op === 'BatchGet' || op === 'TransactWrite' ? 'Items' : 'Item'}Command`) });
+      return handler({ input: command.input }).then((r) => r.output);
+    },
+    middlewareStack: {
+      add: (m: (next: Handler, context: { commandName: string }) => Handler) => void this.middleware.push(m),
+      remove: () => {
+        this.middleware.length = 0;
+        return true;
+      },
     },
   };
 
