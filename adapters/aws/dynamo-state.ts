@@ -115,8 +115,7 @@ export const openPending = (table: string, dataset: string, partition: string, a
   Update: {
     TableName: table,
     Key: { pk: datasetPk(dataset), sk: `PENDING#${partition}` },
-    UpdateExpression:
-      'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :n, version :one',
+    UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :n, version :one',
     ExpressionAttributeNames: { '#count': 'count' },
     ExpressionAttributeValues: { ':at': at, ':n': count, ':one': 1 },
   },
@@ -235,9 +234,7 @@ export class DynamoArrivalLedger implements ArrivalLedger {
 
   private async readPending(item: PendingItem): Promise<PendingItem | undefined> {
     const { Item } = await call('DynamoDB GetItem', () =>
-      this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
-      ),
+      this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true })),
     );
     return Item as PendingItem | undefined;
   }
@@ -284,9 +281,10 @@ export class DynamoArrivalLedger implements ArrivalLedger {
         const codes = cancellationCodes(error);
         if (!codes) throw mapAwsError(error, 'DynamoDB TransactWriteItems');
         if (codes[0] === 'ConditionalCheckFailed')
-          throw new LeaseHeldError(`dataset '${dataset}': ${executionArn} no longer holds the run lease; it claims nothing`);
-        if (!codes.includes('ConditionalCheckFailed'))
-          throw mapAwsError(error, 'DynamoDB TransactWriteItems'); // conflicts, throttles: retried by the caller
+          throw new LeaseHeldError(
+            `dataset '${dataset}': ${executionArn} no longer holds the run lease; it claims nothing`,
+          );
+        if (!codes.includes('ConditionalCheckFailed')) throw mapAwsError(error, 'DynamoDB TransactWriteItems'); // conflicts, throttles: retried by the caller
         // Items whose version moved are read again and retried; after MAX_CLAIM_ATTEMPTS they are left pending
         // (for the follow-up run), so one partition that keeps changing never holds up the rest of the chunk.
         const fresh: PendingItem[] = [];

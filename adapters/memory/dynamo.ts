@@ -355,7 +355,7 @@ function addAction(name: string, operand: (item: Item | undefined) => Value | un
         throw validation('An operand in the update expression has an incorrect data type');
       item[name] = (current ?? 0) + v;
     } else if (isSet(v)) {
-      if (current !== undefined && !(isSet(current)))
+      if (current !== undefined && !isSet(current))
         throw validation('An operand in the update expression has an incorrect data type');
       item[name] = new Set([...((current as Set<string> | undefined) ?? []), ...(v as Set<string>)]) as Set<string>;
     } else throw validation('Incorrect operand type for operator or function; operator: ADD');
@@ -365,10 +365,10 @@ function addAction(name: string, operand: (item: Item | undefined) => Value | un
 function deleteAction(name: string, operand: (item: Item | undefined) => Value | undefined): Action {
   return (item) => {
     const v = operand(item);
-    if (!(isSet(v))) throw validation('Incorrect operand type for operator or function; operator: DELETE');
+    if (!isSet(v)) throw validation('Incorrect operand type for operator or function; operator: DELETE');
     const current = item[name];
     if (current === undefined) return;
-    if (!(isSet(current))) throw validation('An operand in the update expression has an incorrect data type');
+    if (!isSet(current)) throw validation('An operand in the update expression has an incorrect data type');
     const left = new Set([...(current as Set<string>)].filter((x) => !(v as Set<string>).has(x)));
     // DynamoDB has no empty sets: removing the last element removes the attribute.
     if (left.size === 0) delete item[name];
@@ -377,8 +377,12 @@ function deleteAction(name: string, operand: (item: Item | undefined) => Value |
 }
 
 function checkValue(value: Value, where: string): void {
-  if (isSet(value) && value.size === 0) throw validation(`One or more parameter values were invalid: An ${where} may not be an empty set`);
-  if (value === '' && where.startsWith('key')) throw validation('One or more parameter values are not valid. A value specified for a key attribute must not be empty');
+  if (isSet(value) && value.size === 0)
+    throw validation(`One or more parameter values were invalid: An ${where} may not be an empty set`);
+  if (value === '' && where.startsWith('key'))
+    throw validation(
+      'One or more parameter values are not valid. A value specified for a key attribute must not be empty',
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -431,9 +435,7 @@ export class MemoryDynamo {
     if (!this.tables.has(name)) this.tables.set(name, { hash, range, items: new Map() });
   }
 
-  private readonly middleware: Array<
-    (next: Handler, context: { commandName: string }) => Handler
-  > = [];
+  private readonly middleware: Array<(next: Handler, context: { commandName: string }) => Handler> = [];
 
   /**
    * A document client stand-in: `send(command)` for the lib-dynamodb commands, and a `middlewareStack.add` that
@@ -443,7 +445,14 @@ export class MemoryDynamo {
     send: (command: { constructor: { name: string }; input: unknown }): Promise<unknown> => {
       const name = command.constructor.name;
       let handler: Handler = async (args) => ({ output: this.execute(name, args.input as Record<string, unknown>) });
-      for (const m of this.middleware) handler = m(handler, { commandName: name.replace(/^(Get|Put|Update|Delete|Query|BatchGet|TransactWrite)Command$/, (_x, op: string) => `${op === 'Query' ? 'Query' : op}${op === 'Query' ? '' : op === 'BatchGet' || op === 'TransactWrite' ? 'Items' : 'Item'}Command`) });
+      for (const m of this.middleware)
+        handler = m(handler, {
+          commandName: name.replace(
+            /^(Get|Put|Update|Delete|Query|BatchGet|TransactWrite)Command$/,
+            (_x, op: string) =>
+              `${op === 'Query' ? 'Query' : op}${op === 'Query' ? '' : op === 'BatchGet' || op === 'TransactWrite' ? 'Items' : 'Item'}Command`,
+          ),
+        });
       return handler({ input: command.input }).then((r) => r.output);
     },
     middlewareStack: {
@@ -502,7 +511,9 @@ export class MemoryDynamo {
     const pk = source?.[table.hash];
     const sk = source?.[table.range];
     if (typeof pk !== 'string' || typeof sk !== 'string')
-      throw validation(`One or more parameter values were invalid: Missing the key ${typeof pk !== 'string' ? table.hash : table.range} in the ${where}`);
+      throw validation(
+        `One or more parameter values were invalid: Missing the key ${typeof pk !== 'string' ? table.hash : table.range} in the ${where}`,
+      );
     if (pk === '' || sk === '') checkValue('', 'key');
     return { pk, sk };
   }
@@ -556,7 +567,9 @@ export class MemoryDynamo {
       for (const action of updates) action(next);
       for (const k of [table.hash, table.range])
         if (next[k] !== (k === table.hash ? key.pk : key.sk))
-          throw validation(`One or more parameter values were invalid: Cannot update attribute ${k}. This attribute is part of the key`);
+          throw validation(
+            `One or more parameter values were invalid: Cannot update attribute ${k}. This attribute is part of the key`,
+          );
       after = { ...next };
     }
     return { table, tableName: request.TableName, key, before, after, passed, apply: kind !== 'ConditionCheck' };
@@ -567,7 +580,12 @@ export class MemoryDynamo {
     for (const p of prepared) {
       if (!p.apply) continue;
       this.write(p.table, p.key, p.after === undefined ? undefined : clone(p.after));
-      writes.push({ table: p.tableName, key: p.key, before: p.before && clone(p.before), after: p.after && clone(p.after) });
+      writes.push({
+        table: p.tableName,
+        key: p.key,
+        before: p.before && clone(p.before),
+        after: p.after && clone(p.after),
+      });
     }
     for (const listener of this.listeners) listener({ command, writes });
   }
@@ -592,7 +610,8 @@ export class MemoryDynamo {
     const expression = String(input.KeyConditionExpression ?? '');
     const condition = parseCondition(expression, ctx);
     const filter = input.FilterExpression ? parseCondition(String(input.FilterExpression), ctx) : undefined;
-    if (input.ProjectionExpression) for (const n of String(input.ProjectionExpression).match(/#\w+/g) ?? []) ctx.usedNames.add(n);
+    if (input.ProjectionExpression)
+      for (const n of String(input.ProjectionExpression).match(/#\w+/g) ?? []) ctx.usedNames.add(n);
     checkAllUsed(ctx);
     const pk = hashValueOf(expression, table.hash, ctx);
     const byPk = table.items.get(pk);
@@ -612,7 +631,8 @@ export class MemoryDynamo {
       if (filter && !filter(item)) continue;
       items.push(project(clone(item), input.ProjectionExpression as string | undefined, ctx.names));
     }
-    const more = items.length >= limit && last !== undefined && sks.some((sk) => sk > last! && condition(byPk!.get(sk)));
+    const more =
+      items.length >= limit && last !== undefined && sks.some((sk) => sk > last! && condition(byPk!.get(sk)));
     return {
       Items: items,
       Count: items.length,
@@ -622,7 +642,10 @@ export class MemoryDynamo {
   }
 
   private batchGet(input: Record<string, unknown>) {
-    const requests = input.RequestItems as Record<string, { Keys: Record<string, unknown>[]; ProjectionExpression?: string }>;
+    const requests = input.RequestItems as Record<
+      string,
+      { Keys: Record<string, unknown>[]; ProjectionExpression?: string }
+    >;
     const total = Object.values(requests).reduce((n, r) => n + r.Keys.length, 0);
     if (total > 100) throw validation('Too many items requested for the BatchGetItem call');
     const Responses: Record<string, Item[]> = {};
@@ -639,7 +662,9 @@ export class MemoryDynamo {
   private transact(input: Record<string, unknown>) {
     const actions = (input.TransactItems ?? []) as Array<Partial<Record<Kind, WriteRequest>>>;
     if (actions.length === 0 || actions.length > MAX_TRANSACTION_ACTIONS)
-      throw validation(`Member must have length less than or equal to ${MAX_TRANSACTION_ACTIONS} and at least 1: TransactItems`);
+      throw validation(
+        `Member must have length less than or equal to ${MAX_TRANSACTION_ACTIONS} and at least 1: TransactItems`,
+      );
     const token = input.ClientRequestToken as string | undefined;
     const request = canonical(actions as unknown as Value);
     if (token !== undefined) {
@@ -652,14 +677,14 @@ export class MemoryDynamo {
     }
     const prepared = actions.map((action) => {
       const kinds = Object.keys(action) as Kind[];
-      if (kinds.length !== 1) throw validation('Each TransactItem needs exactly one of Put, Update, Delete, ConditionCheck');
+      if (kinds.length !== 1)
+        throw validation('Each TransactItem needs exactly one of Put, Update, Delete, ConditionCheck');
       return this.prepare(kinds[0]!, action[kinds[0]!]!);
     });
     const keys = new Set<string>();
     for (const p of prepared) {
       const id = `${p.tableName}\n${p.key.pk}\n${p.key.sk}`;
-      if (keys.has(id))
-        throw validation('Transaction request cannot include multiple operations on one item');
+      if (keys.has(id)) throw validation('Transaction request cannot include multiple operations on one item');
       keys.add(id);
     }
     if (prepared.some((p) => !p.passed)) {
@@ -709,7 +734,9 @@ export function canonical(value: Value | undefined): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (isSet(v)) return { $set: [...v].sort() };
     if (v && typeof v === 'object' && !Array.isArray(v))
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     return v;
   });
 }

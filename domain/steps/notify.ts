@@ -110,9 +110,7 @@ function buildReport(input: NotifyFailureInput, deps: Deps): FailureReport {
   // Issue 12: the failed partitions, or else the run's whole list, by reference (a manifest input), any size.
   // The re-run skips the crawl whenever this run's crawl is done (the summary only knows the run's own setting).
   const stored = summary?.rerunInput ? { ...summary.rerunInput, skipCrawler: crawled } : null;
-  const byReference = registrationFailed
-    ? (runList ?? stored)
-    : (stored ?? (failedCount > 0 ? null : runList));
+  const byReference = registrationFailed ? (runList ?? stored) : (stored ?? (failedCount > 0 ? null : runList));
   const partitions: PartitionValues[] | undefined =
     failedPartitions.length > 0 && !registrationFailed ? failedPartitions.map((f) => f.partition) : state.partitions;
   if (!state.run || onlyReleaseFailed) {

@@ -3,7 +3,7 @@
  * conditional-write semantics are the point, so no mocks here.
  */
 import { performance } from 'node:perf_hooks';
-import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoArrivalLedger } from '../../adapters/aws/dynamo-state';
 import { encodeS3Key } from '../../adapters/local/lake';
 import { acceptObjectCreated } from '../../domain/intake';

@@ -34,8 +34,16 @@ const claim = { pk: 'DS#d', sk: 'CLAIM#run' };
 
 /** The script: every command shape the adapters send, with the edge cases the protocol relies on. */
 const script: Array<{ constructor: { name: string }; input: object }> = [
-  new PutCommand({ TableName: T, Item: { pk: 'EV#k', sk: '01', dataset: 'd' }, ConditionExpression: 'attribute_not_exists(pk)' }),
-  new PutCommand({ TableName: T, Item: { pk: 'EV#k', sk: '01', dataset: 'd' }, ConditionExpression: 'attribute_not_exists(pk)' }),
+  new PutCommand({
+    TableName: T,
+    Item: { pk: 'EV#k', sk: '01', dataset: 'd' },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  }),
+  new PutCommand({
+    TableName: T,
+    Item: { pk: 'EV#k', sk: '01', dataset: 'd' },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  }),
   new UpdateCommand({
     TableName: T,
     Key: lease,
@@ -48,7 +56,13 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
     UpdateExpression: 'SET #owner = :owner, expiresAt = :exp, arrivals = if_not_exists(arrivals, :zero), starting = :s',
     ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :owner OR expiresAt < :now',
     ExpressionAttributeNames: { '#owner': 'owner' },
-    ExpressionAttributeValues: { ':owner': 'a', ':exp': 100, ':zero': 0, ':now': 50, ':s': { name: 'n', input: { dataset: 'd' } } },
+    ExpressionAttributeValues: {
+      ':owner': 'a',
+      ':exp': 100,
+      ':zero': 0,
+      ':now': 50,
+      ':s': { name: 'n', input: { dataset: 'd' } },
+    },
     ReturnValues: 'ALL_NEW',
   }),
   new UpdateCommand({
@@ -69,7 +83,13 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
   }),
   new TransactWriteCommand({
     TransactItems: [
-      { Put: { TableName: T, Item: { pk: 'EV#k', sk: '02', dataset: 'd' }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: T,
+          Item: { pk: 'EV#k', sk: '02', dataset: 'd' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
       {
         Update: {
           TableName: T,
@@ -79,7 +99,14 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
           ExpressionAttributeValues: { ':at': 10, ':n': 2, ':one': 1 },
         },
       },
-      { Update: { TableName: T, Key: lease, UpdateExpression: 'ADD arrivals :one', ExpressionAttributeValues: { ':one': 1 } } },
+      {
+        Update: {
+          TableName: T,
+          Key: lease,
+          UpdateExpression: 'ADD arrivals :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
     ],
   }),
   // A duplicate marker cancels everything: reasons in request order.
@@ -87,7 +114,14 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
     TransactItems: [
       { Put: { TableName: T, Item: { pk: 'EV#k', sk: '03' }, ConditionExpression: 'attribute_not_exists(pk)' } },
       { Put: { TableName: T, Item: { pk: 'EV#k', sk: '01' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      { Update: { TableName: T, Key: lease, UpdateExpression: 'ADD arrivals :one', ExpressionAttributeValues: { ':one': 1 } } },
+      {
+        Update: {
+          TableName: T,
+          Key: lease,
+          UpdateExpression: 'ADD arrivals :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
     ],
   }),
   new UpdateCommand({
@@ -113,12 +147,20 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
         Update: {
           TableName: T,
           Key: claim,
-          UpdateExpression: 'ADD #partitions :p SET claimedAt = if_not_exists(claimedAt, :now), firstAt = if_not_exists(firstAt, :first), lastAt = :last',
+          UpdateExpression:
+            'ADD #partitions :p SET claimedAt = if_not_exists(claimedAt, :now), firstAt = if_not_exists(firstAt, :first), lastAt = :last',
           ExpressionAttributeNames: { '#partitions': 'partitions' },
           ExpressionAttributeValues: { ':p': new Set(['p1']), ':now': 20, ':first': 10, ':last': 10 },
         },
       },
-      { Delete: { TableName: T, Key: pending('p1'), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': 1 } } },
+      {
+        Delete: {
+          TableName: T,
+          Key: pending('p1'),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': 1 },
+        },
+      },
     ],
   }),
   new TransactWriteCommand({
@@ -132,14 +174,35 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
           ExpressionAttributeValues: { ':h': 'other' },
         },
       },
-      { Delete: { TableName: T, Key: pending('p1'), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': 7 } } },
+      {
+        Delete: {
+          TableName: T,
+          Key: pending('p1'),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': 7 },
+        },
+      },
     ],
   }),
   // Two actions on one item: a validation error, not a cancellation.
   new TransactWriteCommand({
     TransactItems: [
-      { Update: { TableName: T, Key: lease, UpdateExpression: 'ADD arrivals :one', ExpressionAttributeValues: { ':one': 1 } } },
-      { Update: { TableName: T, Key: lease, UpdateExpression: 'ADD arrivals :one', ExpressionAttributeValues: { ':one': 1 } } },
+      {
+        Update: {
+          TableName: T,
+          Key: lease,
+          UpdateExpression: 'ADD arrivals :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
+      {
+        Update: {
+          TableName: T,
+          Key: lease,
+          UpdateExpression: 'ADD arrivals :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
     ],
   }),
   // Returning: the set loses its last element (the attribute goes), the partition is pending again.
@@ -159,7 +222,8 @@ const script: Array<{ constructor: { name: string }; input: object }> = [
         Update: {
           TableName: T,
           Key: pending('p1'),
-          UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :first), lastAt = if_not_exists(lastAt, :last) ADD #count :one, version :one',
+          UpdateExpression:
+            'SET firstAt = if_not_exists(firstAt, :first), lastAt = if_not_exists(lastAt, :last) ADD #count :one, version :one',
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ':first': 10, ':last': 10, ':one': 1 },
         },
@@ -199,7 +263,11 @@ async function outcome(doc: { send(c: unknown): Promise<unknown> }, command: unk
 }
 
 const normal = (v: unknown): unknown =>
-  JSON.parse(JSON.stringify(v, (_k, x: unknown) => (Object.prototype.toString.call(x) === '[object Set]' ? [...(x as Set<string>)].sort() : x)));
+  JSON.parse(
+    JSON.stringify(v, (_k, x: unknown) =>
+      Object.prototype.toString.call(x) === '[object Set]' ? [...(x as Set<string>)].sort() : x,
+    ),
+  );
 
 test('the in-memory DynamoDB and moto answer the protocol’s calls alike, item for item', async () => {
   const memory = new MemoryDynamo(() => 0);
@@ -213,10 +281,24 @@ test('the in-memory DynamoDB and moto answer the protocol’s calls alike, item 
   expect(ours).toEqual(theirs);
   // And the same items at the end.
   const scan = async (doc: { send(c: unknown): Promise<unknown> }, pk: string) =>
-    normal(((await doc.send(new QueryCommand({ TableName: T, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }))) as { Items: unknown[] }).Items);
+    normal(
+      (
+        (await doc.send(
+          new QueryCommand({
+            TableName: T,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ConsistentRead: true,
+          }),
+        )) as { Items: unknown[] }
+      ).Items,
+    );
   for (const pk of ['DS#d', 'EV#k']) expect(await scan(memory.doc, pk)).toEqual(await scan(moto.doc, pk));
   // Cancellation reasons name the failed action in request order.
-  expect(theirs[7]).toEqual({ error: 'TransactionCanceledException', reasons: ['None', 'ConditionalCheckFailed', 'None'] });
+  expect(theirs[7]).toEqual({
+    error: 'TransactionCanceledException',
+    reasons: ['None', 'ConditionalCheckFailed', 'None'],
+  });
 });
 
 test('documented, not in moto: a ClientRequestToken makes a repeated transaction a no-op for 10 minutes', async () => {
@@ -226,9 +308,20 @@ test('documented, not in moto: a ClientRequestToken makes a repeated transaction
   const bump = (token: string, by = 1) =>
     new TransactWriteCommand({
       ClientRequestToken: token,
-      TransactItems: [{ Update: { TableName: T, Key: lease, UpdateExpression: 'ADD arrivals :n', ExpressionAttributeValues: { ':n': by } } }],
+      TransactItems: [
+        {
+          Update: {
+            TableName: T,
+            Key: lease,
+            UpdateExpression: 'ADD arrivals :n',
+            ExpressionAttributeValues: { ':n': by },
+          },
+        },
+      ],
     });
-  const arrivals = async () => ((await memory.doc.send(new GetCommand({ TableName: T, Key: lease }))) as { Item?: { arrivals?: number } }).Item?.arrivals;
+  const arrivals = async () =>
+    ((await memory.doc.send(new GetCommand({ TableName: T, Key: lease }))) as { Item?: { arrivals?: number } }).Item
+      ?.arrivals;
   await memory.doc.send(bump('t1'));
   await memory.doc.send(bump('t1')); // the SDK's retry of an applied call: the same effect as one call
   expect(await arrivals()).toBe(1);

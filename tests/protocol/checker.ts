@@ -139,7 +139,11 @@ export class Sched {
       if (this.faultsUsed >= this.maxFaults || !g.faultable) continue;
       out.push({ gate: g.label, fault: 'throttle' });
       if (!g.write) continue;
-      out.push({ gate: g.label, fault: 'timeout' }, { gate: g.label, fault: 'crash' }, { gate: g.label, fault: 'retry' });
+      out.push(
+        { gate: g.label, fault: 'timeout' },
+        { gate: g.label, fault: 'crash' },
+        { gate: g.label, fault: 'retry' },
+      );
     }
     return out;
   }
@@ -170,12 +174,16 @@ export class Sched {
         break;
       case 'timeout':
         run();
-        answer = { ok: false, error: awsError('TimeoutError', 'socket timed out after the call was applied (injected)') };
+        answer = {
+          ok: false,
+          error: awsError('TimeoutError', 'socket timed out after the call was applied (injected)'),
+        };
         break;
       case 'crash':
         run();
         actor.state = 'crashed';
-        for (let i = this.gates.length - 1; i >= 0; i--) if (this.gates[i]!.actor === actor.name) this.gates.splice(i, 1);
+        for (let i = this.gates.length - 1; i >= 0; i--)
+          if (this.gates[i]!.actor === actor.name) this.gates.splice(i, 1);
         this.record(actor, 'crash');
         (actor as Actor & { onCrash?: () => void }).onCrash?.();
         return;
@@ -200,7 +208,10 @@ export class Sched {
       .filter((a) => a.state === 'running')
       .map((a) => `${a.name}:${a.digest}`)
       .sort();
-    return `${this.faultsUsed}|${live.join(',')}|${this.gates.map((g) => g.label).sort().join(',')}`;
+    return `${this.faultsUsed}|${live.join(',')}|${this.gates
+      .map((g) => g.label)
+      .sort()
+      .join(',')}`;
   }
 }
 

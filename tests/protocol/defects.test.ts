@@ -6,7 +6,12 @@
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
-import { MEMORY_STATE_TABLE, MemoryArrivalLedger, MemoryRunLeases, memoryStateStore } from '../../adapters/memory/state';
+import {
+  MEMORY_STATE_TABLE,
+  MemoryArrivalLedger,
+  MemoryRunLeases,
+  memoryStateStore,
+} from '../../adapters/memory/state';
 import { SfnTaskTokens } from '../../adapters/aws/task-tokens';
 import { mapAwsError } from '../../adapters/aws/errors';
 import { parseConfig } from '../../domain/config';
@@ -187,7 +192,9 @@ describe('work done twice', () => {
     }
     expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toContain('1-b');
     // A run claims whatever is pending (the one the batch started, or one that takes the free lease).
-    const run = w.executions.started[0] ? startedArn(w) : 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:r1';
+    const run = w.executions.started[0]
+      ? startedArn(w)
+      : 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:r1';
     await runFirstStep(w, run, { dataset: 'orders', trigger: 'arrival' });
     const claimed = await w.deps.arrivals.claimPending('orders', run, w.clock.now());
     // The redelivery of the failed records (after the 180 s visibility timeout, longer than the quiet period).
@@ -348,7 +355,8 @@ describe('wrong answers and wrong counts', () => {
     const executions = {
       executionArnFor: (name: string) => w.executions.executionArnFor(name),
       startExecution: async (name: string, input: never) => {
-        if (failing) throw mapAwsError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }), 'SFN');
+        if (failing)
+          throw mapAwsError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }), 'SFN');
         return w.executions.startExecution(name, input);
       },
     };
@@ -373,7 +381,14 @@ describe('scale', () => {
     await doc.send(
       new PutCommand({
         TableName: table,
-        Item: { pk: 'DS#orders', sk: `CLAIM#${dead}`, partitions: new Set(partitions), claimedAt: 1, firstAt: 1, lastAt: 1 },
+        Item: {
+          pk: 'DS#orders',
+          sk: `CLAIM#${dead}`,
+          partitions: new Set(partitions),
+          claimedAt: 1,
+          firstAt: 1,
+          lastAt: 1,
+        },
       }),
     );
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
 import { defaultClaimLimits } from '../../domain/claim-limits';
 import { decideSettled } from '../../domain/debounce';
@@ -45,7 +45,11 @@ const WRITES = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand']);
  * Only the lease holder claims or returns (each transaction checks it): these tests of the ledger alone take the
  * lease for whoever claims or returns first, as the run's first step (or a takeover) would have.
  */
-function holdFirst<W extends { deps: { arrivals: import('../../domain/ports').ArrivalLedger; leases: import('../../domain/ports').RunLeaseStore } }>(w: W): W {
+function holdFirst<
+  W extends {
+    deps: { arrivals: import('../../domain/ports').ArrivalLedger; leases: import('../../domain/ports').RunLeaseStore };
+  },
+>(w: W): W {
   const { arrivals, leases } = w.deps;
   let day = 0; // each take is a day later than the last, so the previous holder's lease has expired
   const take = (owner: string) =>
@@ -53,7 +57,10 @@ function holdFirst<W extends { deps: { arrivals: import('../../domain/ports').Ar
   const claim = arrivals.claimPending.bind(arrivals);
   const back = arrivals.returnClaim.bind(arrivals);
   arrivals.claimPending = async (dataset, arn, now, limits) => (await take(arn), claim(dataset, arn, now, limits));
-  arrivals.returnClaim = async (dataset, arn, keep, options) => (await take(options?.holder ?? arn), back(dataset, arn, keep, options));
+  arrivals.returnClaim = async (dataset, arn, keep, options) => (
+    await take(options?.holder ?? arn),
+    back(dataset, arn, keep, options)
+  );
   return w;
 }
 
@@ -164,7 +171,10 @@ describe('the DynamoDB ledger keeps its port’s promises', () => {
     let bumps = 0;
     // An arrival lands on day 1 right before each of the claim's transactions that delete it on its version.
     jest.spyOn(dynamo.doc, 'send').mockImplementation((async (command: { input: object }) => {
-      if (command.constructor.name === 'TransactWriteCommand' && JSON.stringify(command.input).includes(`"PENDING#${day(1)}"`)) {
+      if (
+        command.constructor.name === 'TransactWriteCommand' &&
+        JSON.stringify(command.input).includes(`"PENDING#${day(1)}"`)
+      ) {
         bumps++;
         await original(bump);
       }
@@ -516,7 +526,9 @@ describe('logs (structured: what an operator searches by)', () => {
     expect(said(/^started a run/)).toEqual([{ level: 'info', extra: { startedExecution: dead, trigger: 'arrival' } }]);
     await acceptObjectCreated(objectEvent(`orders/${day(2)}/a.csv`, '2A'), w.deps, recording);
     // The lease is still the start-up lease (the fake runs no execution): its StartExecution is made again.
-    expect(said(/made sure the starting run was started/)).toEqual([{ level: 'info', extra: { startedExecution: dead } }]);
+    expect(said(/made sure the starting run was started/)).toEqual([
+      { level: 'info', extra: { startedExecution: dead } },
+    ]);
 
     await prepareRun({ request: { dataset: 'orders', trigger: 'arrival' }, executionArn: dead }, w.deps, log);
     w.clock.advance(61);

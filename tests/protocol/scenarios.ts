@@ -91,10 +91,12 @@ function describeCommand(name: string, input: Record<string, unknown>): string {
   if (key) return `${name.replace('Command', '')} ${key.pk}/${key.sk}`;
   if (name === 'TransactWriteCommand') {
     const items = input.TransactItems as Array<Record<string, { Key?: { sk?: string }; Item?: { sk?: string } }>>;
-    return `Transact[${items.map((i) => {
-      const [kind, body] = Object.entries(i)[0]!;
-      return `${kind[0]}:${(body.Key ?? body.Item)?.sk}`;
-    }).join(' ')}]`;
+    return `Transact[${items
+      .map((i) => {
+        const [kind, body] = Object.entries(i)[0]!;
+        return `${kind[0]}:${(body.Key ?? body.Item)?.sk}`;
+      })
+      .join(' ')}]`;
   }
   return `${name.replace('Command', '')} ${String(input.KeyConditionExpression ?? '')} ${JSON.stringify(input.ExpressionAttributeValues ?? {})}`;
 }
@@ -166,11 +168,21 @@ class Ghost {
 
   fingerprint(): string {
     const sets = (m: Map<string, Set<string>>) =>
-      [...m.entries()].filter(([, s]) => s.size > 0).map(([k, s]) => `${k}=${[...s].sort().join('+')}`).sort().join(';');
+      [...m.entries()]
+        .filter(([, s]) => s.size > 0)
+        .map(([k, s]) => `${k}=${[...s].sort().join('+')}`)
+        .sort()
+        .join(';');
     return [
       sets(this.pending),
-      [...this.claimed.entries()].map(([a, m]) => `${a}{${sets(m)}}`).sort().join(';'),
-      [...this.processed.entries()].map(([o, n]) => `${o}x${n}`).sort().join(';'),
+      [...this.claimed.entries()]
+        .map(([a, m]) => `${a}{${sets(m)}}`)
+        .sort()
+        .join(';'),
+      [...this.processed.entries()]
+        .map(([o, n]) => `${o}x${n}`)
+        .sort()
+        .join(';'),
       [...this.notified].sort().join(';'),
     ].join('|');
   }
@@ -191,7 +203,12 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
           const name = command.constructor.name;
           const describe = describeCommand(name, command.input);
-          return sched.gate(describe, isWrite(name) && faultable(describe), () => store.execute(name, command.input), faultable(describe));
+          return sched.gate(
+            describe,
+            isWrite(name) && faultable(describe),
+            () => store.execute(name, command.input),
+            faultable(describe),
+          );
         },
       } as unknown as DynamoDBDocumentClient;
 
@@ -220,18 +237,24 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
       let runsStarted = 0;
       const sfn = {
         send: (command: { input: { name: string; input: string } }) =>
-          sched.gate(`StartExecution ${command.input.name}`, faultable('StartExecution'), () => {
-            const { name, input } = command.input;
-            const known = executions.get(name);
-            if (known) {
-              if (known.open && known.input === input) return { executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}` };
-              throw Object.assign(new Error(`execution ${name} already exists`), { name: 'ExecutionAlreadyExists' });
-            }
-            executions.set(name, { input, open: true });
-            const arn = `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}`;
-            startExecution(arn, name, JSON.parse(input) as ExecutionInput);
-            return { executionArn: arn };
-          }, faultable('StartExecution')),
+          sched.gate(
+            `StartExecution ${command.input.name}`,
+            faultable('StartExecution'),
+            () => {
+              const { name, input } = command.input;
+              const known = executions.get(name);
+              if (known) {
+                if (known.open && known.input === input)
+                  return { executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}` };
+                throw Object.assign(new Error(`execution ${name} already exists`), { name: 'ExecutionAlreadyExists' });
+              }
+              executions.set(name, { input, open: true });
+              const arn = `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}`;
+              startExecution(arn, name, JSON.parse(input) as ExecutionInput);
+              return { executionArn: arn };
+            },
+            faultable('StartExecution'),
+          ),
       } as unknown as SFNClient;
 
       const deps: Deps = {
@@ -310,7 +333,12 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
             outcome === 'failed'
               ? {
                   notification: {
-                    report: { rerunInput: { dataset: dataset.name, partitions: failed.map((p) => partitionFromKey(dataset, p)) } },
+                    report: {
+                      rerunInput: {
+                        dataset: dataset.name,
+                        partitions: failed.map((p) => partitionFromKey(dataset, p)),
+                      },
+                    },
                   },
                 }
               : undefined;
@@ -319,7 +347,13 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
             1,
             () =>
               releaseLease(
-                { dataset: dataset.name, executionArn: arn, outcome, runStartedAt: new Date(T0).toISOString(), ...(state ? { state } : {}) },
+                {
+                  dataset: dataset.name,
+                  executionArn: arn,
+                  outcome,
+                  runStartedAt: new Date(T0).toISOString(),
+                  ...(state ? { state } : {}),
+                },
                 deps,
                 quiet,
               ),
@@ -371,7 +405,10 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         const redeliver = (again: SqsRecord[]) => {
           if (again.length === 0) return;
           const d = ++delivery;
-          intakeRecords(`intake${d}`, again.map((r) => ({ ...r, messageId: `${r.messageId}'` })));
+          intakeRecords(
+            `intake${d}`,
+            again.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
+          );
         };
         intakeRecords(name, records, redeliver);
       }
@@ -381,7 +418,10 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
           ((rs: SqsRecord[]) => {
             if (rs.length === 0) return;
             const d = ++delivery;
-            intakeRecords(`intake${d}`, rs.map((r) => ({ ...r, messageId: `${r.messageId}'` })));
+            intakeRecords(
+              `intake${d}`,
+              rs.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
+            );
           });
         sched.spawn(
           name,
@@ -400,7 +440,13 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
       }
 
       function catchUp(label: string): void {
-        stepActor(`catchup-${label}`, 1, () => catchUpAll(deps, quiet), () => {}, () => {});
+        stepActor(
+          `catchup-${label}`,
+          1,
+          () => catchUpAll(deps, quiet),
+          () => {},
+          () => {},
+        );
       }
 
       for (const batch of spec.batches) intake(batch);
@@ -412,11 +458,18 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         sched.spawn('manual', () => deps.executions.startExecution('manual-1', input));
       }
       if (spec.catchUp === 'start') catchUp('start');
-      const sent = new Set([...spec.batches.flat(), ...(spec.lateBatches ?? []).flat()].map((o) => `EV#${objectKey(o)}|${Number(o.split('/')[1]).toString(16).padStart(8, '0')}`));
+      const sent = new Set(
+        [...spec.batches.flat(), ...(spec.lateBatches ?? []).flat()].map(
+          (o) => `EV#${objectKey(o)}|${Number(o.split('/')[1]).toString(16).padStart(8, '0')}`,
+        ),
+      );
 
       return {
         fingerprint: () =>
-          `${store.fingerprint()}\n${ghost.fingerprint()}\n${[...executions.entries()].map(([n, e]) => `${n}:${e.open}`).sort().join(',')}\n${[...working].sort().join(',')}|${phase}|${now}`,
+          `${store.fingerprint()}\n${ghost.fingerprint()}\n${[...executions.entries()]
+            .map(([n, e]) => `${n}:${e.open}`)
+            .sort()
+            .join(',')}\n${[...working].sort().join(',')}|${phase}|${now}`,
         always: () => {
           if (ghost.violation) return ghost.violation;
           for (const [arn, n] of notifications) if (n > 1) return `I6: ${short(arn)} notified ${n} times`;
@@ -456,8 +509,26 @@ export const SCENARIOS: ScenarioSpec[] = [
   { name: 'a manual run racing an automatic one', maxFaults: 0, batches: [['1/1']], manual: [3] },
   { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
   { name: 'a run fails a partition', maxFaults: 1, batches: [['1/1']], failDay: 1 },
-  { name: 'a run fails a partition; an arrival races its end', maxFaults: 0, batches: [['1/1']], lateBatches: [['2/2']], failDay: 1 },
-  { name: 'a run aborted after its claim: status-change event returns the claim', maxFaults: 1, batches: [['1/1']], abortFirstRun: true },
-  { name: 'a run aborted, its status event lost: the catch-up after expiry', maxFaults: 1, batches: [['1/1']], abortFirstRun: true, loseStatusEvents: true, catchUp: 'after-expiry' },
+  {
+    name: 'a run fails a partition; an arrival races its end',
+    maxFaults: 0,
+    batches: [['1/1']],
+    lateBatches: [['2/2']],
+    failDay: 1,
+  },
+  {
+    name: 'a run aborted after its claim: status-change event returns the claim',
+    maxFaults: 1,
+    batches: [['1/1']],
+    abortFirstRun: true,
+  },
+  {
+    name: 'a run aborted, its status event lost: the catch-up after expiry',
+    maxFaults: 1,
+    batches: [['1/1']],
+    abortFirstRun: true,
+    loseStatusEvents: true,
+    catchUp: 'after-expiry',
+  },
   { name: 'the catch-up racing an intake', maxFaults: 0, batches: [['1/1']], catchUp: 'start' },
 ];
