@@ -1,12 +1,14 @@
 /**
  * The batched intake (issue 12): EventBridge delivers S3 "Object Created" events to an SQS queue, and one Lambda
- * invocation takes a batch of them. Per batch it writes one event marker per object, one aggregated update per
- * touched partition, and at most one lease attempt per dataset (none when a consistent read shows a live lease),
- * instead of a marker, a partition update and a lease write per object: no item is written once per object.
+ * invocation takes a batch of them. Per partition it writes one transaction per chunk of at most 98 objects: their
+ * event markers (each only if new), one aggregated pending update and the dataset's arrival counter, all or
+ * nothing (docs/protocol.md). Then at most one lease attempt per dataset (none when a consistent read shows a
+ * live run lease: its holder will see these arrivals before it gives the lease back).
  *
- * Per object the calls keep the single-record protocol's order (domain/runs.ts): pending update, then marker, then
- * the lease. A crash between any two re-records the object on redelivery (harmless: the partition is pending either
- * way); a duplicate after the marker adds nothing. A record whose write failed is reported in `batchItemFailures`
+ * A marker and its partition's pending update are never apart: a record whose transaction failed recorded
+ * nothing and records itself on redelivery; one whose marker exists recorded everything and adds nothing (so a
+ * redelivered or concurrently delivered event can never re-open a partition a run has claimed). A record whose
+ * write failed is reported in `batchItemFailures`
  * (ReportBatchItemFailures: only it comes back, https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
  * a record that cannot be an event at all is poison and goes to the dead-letter queue with its reason.
  */
@@ -46,11 +48,21 @@ export interface ObjectEvent {
 export interface ArrivalBatchStore {
   /** Ids (`eventId`) of these object events that were recorded before (a consistent read). */
   recordedEvents(events: readonly ObjectEvent[]): Promise<Set<string>>;
-  /** One write: `count` new arrivals in the partition (opens it, or refreshes it and bumps its version). */
-  addPending(dataset: string, partitionKey: string, count: number, at: Date): Promise<void>;
-  /** The event's marker, conditional: false when another delivery wrote it first. */
-  markRecorded(event: ObjectEvent, at: Date): Promise<boolean>;
+  /**
+   * Records up to RECORD_CHUNK events of one partition, all or nothing per attempt: the markers of the new ones,
+   * one pending update counting them, and the dataset's arrival counter. Events whose marker exists (another
+   * delivery recorded them) come back as duplicates and add nothing.
+   */
+  recordEvents(
+    dataset: string,
+    partitionKey: string,
+    events: readonly ObjectEvent[],
+    at: Date,
+  ): Promise<{ recorded: ObjectEvent[]; duplicates: ObjectEvent[] }>;
 }
+
+/** Events per recording transaction: 98 markers + the pending update + the counter = 100 actions. */
+export const RECORD_CHUNK = 98;
 
 /** Where poison records go, with their reason (the intake queue's dead-letter queue). */
 export interface PoisonSink {
@@ -68,7 +80,8 @@ export const eventId = (e: Pick<ObjectEvent, 'objectKey' | 'sequencer'>): string
 export type RecordOutcome =
   | { messageId: string; status: 'poison' | 'rejected'; reason: string; key?: string }
   | { messageId: string; status: 'accepted' | 'duplicate'; event: ObjectEvent }
-  | { messageId: string; status: 'failed'; reason: string; event?: ObjectEvent };
+  /** `recorded`: this delivery recorded the event (counted as accepted) before a later step failed. */
+  | { messageId: string; status: 'failed'; reason: string; event?: ObjectEvent; recorded?: true };
 
 export interface BatchOutcome extends BatchResponse {
   records: RecordOutcome[];
@@ -111,17 +124,6 @@ export async function parseRecord(body: string, deps: Pick<BatchDeps, 'config' |
       arrivedAt: e.time,
     },
   };
-}
-
-/** Markers are distinct items: writing a few at once is safe and keeps a 1,000-record batch within its timeout. */
-const MARKER_CONCURRENCY = 16;
-
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const message = (error: unknown): string =>
@@ -188,7 +190,8 @@ export async function acceptBatch(batch: SqsBatch, deps: BatchDeps, log: Log): P
     if (seen.has(eventId(u.event)))
       outcomes.set(u.record.messageId, { messageId: u.record.messageId, status: 'duplicate', event: u.event });
 
-  // 4. One aggregated update per touched partition, then 5. one marker per object of that partition.
+  // 4. Per partition, one transaction per chunk: markers + aggregated pending update + the arrival counter. All
+  // transactions of a dataset touch its counter, so they go one after another (concurrent ones would conflict).
   const now = deps.clock.now();
   const byPartition = new Map<string, Array<{ record: SqsRecord; event: ObjectEvent }>>();
   for (const u of fresh) {
@@ -197,24 +200,26 @@ export async function acceptBatch(batch: SqsBatch, deps: BatchDeps, log: Log): P
   }
   for (const items of byPartition.values()) {
     const first = items[0]!.event;
-    try {
-      await deps.batches.addPending(first.dataset, first.partitionKey, items.length, now);
-    } catch (error) {
-      for (const u of items) fail(u.record.messageId, message(error), u.event);
-      continue;
-    }
-    await inParallel(items, MARKER_CONCURRENCY, async (u) => {
+    for (let i = 0; i < items.length; i += RECORD_CHUNK) {
+      const chunk = items.slice(i, i + RECORD_CHUNK);
       try {
-        const original = await deps.batches.markRecorded(u.event, now);
-        outcomes.set(u.record.messageId, {
-          messageId: u.record.messageId,
-          status: original ? 'accepted' : 'duplicate',
-          event: u.event,
-        });
+        const { duplicates } = await deps.batches.recordEvents(
+          first.dataset,
+          first.partitionKey,
+          chunk.map((u) => u.event),
+          now,
+        );
+        const dup = new Set(duplicates.map(eventId));
+        for (const u of chunk)
+          outcomes.set(u.record.messageId, {
+            messageId: u.record.messageId,
+            status: dup.has(eventId(u.event)) ? 'duplicate' : 'accepted',
+            event: u.event,
+          });
       } catch (error) {
-        fail(u.record.messageId, message(error), u.event);
+        for (const u of chunk) fail(u.record.messageId, message(error), u.event);
       }
-    });
+    }
   }
   for (const r of repeats) {
     const first = outcomes.get(firstOf.get(eventId(r.event))!.record.messageId);
@@ -242,8 +247,10 @@ export async function acceptBatch(batch: SqsBatch, deps: BatchDeps, log: Log): P
       // crashed between recording and starting); once claimed, duplicates add nothing.
       if (!entry.accepted && (await deps.arrivals.pendingSummary(dataset)) === null) continue;
       const lease = await deps.leases.current(dataset);
-      if (lease && Date.parse(lease.expiresAt) > now.getTime()) {
-        // Its holder reads pending after releasing, and our writes came before this read: it sees them.
+      if (lease && !lease.starting && Date.parse(lease.expiresAt) > now.getTime()) {
+        // Its holder gives the lease back only if the arrival counter is what it read before it last read pending;
+        // our transactions bumped it, so it sees them (docs/protocol.md, I1). A start-up lease is not enough: its
+        // StartExecution may never have been made, so ensureRunActive re-issues it.
         log.debug('a live run holds the lease; it will pick the arrivals up', { dataset, owner: lease.owner });
         continue;
       }
@@ -254,6 +261,9 @@ export async function acceptBatch(batch: SqsBatch, deps: BatchDeps, log: Log): P
       for (const messageId of entry.messageIds) {
         const o = outcomes.get(messageId);
         fail(messageId, message(error), o && 'event' in o ? o.event : undefined);
+        // Recorded by this delivery: still counted as accepted once (the redelivery will find it a duplicate).
+        const failed = outcomes.get(messageId);
+        if (o?.status === 'accepted' && failed?.status === 'failed') failed.recorded = true;
       }
     }
   }

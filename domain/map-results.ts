@@ -23,6 +23,7 @@ import type {
 } from '../schemas/types.generated';
 import { s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
 import { InvalidOutputError, readCause } from './errors';
+import { failureMessage } from './failure-message';
 import { writeRerunManifest, writeSucceededList } from './run-inputs';
 import { validate } from './validation';
 
@@ -32,7 +33,8 @@ const MESSAGE_LIMIT = 200;
 
 const RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'PENDING'] as const;
 
-const clip = (text: string): string => (text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`);
+/** A partition's message keeps its file and line whole; only the cause is clipped (issue 25). */
+const clip = (text: string): string => failureMessage(text, MESSAGE_LIMIT);
 
 function parseJson<T>(text: string | undefined, what: string): T {
   try {

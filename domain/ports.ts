@@ -117,31 +117,64 @@ export interface ArrivalLedger {
   claimOwners(dataset: string): Promise<string[]>;
   /**
    * Puts an execution's claim back to pending, except the partitions in `keep` (processed, or named in a
-   * notification), and forgets the claim. Returns what went back. Idempotent; callers hold the run lease.
+   * notification), and forgets the claim. Returns what went back. Callers hold the run lease (`options.holder`,
+   * by default the claim's owner; checked in each write). Resumable: it works in chunks that each leave the claim
+   * as they are re-opened, and when its time budget runs out it throws a retryable error; the retry goes on with
+   * what is left.
    */
-  returnClaim(dataset: string, executionArn: string, keep?: readonly string[]): Promise<string[]>;
+  returnClaim(
+    dataset: string,
+    executionArn: string,
+    keep?: readonly string[],
+    options?: ReturnClaimOptions,
+  ): Promise<string[]>;
   /** Forgets the record of a claim that its run has dealt with. */
   forgetClaim(dataset: string, executionArn: string): Promise<void>;
+}
+
+export interface ReturnClaimOptions {
+  /** The lease holder doing the return (another run's claim is returned only by the holder). */
+  holder?: string;
+  /** Stop starting new chunks after this long (then throw a retryable error). */
+  budgetMs?: number;
+}
+
+/** What a start-up lease says it is for: the execution to start, so anyone can re-issue the same StartExecution. */
+export interface StartIntent {
+  name: string;
+  input: ExecutionInput;
 }
 
 export interface Lease {
   owner: string;
   expiresAt: string;
+  /** The dataset's arrival counter (bumped with every recorded arrival): a give-back is conditional on it. */
+  arrivals?: number;
+  /** Present while the lease is a start-up lease: its execution may not have been started yet. */
+  starting?: StartIntent;
 }
 
 /** One run per dataset: a lease with an owner and an expiry that is checked inside the conditional write. */
 export interface RunLeaseStore {
   /**
    * Takes the lease if it is free, expired, already `owner`'s (then extends it), or held by `replacing` (an
-   * execution known to be dead: its status-change event says so).
+   * execution known to be dead, or the caller handing its own lease on). With `starting`, it is a start-up lease
+   * that names the execution to start; without, any start-up intent is dropped (the execution has started).
    */
-  acquire(dataset: string, owner: string, now: Date, leaseSeconds: number, replacing?: string): Promise<boolean>;
+  acquire(
+    dataset: string,
+    owner: string,
+    now: Date,
+    leaseSeconds: number,
+    replacing?: string,
+    starting?: StartIntent,
+  ): Promise<boolean>;
   /**
-   * Releases only if `owner` holds it and, when `expiresAt` is given, only if the lease still ends then: a
-   * start-up lease whose execution may have started anyway (StartExecution timed out) is given back only if
-   * that execution has not made it its run lease meanwhile.
+   * Releases only if `owner` holds it and, when `expiresAt` is given, only if the lease still ends then (a
+   * start-up lease whose execution has made it its run lease is not given back), and when `arrivals` is given,
+   * only if no arrival was recorded since the counter read that value.
    */
-  release(dataset: string, owner: string, expiresAt?: Date): Promise<boolean>;
+  release(dataset: string, owner: string, expiresAt?: Date, arrivals?: number): Promise<boolean>;
   current(dataset: string): Promise<Lease | null>;
 }
 

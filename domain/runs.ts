@@ -1,20 +1,22 @@
 /**
- * Run lease rules shared by the intake, the state machine's first and last steps, and the self-healing handler.
+ * Run lease rules shared by the intake, the state machine's first and last steps, the status-change handler and
+ * the catch-up. docs/protocol.md states the protocol, its invariants I1-I6 and why they hold; in short:
  *
- * Write order that keeps every arrival reachable (see also adapters/aws/dynamo-state.ts):
- *   intake:   1. record the arrival           2. try to take the lease and start a run
- *   run end:  1. put back what the run neither processed nor named in its notification, forget its claim
- *             2. release the lease (by owner)  3. read pending arrivals; if any, try to take the lease and start a run
- * An arrival recorded before the ending run reads pending is seen by that run's step 3. One recorded after it was
- * recorded after the release, so its own intake step 2 finds the lease free. Either way some writer both sees the
- * arrival and finds the lease free; the conditional acquire makes sure only one of them starts a run. Step 3 runs
- * even when step 2 finds the lease already gone (a retry of the step, or an SDK retry of the applied delete).
- *
- * Claims: a run claims only while it holds the lease, and a claim is returned to pending only by a lease holder
- * (runs.returnClaimsOfOthers), so a partition is never claimed by two working runs nor returned twice.
+ * - An arrival is recorded in one transaction with the dataset's arrival counter (adapters/aws/dynamo-state.ts).
+ * - Whoever wants a run takes the lease (a start-up lease that names the execution and its input) and starts the
+ *   execution. Whoever finds a start-up lease re-issues that same StartExecution: Step Functions makes it
+ *   idempotent (same name and input while open: success), so a starter that died between the two steps strands
+ *   nothing.
+ * - A lease is given back only when nothing is pending, and only if the arrival counter still has the value read
+ *   before pending was read: an arrival recorded after that read makes the give-back fail and the giver look
+ *   again. So an intake that defers to a lease holder (the holder will see its arrival) is never left behind.
+ * - A run's last step hands its lease on (acquire replacing itself) to a follow-up, which gives it back by the
+ *   same rule. No "arrived since" times: what is pending when the lease is given back is started.
+ * - Only the lease holder claims or returns claims, and each of those writes checks the lease in its transaction.
  */
 import type { ExecutionInput } from '../schemas/types.generated';
-import type { Deps, Log, PendingSummary } from './ports';
+import { AwsThrottledError } from './errors';
+import type { Deps, Log } from './ports';
 
 /** The state machine's own timeout (the ASL's TimeoutSeconds; a test keeps them equal). */
 export const RUN_TIMEOUT_SECONDS = 172_800;
@@ -41,17 +43,16 @@ export interface RunStart {
 }
 
 export interface EnsureRunOptions {
-  /** An execution known to be dead (its status-change event says so): its lease may be taken at once. */
+  /** An execution known to be dead (its status-change event says so), or the caller handing its own lease on. */
   replacing?: string;
-  /** Start only if the pending arrivals pass this test (a failed run's own arrivals wait for the next one). */
-  startIf?: (pending: PendingSummary) => boolean;
 }
 
+type RunDeps = Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>;
+
 /**
- * Only the lease holder returns claims, so no run can claim a partition while it is being returned, and two
- * returners (a redelivered status event, a retried takeover) can never both re-open it. Every claim not held
- * by the lease holder itself belongs to a run that no longer works: a live run holds the lease until its last
- * step has forgotten its claim.
+ * Only the lease holder returns claims (each chunk checks it), so no run can claim a partition while it is being
+ * returned, and two returners can never both re-open it. Every claim not held by the lease holder itself belongs
+ * to a run that no longer works: a live run holds the lease until its last step has dealt with its claim.
  */
 export async function returnClaimsOfOthers(
   dataset: string,
@@ -62,7 +63,7 @@ export async function returnClaimsOfOthers(
   const returned: string[] = [];
   for (const owner of await deps.arrivals.claimOwners(dataset)) {
     if (owner === holder) continue;
-    const partitions = await deps.arrivals.returnClaim(dataset, owner);
+    const partitions = await deps.arrivals.returnClaim(dataset, owner, [], { holder });
     if (partitions.length > 0)
       log.warn('returned the claim of a run that no longer works to pending', {
         previousOwner: owner,
@@ -74,41 +75,55 @@ export async function returnClaimsOfOthers(
 }
 
 /**
- * Makes sure one execution is active for the dataset: takes the lease for a new, named execution, returns the
- * claims of runs that no longer work, and starts the execution if anything is pending.
+ * A start-up lease held by someone else: its StartExecution may never have been made (the starter died, or its
+ * call failed). Making the same call again is safe: "Executions with the same name and input are considered
+ * idempotent" (StartExecution; ExecutionAlreadyExists: https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+ */
+async function redriveStart(dataset: string, deps: RunDeps, log: Log): Promise<void> {
+  const lease = await deps.leases.current(dataset);
+  if (!lease?.starting) {
+    log.debug('a run is already active; it will pick the arrival up', { owner: lease?.owner });
+    return;
+  }
+  await deps.executions.startExecution(lease.starting.name, lease.starting.input);
+  log.info('made sure the starting run was started', { startedExecution: lease.owner });
+}
+
+/**
+ * Makes sure one execution is active for the dataset: takes a start-up lease for a new, named execution, returns
+ * the claims of runs that no longer work, and starts the execution if anything is pending; if nothing is, gives
+ * the lease back unless an arrival came meanwhile (then looks again).
  */
 export async function startRunIfNeeded(
   dataset: string,
   trigger: 'arrival' | 'follow-up' | 'schedule',
-  deps: Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>,
+  deps: RunDeps,
   log: Log,
   options: EnsureRunOptions = {},
 ): Promise<RunStart> {
   const now = deps.clock.now();
   const name = executionNameFor(dataset, now, trigger);
   const arn = deps.executions.executionArnFor(name);
-  if (!(await deps.leases.acquire(dataset, arn, now, STARTUP_LEASE_SECONDS, options.replacing))) {
-    log.debug('a run is already active; it will pick the arrival up', { trigger });
+  const input: ExecutionInput = { dataset, trigger };
+  if (!(await deps.leases.acquire(dataset, arn, now, STARTUP_LEASE_SECONDS, options.replacing, { name, input }))) {
+    await redriveStart(dataset, deps, log);
     return { acquired: false, startedExecution: null };
   }
   const startupExpiry = new Date(now.getTime() + STARTUP_LEASE_SECONDS * 1000);
-  try {
-    await returnClaimsOfOthers(dataset, arn, deps, log);
-    const pending = await deps.arrivals.pendingSummary(dataset);
-    if (!pending || (options.startIf && !options.startIf(pending))) {
-      await deps.leases.release(dataset, arn, startupExpiry);
+  // An error from here on leaves the start-up lease in place: the caller's retry (or anyone else) finds it and
+  // re-issues this StartExecution, and the execution's first step returns what this call could not.
+  await returnClaimsOfOthers(dataset, arn, deps, log);
+  for (;;) {
+    const lease = await deps.leases.current(dataset);
+    // Taken over after expiring, or already the run lease of this very execution (someone re-issued its start):
+    // either way not ours to give back any more.
+    if (lease?.owner !== arn || !lease.starting) return { acquired: true, startedExecution: null };
+    if ((await deps.arrivals.pendingSummary(dataset)) !== null) break;
+    // The counter was read before pending: a give-back that succeeds saw every arrival recorded before it.
+    if (await deps.leases.release(dataset, arn, startupExpiry, lease.arrivals ?? 0))
       return { acquired: true, startedExecution: null };
-    }
-    const input: ExecutionInput = { dataset, trigger };
-    await deps.executions.startExecution(name, input);
-  } catch (error) {
-    // Give the start-up lease back so the retry of this event (or the next arrival, or the catch-up) can start
-    // the run; if even that fails, it frees itself within STARTUP_LEASE_SECONDS. Only while it is still the
-    // start-up lease: a StartExecution that timed out may have started the execution, whose first step has
-    // then made it its run lease, and that must not be taken from a working run.
-    await deps.leases.release(dataset, arn, startupExpiry).catch(() => false);
-    throw error;
   }
+  await deps.executions.startExecution(name, input);
   log.info('started a run', { startedExecution: arn, trigger });
   return { acquired: true, startedExecution: arn };
 }
@@ -117,18 +132,12 @@ export async function startRunIfNeeded(
 export async function ensureRunActive(
   dataset: string,
   trigger: 'arrival' | 'follow-up' | 'schedule',
-  deps: Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>,
+  deps: RunDeps,
   log: Log,
   options: EnsureRunOptions = {},
 ): Promise<string | null> {
   return (await startRunIfNeeded(dataset, trigger, deps, log, options)).startedExecution;
 }
-
-/** After a failed run: restart at once only for arrivals that came after it started (no failure loop). */
-export const arrivedSince =
-  (since: string | number | undefined) =>
-  (pending: PendingSummary): boolean =>
-    since === undefined || Date.parse(pending.lastArrivalAt) >= new Date(since).getTime();
 
 export interface ExecutionStatusChange {
   detail?: { executionArn?: string; status?: string; input?: string | null; startDate?: number | null };
@@ -151,7 +160,7 @@ export async function releaseLeaseOfDeadExecution(
   deps: Pick<Deps, 'clock' | 'leases' | 'executions' | 'arrivals'>,
   log: Log,
 ): Promise<{ released: boolean; followUp: string | null }> {
-  const { executionArn, status, input, startDate } = event.detail ?? {};
+  const { executionArn, status, input } = event.detail ?? {};
   if (!executionArn || !status || !DEAD.has(status)) return { released: false, followUp: null };
   let dataset: unknown;
   try {
@@ -163,19 +172,23 @@ export async function releaseLeaseOfDeadExecution(
     log.warn('status change without a dataset in its input; nothing to release', { executionArn, status });
     return { released: false, followUp: null };
   }
-  // FAILED also ends every run that went through its own failure path (notified, claim dealt with): restarting
-  // for its own arrivals would repeat the failure in a loop, so those wait for the next arrival or the catch-up.
-  const startIf = status === 'FAILED' ? arrivedSince(startDate ?? undefined) : undefined;
-  const outcome = await startRunIfNeeded(dataset, 'follow-up', deps, log, { replacing: executionArn, startIf });
+  // A run that went through its own failure path has handed its lease on already: then this changes nothing.
+  // What is pending now was neither processed nor named in a notification, so it gets a run.
+  const outcome = await startRunIfNeeded(dataset, 'follow-up', deps, log, { replacing: executionArn });
   if (outcome.acquired) log.warn('freed the lease of a dead execution', { executionArn, status, dataset });
   return { released: outcome.acquired, followUp: outcome.startedExecution };
 }
 
-/** Claims whose owner does not hold a live lease: their runs died, and only a new lease holder returns them. */
-async function hasOrphanedClaims(dataset: string, deps: Pick<Deps, 'clock' | 'leases' | 'arrivals'>) {
+/**
+ * Whether the dataset needs the catch-up: arrivals pending, a start-up lease (its StartExecution may never have
+ * been made), or claims whose owner does not hold a live lease (their runs died; a new lease holder returns them).
+ */
+async function needsCatchUp(dataset: string, deps: RunDeps): Promise<boolean> {
+  if ((await deps.arrivals.pendingSummary(dataset)) !== null) return true;
+  const lease = await deps.leases.current(dataset);
+  if (lease?.starting) return true;
   const owners = await deps.arrivals.claimOwners(dataset);
   if (owners.length === 0) return false;
-  const lease = await deps.leases.current(dataset);
   const liveOwner = lease && Date.parse(lease.expiresAt) >= deps.clock.now().getTime() ? lease.owner : undefined;
   return owners.some((owner) => owner !== liveOwner);
 }
@@ -190,10 +203,21 @@ export async function catchUpAll(
   log: Log,
 ): Promise<Record<string, string | null>> {
   const started: Record<string, string | null> = {};
+  const failed: string[] = [];
   for (const dataset of deps.config.datasets) {
-    const needed =
-      (await deps.arrivals.pendingSummary(dataset.name)) !== null || (await hasOrphanedClaims(dataset.name, deps));
-    started[dataset.name] = needed ? await ensureRunActive(dataset.name, 'schedule', deps, log) : null;
+    try {
+      started[dataset.name] = (await needsCatchUp(dataset.name, deps))
+        ? await ensureRunActive(dataset.name, 'schedule', deps, log)
+        : null;
+    } catch (error) {
+      // One dataset's trouble (a huge orphan claim that takes several calls, a throttle) never stops the others.
+      started[dataset.name] = null;
+      failed.push(dataset.name);
+      log.error('catch-up failed for a dataset; the others go on', { dataset: dataset.name, error: String(error) });
+    }
   }
+  // Reported after every dataset had its turn, so the schedule's failure metrics see it; the next run retries.
+  if (failed.length > 0)
+    throw new AwsThrottledError(`catch-up failed for ${failed.join(', ')}; the other datasets were caught up`);
   return started;
 }

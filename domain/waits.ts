@@ -46,12 +46,13 @@ import type {
   AwaitPartitionRefreshInput,
   CompletionReport,
   Delivery,
+  JobRunState,
   RecheckWaitMessage,
   WaitStateChangeEvent,
 } from '../schemas/types.generated';
 import { datasetNamed } from './config';
 import { errorMessage, InvalidInputError, SluiceError } from './errors';
-import { stepMetrics } from './metrics';
+import { jobRowMetrics, stepMetrics } from './metrics';
 import { secondsBetween } from './polling';
 import type { Deps, Log } from './ports';
 import { checkCrawler } from './steps/crawler';
@@ -123,7 +124,10 @@ interface CheckVerdict {
 export async function runCheck(check: WaitCheck, deps: Deps, log: Log): Promise<CheckVerdict> {
   switch (check.kind) {
     case 'job': {
-      const output = await checkJobRun(check.input, deps, log);
+      // Without `metrics`: checkJobRun records a SUCCEEDED run's rows when it reads them, and every delivery of a
+      // wait reads them (two deliveries side by side, a late event after the heartbeat's own Check). Only the
+      // delivery whose SendTaskSuccess is accepted records them (recordCheckMetrics), so they count once.
+      const output = await checkJobRun(check.input, { ...deps, metrics: undefined }, log);
       return { done: output.done, output };
     }
     case 'crawler': {
@@ -152,6 +156,8 @@ function recordCheckMetrics(check: WaitCheck, output: unknown, deps: Deps): void
   if (!deps.metrics) return;
   const executionArn = String((check.input as { executionArn?: unknown }).executionArn ?? '');
   deps.metrics.record(stepMetrics(CHECK_STEP[check.kind], check.input, output, deps.clock.now()), executionArn);
+  const rows = check.kind === 'job' ? (output as JobRunState).result?.rows : undefined;
+  if (rows) deps.metrics.record(jobRowMetrics(check.input.dataset, rows), executionArn);
 }
 
 const clip = (text: string, limit: number): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
@@ -162,12 +168,10 @@ const clip = (text: string, limit: number): string => (text.length <= limit ? te
  * propagates: the caller is retried, and the fallback covers the rest.
  */
 export async function deliver(record: WaitRecord, deps: Deps, waitDeps: WaitDeps, log: Log): Promise<Delivery> {
-  let delivery: Delivery;
+  let delivery: Delivery = 'still-running';
+  let verdict: CheckVerdict | undefined;
   try {
-    const verdict = await runCheck(record.check, deps, log);
-    if (!verdict.done) return 'still-running';
-    delivery = await waitDeps.tokens.succeed(record.taskToken, verdict.output);
-    if (delivery === 'sent') recordCheckMetrics(record.check, verdict.output, deps);
+    verdict = await runCheck(record.check, deps, log);
   } catch (error) {
     if (error instanceof SluiceError && error.retryable) throw error;
     const name = error instanceof Error ? error.name : 'Error';
@@ -176,6 +180,14 @@ export async function deliver(record: WaitRecord, deps: Deps, waitDeps: WaitDeps
       clip(name, MAX_ERROR_CHARS),
       clip(errorMessage(error), MAX_CAUSE_CHARS),
     );
+  }
+  if (verdict) {
+    if (!verdict.done) return 'still-running';
+    // Only the check's own errors become SendTaskFailure. An error of SendTaskSuccess itself (a refused
+    // connection, a reset, a throttle) propagates: the caller is retried and sends the true result again, so a
+    // successful job is never reported failed (issue 21, defect 9).
+    delivery = await waitDeps.tokens.succeed(record.taskToken, verdict.output);
+    if (delivery === 'sent') recordCheckMetrics(record.check, verdict.output, deps);
   }
   if (delivery === 'sent') log.info('wait completed', { waiterId: record.waiterId, subject: record.subject });
   else log.warn('task token already closed; nothing to complete', { waiterId: record.waiterId, delivery });

@@ -10,19 +10,23 @@ import { asLog, publishMetrics, rootLogger } from '../adapters/lambda/step';
 import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch } from '../domain/intake-batch';
 import { arrivalMetrics, type MetricPoint } from '../domain/metrics';
 
-/** The same arrival metrics as the single-record intake, summed per metric and dataset for the batch. */
+/**
+ * The same arrival metrics as the single-record intake, summed per metric and dataset for the batch. A record that
+ * this delivery recorded counts as accepted even when a later step (starting the run) failed for it: its
+ * redelivery finds it recorded (a duplicate), so it is accepted exactly once.
+ */
 export function batchMetrics(records: RecordOutcome[]): MetricPoint[] {
   const sums = new Map<string, MetricPoint>();
   for (const r of records) {
     const points =
       r.status === 'rejected' || r.status === 'poison'
         ? arrivalMetrics({ status: 'rejected', reason: r.reason })
-        : r.status === 'accepted' || r.status === 'duplicate'
+        : r.status === 'accepted' || r.status === 'duplicate' || (r.status === 'failed' && r.recorded && r.event)
           ? arrivalMetrics({
-              status: r.status,
-              dataset: r.event.dataset,
-              partition: r.event.partitionKey,
-              key: r.event.objectKey,
+              status: r.status === 'failed' ? 'accepted' : r.status,
+              dataset: r.event!.dataset,
+              partition: r.event!.partitionKey,
+              key: r.event!.objectKey,
               startedExecution: null,
             })
           : [];

@@ -1,24 +1,24 @@
 /**
  * The batched intake's writes, over the same items as DynamoArrivalLedger (adapters/aws/dynamo-state.ts):
- *   DS#<dataset>       PENDING#<partition>  firstAt, lastAt (epoch ms), count, version  - one update per batch
- *   EV#<object key>    <sequencer>          dataset, ttl                               - one marker per object
- * Single-item conditional writes only (dynalite has no transactions); reads of the markers are consistent
- * BatchGetItem calls (100 keys each, https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html),
- * whose UnprocessedKeys are asked for again.
+ *   DS#<dataset>       PENDING#<partition>  firstAt, lastAt (epoch ms), count, version  - one update per chunk
+ *   DS#<dataset>       LEASE                arrivals (counter)                         - one bump per chunk
+ *   EV#<object key>    <sequencer>          dataset, partition, ttl                    - one marker per object
+ * One TransactWriteItems per chunk of at most 98 events of one partition, all or nothing. A marker whose condition
+ * fails (the event was recorded by another delivery) cancels the transaction with a reason per action
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html, Errors:
+ * TransactionCanceledException, CancellationReasons in request order); those events are duplicates, and the
+ * transaction is made again without them. Reads of the markers are consistent BatchGetItem calls (100 keys each,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html), whose UnprocessedKeys
+ * are asked for again.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AwsThrottledError } from '../../domain/errors';
-import { eventId, type ArrivalBatchStore, type ObjectEvent } from '../../domain/intake-batch';
+import { eventId, RECORD_CHUNK, type ArrivalBatchStore, type ObjectEvent } from '../../domain/intake-batch';
+import { bumpArrivals, cancellationCodes, openPending, putMarker, transact } from './dynamo-state';
 import { call, mapAwsError } from './errors';
 
-const EVENT_MARKER_DAYS = 7;
 const KEYS_PER_BATCH_GET = 100;
 const UNPROCESSED_ATTEMPTS = 5;
-
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
 const markerKey = (e: Pick<ObjectEvent, 'objectKey' | 'sequencer'>) => ({ pk: `EV#${e.objectKey}`, sk: e.sequencer });
 
@@ -52,39 +52,32 @@ export class DynamoArrivalBatches implements ArrivalBatchStore {
     return seen;
   }
 
-  async addPending(dataset: string, partitionKey: string, count: number, at: Date): Promise<void> {
-    await call('DynamoDB UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: `DS#${dataset}`, sk: `PENDING#${partitionKey}` },
-          // The version bump makes a concurrent claim's versioned delete fail and re-read, as for one arrival.
-          UpdateExpression: 'SET firstAt = if_not_exists(firstAt, :at), lastAt = :at ADD #count :n, version :one',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':at': at.getTime(), ':n': count, ':one': 1 },
-        }),
-      ),
-    );
-  }
-
-  async markRecorded(event: ObjectEvent, at: Date): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...markerKey(event),
-            dataset: event.dataset,
-            ttl: Math.floor(at.getTime() / 1000) + EVENT_MARKER_DAYS * 86400,
-          },
-          // Two deliveries of one event racing each other: exactly one of them is the original.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw mapAwsError(error, 'DynamoDB PutItem');
+  async recordEvents(
+    dataset: string,
+    partitionKey: string,
+    events: readonly ObjectEvent[],
+    at: Date,
+  ): Promise<{ recorded: ObjectEvent[]; duplicates: ObjectEvent[] }> {
+    if (events.length > RECORD_CHUNK) throw new Error(`recordEvents takes at most ${RECORD_CHUNK} events`);
+    let left = [...events];
+    const duplicates: ObjectEvent[] = [];
+    // Each round either commits or finds at least one more duplicate, so it ends within events.length + 1 rounds.
+    while (left.length > 0) {
+      try {
+        await transact(this.doc, [
+          ...left.map((e) => putMarker(this.table, e, at.getTime())),
+          openPending(this.table, dataset, partitionKey, at.getTime(), left.length),
+          bumpArrivals(this.table, dataset),
+        ]);
+        return { recorded: left, duplicates };
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        const seen = left.filter((_, i) => codes?.[i] === 'ConditionalCheckFailed');
+        if (seen.length === 0) throw mapAwsError(error, 'DynamoDB TransactWriteItems');
+        duplicates.push(...seen);
+        left = left.filter((_, i) => codes?.[i] !== 'ConditionalCheckFailed');
+      }
     }
+    return { recorded: [], duplicates };
   }
 }

@@ -1,29 +1,14 @@
 /**
- * The batched intake's store over the local runtime's in-memory debounce ledger (the same items the single-record
- * intake writes: pending partitions and seen events), so the local runtime feeds the batch handler AWS runs.
- *
- * In one process nothing can fail between two writes, so the ledger's `recordArrival` writes an object's marker
- * and its partition's pending entry in one synchronous step: `addPending` has nothing left to do (the per-object
- * count it would add is what the markers add), and a duplicate that lost the marker race adds nothing at all.
+ * The batched intake's store over the local runtime's debounce ledger: the DynamoDB batch adapter itself
+ * (adapters/aws/dynamo-arrival-batches.ts) on the ledger's in-memory DynamoDB, so the local runtime writes the
+ * same items in the same transactions as AWS.
  */
-import { eventId, type ArrivalBatchStore, type ObjectEvent } from '../../domain/intake-batch';
-import type { MemoryArrivalLedger } from '../memory/state';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoArrivalBatches } from '../aws/dynamo-arrival-batches';
+import { MEMORY_STATE_TABLE, type MemoryArrivalLedger } from '../memory/state';
 
-export class LedgerArrivalBatches implements ArrivalBatchStore {
-  constructor(private readonly ledger: MemoryArrivalLedger) {}
-
-  async recordedEvents(events: readonly ObjectEvent[]): Promise<Set<string>> {
-    if (events.length === 0) return new Set();
-    const seen = new Set(this.ledger.exportSeen());
-    return new Set(events.map(eventId).filter((id) => seen.has(id)));
-  }
-
-  async addPending(): Promise<void> {
-    // Written with each marker by markRecorded (see above).
-  }
-
-  async markRecorded(event: ObjectEvent): Promise<boolean> {
-    const { duplicate } = await this.ledger.recordArrival(event);
-    return !duplicate;
+export class LedgerArrivalBatches extends DynamoArrivalBatches {
+  constructor(ledger: MemoryArrivalLedger) {
+    super(ledger.store.doc as unknown as DynamoDBDocumentClient, MEMORY_STATE_TABLE);
   }
 }

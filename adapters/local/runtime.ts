@@ -210,6 +210,8 @@ export class LocalRuntime implements ExecutionStarter {
    */
   async startExecution(name: string, input: ExecutionInput): Promise<string> {
     const arn = this.executionArnFor(name);
+    // StartExecution is idempotent by name, as on AWS: the run protocol re-issues a start-up lease's start.
+    if (this.datasetOf.has(arn)) return arn;
     this.datasetOf.set(arn, input.dataset);
     const run = new Promise<void>((begin) => setImmediate(begin))
       .then(() => this.execute(arn, input))

@@ -97,15 +97,24 @@ function buildReport(input: NotifyFailureInput, deps: Deps): FailureReport {
     cause = 'the run failed without a recorded error';
   }
   const crawled = state.crawl?.done === true || state.run?.skipCrawler === true;
+  // Which partitions still need a run depends on where it broke (issue 21, defects 5 and 12):
+  // - job runs failed: the failed partitions (the others were converted and registered);
+  // - registering in Athena failed: the run's whole list, since its succeeded partitions were converted but never
+  //   registered and would otherwise appear in no list;
+  // - only the release of the lease failed: nothing. Every partition was processed and registered; the release
+  //   after the failure forgets the claim (its succeeded list keeps it all) and hands the lease on.
+  const registrationFailed = failedStep !== undefined && /PartitionRefresh/.test(failedStep);
+  const onlyReleaseFailed = failedStep === 'releaseLease';
+  const runList = listRerunInput(state, dataset, crawled);
   let rerunInput: ExecutionInput | null = null;
   // Issue 12: the failed partitions, or else the run's whole list, by reference (a manifest input), any size.
   // The re-run skips the crawl whenever this run's crawl is done (the summary only knows the run's own setting).
   const stored = summary?.rerunInput ? { ...summary.rerunInput, skipCrawler: crawled } : null;
-  const byReference = stored ?? (failedCount > 0 ? null : listRerunInput(state, dataset, crawled));
+  const byReference = registrationFailed ? (runList ?? stored) : (stored ?? (failedCount > 0 ? null : runList));
   const partitions: PartitionValues[] | undefined =
-    failedPartitions.length > 0 ? failedPartitions.map((f) => f.partition) : state.partitions;
-  if (!state.run) {
-    // The request itself was refused (bad input or unknown dataset): there is nothing valid to re-run.
+    failedPartitions.length > 0 && !registrationFailed ? failedPartitions.map((f) => f.partition) : state.partitions;
+  if (!state.run || onlyReleaseFailed) {
+    // The request itself was refused (bad input or unknown dataset), or all the work was done: nothing to re-run.
   } else if (byReference) {
     rerunInput = byReference;
   } else if (partitions && partitions.length > 0) {

@@ -15,7 +15,7 @@ import { LeaseHeldError } from '../errors';
 import { partitionFromKey } from '../partitions';
 import type { Deps, Log } from '../ports';
 import { validateRunRequest } from '../run-inputs';
-import { arrivedSince, ensureRunActive, returnClaimsOfOthers, RUN_LEASE_SECONDS } from '../runs';
+import { returnClaimsOfOthers, RUN_LEASE_SECONDS, startRunIfNeeded } from '../runs';
 import { artifactsContext, partitionsDealtWith, prepareManualDebounce, writeClaimedList } from './summary';
 
 /** First step: validates the execution input (automatic or manual) and holds the dataset's run lease. */
@@ -68,15 +68,11 @@ async function holdLease(dataset: string, executionArn: string, request: Executi
         `start this one again once that run has ended, with the same input: ${JSON.stringify(request)}`,
     );
   }
-  try {
-    // Took over an expired lease (its owner died unseen): whatever that run had claimed goes back to pending.
-    await returnClaimsOfOthers(dataset, executionArn, deps, log);
-  } catch (error) {
-    // This step's failure path has no run context to release the lease with: release it here (the retry
-    // takes it again).
-    await deps.leases.release(dataset, executionArn).catch(() => false);
-    throw error;
-  }
+  // Took over an expired lease (its owner died unseen): whatever that run had claimed goes back to pending. If this
+  // fails, the lease stays with this execution: the step's retry takes it again (same owner), and if the
+  // execution fails for good, its status-change event hands the lease on (releaseLeaseOfDeadExecution). Giving it
+  // back here instead could strand an arrival that deferred to it meanwhile.
+  await returnClaimsOfOthers(dataset, executionArn, deps, log);
 }
 
 /** Debounce step: "not settled yet, wait N s", or the settled set of partitions, claimed atomically. */
@@ -139,8 +135,12 @@ interface RunStateForRelease {
 
 /**
  * Last step of every path. The run puts back what it claimed but neither processed nor named in its
- * notification, releases the lease, then starts a follow-up if arrivals are pending: also when the lease was
- * already gone (this step retried, or an SDK retry of the applied delete), since the retry must not strand them.
+ * notification, then hands its lease on to a follow-up (acquire replacing itself): the follow-up starts if
+ * anything is pending and otherwise gives the lease back, unless an arrival came meanwhile (docs/protocol.md).
+ * No "arrived since the run started" rule: whatever is pending was neither processed nor named in a notification,
+ * so it needs a run, whether the run failed, was manual, or claimed only part of the pending set.
+ * A retry of this step finds its claim dealt with and the lease handed on (then it re-issues the follow-up's
+ * StartExecution if that may not have been made).
  */
 export async function releaseLease(input: ReleaseLeaseInput, deps: Deps, log: Log): Promise<ReleaseLeaseOutput> {
   const keep = await dealtWith(input, deps);
@@ -150,11 +150,9 @@ export async function releaseLease(input: ReleaseLeaseInput, deps: Deps, log: Lo
     if (back.length > 0)
       log.warn('claimed partitions neither processed nor notified went back to pending', { partitions: back.length });
   }
-  const released = await deps.leases.release(input.dataset, input.executionArn);
-  if (!released) log.info('lease not held by this execution (already released or taken over)');
-  // A failed run's own arrivals (its claim failed, or went back above) are not restarted at once, which would
-  // repeat the failure in a loop: the next arrival or the catch-up schedule retries them.
-  const startIf = input.outcome === 'failed' ? arrivedSince(input.runStartedAt) : undefined;
-  const followUp = await ensureRunActive(input.dataset, 'follow-up', deps, log, { startIf });
-  return followUp ? { released, followUpExecutionArn: followUp } : { released };
+  const next = await startRunIfNeeded(input.dataset, 'follow-up', deps, log, { replacing: input.executionArn });
+  if (!next.acquired) log.info('lease not held by this execution (already handed on)');
+  return next.startedExecution
+    ? { released: next.acquired, followUpExecutionArn: next.startedExecution }
+    : { released: next.acquired };
 }

@@ -50,10 +50,12 @@ async function runUpToClaim(w: World): Promise<{ arn: string; claimed: string[] 
   w.clock.advance(QUIET);
   return { arn, claimed: await claim(w, arn) };
 }
-const deleteOfPending = (c: { kind: string; sk: string }) => c.kind === 'DeleteCommand' && c.sk.startsWith('PENDING#');
+/** The claim's transaction: it deletes the pending items it claims, on their versions (adapters/aws/dynamo-state.ts). */
+const deleteOfPending = (c: { kind: string; input: object }) =>
+  c.kind === 'TransactWriteCommand' && /"Delete":\{[^}]*"PENDING#/.test(JSON.stringify(c.input));
 
 describe('1. the claim step is idempotent', () => {
-  test('a delete throttled mid-claim: the retried claim returns every partition, the first one included', async () => {
+  test('a claim transaction throttled: the retried claim returns every partition', async () => {
     const w = await dynamoWorld(dynamo);
     await land(w, 1);
     await land(w, 2);
@@ -61,7 +63,7 @@ describe('1. the claim step is idempotent', () => {
     await prepare(w, arn);
     w.clock.advance(QUIET);
     let deletes = 0;
-    const faults = injectFaults(dynamo, (c) => (deleteOfPending(c) && ++deletes === 2 ? 'throttle' : undefined));
+    const faults = injectFaults(dynamo, (c) => (deleteOfPending(c) && ++deletes === 1 ? 'throttle' : undefined));
     await expect(claimArrivals({ dataset: 'orders', executionArn: arn }, w.deps, log)).rejects.toMatchObject({
       name: 'AwsThrottledError',
     });
@@ -70,7 +72,7 @@ describe('1. the claim step is idempotent', () => {
     expect(await pendingCount(w)).toBe(0);
   });
 
-  test('an SDK retry of its own applied delete (ConditionalCheckFailed) is still its own partition', async () => {
+  test('an SDK retry of its own applied claim transaction is still its own claim', async () => {
     const w = await dynamoWorld(dynamo);
     await land(w, 1);
     await land(w, 2);
@@ -86,7 +88,7 @@ describe('1. the claim step is idempotent', () => {
     expect(claimed).toEqual([day(1), day(2)]);
   });
 
-  test('a claim that fails for good after its deletes: the failure path puts the partitions back', async () => {
+  test('a claim that fails for good: nothing was taken (one transaction), so everything is still pending', async () => {
     const w = await dynamoWorld(dynamo);
     await land(w, 1);
     await land(w, 2);
@@ -94,11 +96,9 @@ describe('1. the claim step is idempotent', () => {
     const runStartedAt = w.clock.now().toISOString();
     await prepare(w, arn);
     w.clock.advance(QUIET);
-    // Every write after the deletes fails with a fatal error (not retried by the ASL).
-    let deletes = 0;
+    // The claim's transaction fails with a fatal error (not retried by the ASL).
     const faults = injectFaults(dynamo, (c) => {
-      if (deleteOfPending(c)) deletes++;
-      if (deletes >= 2 && !deleteOfPending(c) && c.sk.startsWith('CLAIM#') && c.kind !== 'GetCommand')
+      if (deleteOfPending(c))
         throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
           name: 'ValidationException',
         });
@@ -190,18 +190,20 @@ describe('3. pending work is never stranded', () => {
       runStartedAt: '2024-03-01T09:00:00Z',
     };
     await expect(releaseLease(input, w.deps, log)).rejects.toMatchObject({ name: 'AwsThrottledError' });
-    const retried = await releaseLease(input, w.deps, log);
-    expect(retried.followUpExecutionArn).toBeDefined();
-    expect(w.executions.started).toHaveLength(2);
+    // The lease went to the follow-up's start-up lease; the retried step re-issues its StartExecution.
+    await releaseLease(input, w.deps, log);
+    const lease = await w.deps.leases.current('orders');
+    expect(w.executions.started.map((s) => w.executions.executionArnFor(s.name))).toContain(lease!.owner);
+    expect(lease!.owner).not.toBe(run.arn);
   });
 
-  test('the SDK retries an applied lease delete: the release step still starts the follow-up', async () => {
+  test('the SDK retries the applied hand-over of the lease: the release step still starts the follow-up', async () => {
     const w = await dynamoWorld(dynamo);
     await land(w, 1);
     const run = await runUpToClaim(w);
     await land(w, 2);
     const faults = injectFaults(dynamo, (c) =>
-      c.kind === 'DeleteCommand' && c.sk === 'LEASE' ? 'applied-then-retried' : undefined,
+      c.kind === 'UpdateCommand' && c.sk === 'LEASE' ? 'applied-then-retried' : undefined,
     );
     const out = await releaseLease(
       { dataset: 'orders', executionArn: run.arn, outcome: 'succeeded', runStartedAt: '2024-03-01T09:00:00Z' },
@@ -213,7 +215,7 @@ describe('3. pending work is never stranded', () => {
     expect(w.executions.started).toHaveLength(2);
   });
 
-  test('the status-change handler whose lease release was applied but timed out: its retry still starts a run', async () => {
+  test('the status-change handler whose lease hand-over was applied but timed out: its retry still starts a run', async () => {
     const w = await dynamoWorld(dynamo);
     await land(w, 1);
     const dead = await runUpToClaim(w);
@@ -221,12 +223,14 @@ describe('3. pending work is never stranded', () => {
       detail: { executionArn: dead.arn, status: 'ABORTED', input: '{"dataset":"orders","trigger":"arrival"}' },
     };
     const faults = injectFaults(dynamo, (c) =>
-      c.kind === 'DeleteCommand' && c.sk === 'LEASE' ? 'applied-then-timeout' : undefined,
+      c.kind === 'UpdateCommand' && c.sk === 'LEASE' ? 'applied-then-timeout' : undefined,
     );
     await releaseLeaseOfDeadExecution(event, w.deps, log).catch(() => undefined);
     faults.restore();
     await releaseLeaseOfDeadExecution(event, w.deps, log);
-    expect(w.executions.started).toHaveLength(2);
+    expect(new Set(w.executions.started.map((s) => s.name)).size).toBe(2); // its start re-issued, one execution
+    // The follow-up's first step returns the dead run's claim (the handler's first attempt died before it could).
+    await prepare(w, (await w.deps.leases.current('orders'))!.owner);
     expect(await pendingCount(w)).toBe(1);
   });
 });

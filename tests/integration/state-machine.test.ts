@@ -318,7 +318,7 @@ describe('failures notify SNS exactly once and end failed', () => {
     }
   });
 
-  test('the run still ends failed (and frees the lease) when SNS itself is down', async () => {
+  test('the run still ends failed when SNS itself is down, and hands its unnotified arrivals to a follow-up', async () => {
     const world = fakeWorld();
     world.crawlers.script = { pollsToFinish: 0, outcome: 'CANCELLED', errorMessage: undefined };
     await arrive(world, 'orders', 'year=2024/month=01/day=05');
@@ -329,7 +329,12 @@ describe('failures notify SNS exactly once and end failed', () => {
       },
     });
     expect(result.status).toBe('FAILED');
-    expect(await world.leases.current('orders')).toBeNull();
+    // No notification named its partition, so the arrival is not dealt with (I1): the release hands the lease
+    // straight to a follow-up run instead of freeing it.
+    const lease = await world.leases.current('orders');
+    expect(lease?.owner).not.toBe(EXECUTION_ARN);
+    expect(lease?.starting?.input).toMatchObject({ dataset: 'orders', trigger: 'follow-up' });
+    expect(await world.arrivals.pendingSummary('orders')).toMatchObject({ partitions: 1 });
   });
 });
 

@@ -1,12 +1,14 @@
-/** A real DynamoDB API on loopback (dynalite), started and stopped by the tests themselves. */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/**
+ * A real DynamoDB API on loopback: moto's DynamoDB (tests/support/moto.ts), with transactions, started and stopped
+ * by the tests themselves. dynalite is no longer used here: it has no TransactWriteItems, which the state protocol
+ * is built on (docs/protocol.md).
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import type { Deps } from '../../domain/ports';
 import { fakeWorld, TickingClock } from './fakes';
+import { startMoto } from './moto';
 
 /** The state table's key schema (pk, sk; on demand), as the stack creates it. */
 export function stateTableDefinition(name: string) {
@@ -27,53 +29,36 @@ export function stateTableDefinition(name: string) {
 export interface LocalDynamo {
   doc: DynamoDBDocumentClient;
   client: DynamoDBClient;
+  endpoint: string;
   createTable(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startDynamo(): Promise<LocalDynamo> {
-  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  // Requests dynalite is still answering: stop() waits for them, because dynalite throws (and takes the jest
-  // worker down) when its database is closed under a running request.
-  let inFlight = 0;
-  server.on('request', (_req, res) => {
-    inFlight++;
-    res.on('close', () => inFlight--);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const moto = await startMoto();
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: moto.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
   return {
     client,
+    endpoint: moto.endpoint,
     doc: DynamoDBDocumentClient.from(client),
     async createTable(name: string) {
-      await client.send(new CreateTableCommand(stateTableDefinition(name)));
-      // dynalite answers CREATING at first even with createTableMs 0; use the table once it is ACTIVE.
-      for (let i = 0; i < 200; i++) {
-        const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-        if (Table?.TableStatus === 'ACTIVE') return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(`table ${name} did not become ACTIVE`);
+      await client.send(new CreateTableCommand(stateTableDefinition(name))); // moto: ACTIVE at once
     },
-    /** Call after the test's own work has settled; no new request gets through once the client is destroyed. */
     async stop() {
       client.destroy();
-      while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await moto.stop();
     },
   };
 }
 
 let tables = 0;
 
-/** A fake world whose debounce ledger and run lease live in a fresh dynalite table; the clock moves only when told. */
+/** A fake world whose debounce ledger and run lease live in a fresh moto table; the clock moves only when told. */
 export async function dynamoWorld(dynamo: LocalDynamo, prefix = 'state') {
   const table = `${prefix}-${++tables}`;
   await dynamo.createTable(table);
@@ -98,7 +83,7 @@ export type Fault =
   | 'applied-then-retried';
 
 export interface DynamoCall {
-  /** GetCommand, PutCommand, UpdateCommand, DeleteCommand, QueryCommand. */
+  /** GetCommand, PutCommand, UpdateCommand, DeleteCommand, QueryCommand, TransactWriteCommand. */
   kind: string;
   input: { Key?: { pk?: string; sk?: string }; Item?: { pk?: string; sk?: string }; [k: string]: unknown };
   /** The item's sort key (or the query's prefix), for matching: LEASE, PENDING#..., CLAIM#..., a sequencer. */

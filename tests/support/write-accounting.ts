@@ -49,8 +49,10 @@ export interface AccountingOptions {
 
 const MIDDLEWARE_NAME = 'sluiceWriteAccounting';
 
-function scalar(value: AttributeValue | undefined): string {
-  if (!value) return '';
+function scalar(value: AttributeValue | string | number | undefined): string {
+  if (value === undefined || value === '') return '';
+  // The in-memory DynamoDB's document client sees plain values (the SDK's middleware sees marshalled ones).
+  if (typeof value !== 'object') return `${typeof value === 'number' ? 'N' : 'S'}:${String(value)}`;
   const [type, v] = Object.entries(value)[0] ?? ['', ''];
   return `${type}:${String(v)}`;
 }

@@ -151,6 +151,8 @@ describe('claimArrivals', () => {
     });
     w.clock.advance(120);
     const pending = await w.arrivals.pendingSummary('orders');
+    // Only the lease holder claims (docs/protocol.md): the run holds its lease from its first step.
+    await w.leases.acquire('orders', ARN, w.clock.now(), 600);
     const out = await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, log);
     expect(out).toMatchObject({ settled: true, partitionCount: 1 });
     expect(await claimedList(w.deps, out)).toEqual([P]);

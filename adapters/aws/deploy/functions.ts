@@ -122,9 +122,12 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       [ctx.tableArn],
     );
   const startExecution = allow(['states:StartExecution'], [ctx.stateMachineArn]);
-  // Lease and claim bookkeeping (read, conditional update, delete, query of pending); recording an arrival also puts.
-  const leaseAndClaims = table(['GetItem', 'UpdateItem', 'DeleteItem', 'Query']);
-  const ledgerAndLease = table(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+  // Lease, claims and arrivals change together in TransactWriteItems (docs/protocol.md). A transaction has no IAM
+  // action of its own: each action in it is authorized as PutItem, UpdateItem, DeleteItem or ConditionCheckItem
+  // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+  const transactional = ['PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'];
+  const leaseAndClaims = table(['GetItem', ...transactional, 'Query']);
+  const ledgerAndLease = table(['GetItem', ...transactional, 'Query']);
   const rawPrefixes = config.datasets.map((d) => d.raw.prefix);
   const sendTo = (queue: string) => allow(['sqs:SendMessage'], [arn(queue)]);
   // Key resolution: one HeadObject decides which form of an ambiguous key exists. HEAD needs s3:GetObject, and
@@ -188,7 +191,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     releaseLease: [leaseAndClaims, startExecution, ...readRunArtifacts],
     // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
     onArrivalBatch: [
-      table(['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']),
+      table(['GetItem', 'BatchGetItem', ...transactional, 'Query']),
       startExecution,
       sendTo(QUEUES.intake),
       allow(

@@ -1,11 +1,10 @@
 /**
- * Every AWS service the packaged bundles call, on loopback: dynalite for DynamoDB, protocol-level fakes for the rest.
+ * Every AWS service the packaged bundles call, on loopback: moto's DynamoDB (transactions included, which dynalite
+ * lacks and the run protocol uses), protocol-level fakes for the rest.
  * `env` is what a Lambda container needs so that the bundles' SDK clients talk to them: AWS SDK v3 reads
  * AWS_ENDPOINT_URL_<SERVICE> (service-specific endpoints), plus fake credentials and a region.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
+import { startMoto } from '../moto';
 import { FakeAthena } from './athena';
 import { FakeGlue } from './glue';
 import { FakeS3 } from './s3';
@@ -44,9 +43,8 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
   const s3 = new FakeS3(server);
   await s3.start();
   glue.summaries = (bucket, key, body) => s3.put(bucket, key, body, 'application/json');
-  const dynamo: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
-  const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const dynamo = await startMoto();
+  const dynamoUrl = dynamo.endpoint;
   const env = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
@@ -78,7 +76,7 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
     async stop() {
       await server.stop();
       await s3.stop();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await dynamo.stop();
     },
   };
 }

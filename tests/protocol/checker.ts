@@ -1,0 +1,354 @@
+/**
+ * An exhaustive, deterministic scheduler for the run protocol (issue 21; docs/protocol.md, "The checker").
+ *
+ * The real TypeScript cores (domain/runs.ts, domain/intake-batch.ts, domain/steps/run.ts) and the real DynamoDB
+ * and Step Functions adapters run against the in-memory DynamoDB (adapters/memory/dynamo.ts) and a Step Functions
+ * stand-in. Every call an adapter makes (`doc.send`, `sfn.send`) is a *gate*: the calling actor parks there, and
+ * the scheduler picks which parked call goes next and what happens to it:
+ *   none      - applied, answered
+ *   throttle  - not applied; the caller sees ThrottlingException
+ *   timeout   - applied; the caller sees a TimeoutError (the SDK gave up)
+ *   crash     - applied; the caller's process dies (Lambda timeout / crash); its environment reacts (SQS
+ *               redelivers the batch, the state machine retries the step, EventBridge retries the handler)
+ *   retry     - applied, the answer lost, and the SDK sends the same request again: the caller sees the second
+ *               answer (a conditional write's ConditionalCheckFailed; a transaction's token makes it a no-op)
+ * Actors run between gates without interruption (their code is synchronous there), so switching at every gate
+ * enumerates every interleaving of their store and AWS calls.
+ *
+ * Search: depth-first over the choices, replaying the choice prefix on a fresh world to reach a node (stateless
+ * model checking), with state hashing: a node whose state was seen before is not expanded again. The state is the
+ * store's content, the scheduler's own state (faults used), the ghost state, and for each actor a digest of every
+ * answer it has received: the actors are deterministic functions of their answers (Math.random is replaced by a
+ * per-actor sequence, the clock is fixed), so equal digests mean equal futures. That is sound: every schedule
+ * passes through explored states only, and each state's successors are explored once.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+
+export type FaultKind = 'none' | 'throttle' | 'timeout' | 'crash' | 'retry';
+export const FAULT_KINDS: FaultKind[] = ['none', 'throttle', 'timeout', 'crash', 'retry'];
+
+export interface Choice {
+  gate: string;
+  fault: FaultKind;
+}
+
+/** One parked call. */
+interface Gate {
+  label: string;
+  actor: string;
+  /** What the call is (for traces): the command and the item it touches. */
+  describe: string;
+  write: boolean;
+  /** Whether faults may be injected here (a scenario may limit them to some calls). */
+  faultable: boolean;
+  apply: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Actor {
+  name: string;
+  digest: string;
+  calls: number;
+  random: number;
+  state: 'running' | 'done' | 'crashed';
+}
+
+const als = new AsyncLocalStorage<string>();
+
+const awsError = (name: string, message: string) =>
+  Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
+
+/** A replayable world: the scenario builds its actors on it. */
+export class Sched {
+  readonly gates: Gate[] = [];
+  readonly actors = new Map<string, Actor>();
+  readonly trace: string[] = [];
+  faultsUsed = 0;
+  violation: string | undefined;
+  private spawned = 0;
+
+  constructor(readonly maxFaults: number) {}
+
+  get currentActor(): string | undefined {
+    return als.getStore();
+  }
+
+  /** A per-actor deterministic Math.random (execution names use it). */
+  random(): number {
+    const actor = this.actors.get(als.getStore() ?? '');
+    if (!actor) return 0.5;
+    actor.random++;
+    // Distinct per actor (execution names must not collide) and per call, the same on every replay.
+    const h = createHash('sha1').update(`${actor.name}#${actor.random}`).digest();
+    return h.readUInt32BE(0) / 2 ** 32;
+  }
+
+  /**
+   * Runs `fn` as actor `name`; `onEnd` sees how it ended (not called for a crash: `onCrash` is). Deterministic
+   * names: the scenario gives them.
+   */
+  spawn(
+    name: string,
+    fn: () => Promise<unknown>,
+    onEnd?: (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => void,
+    onCrash?: () => void,
+  ): void {
+    if (this.actors.has(name)) throw new Error(`actor ${name} exists`);
+    const actor: Actor = { name, digest: '', calls: 0, random: 0, state: 'running' };
+    this.actors.set(name, actor);
+    this.spawned++;
+    (actor as Actor & { onCrash?: () => void }).onCrash = onCrash;
+    void als.run(name, async () => {
+      try {
+        const value = await fn();
+        if (actor.state !== 'running') return;
+        actor.state = 'done';
+        onEnd?.({ ok: true, value });
+      } catch (error) {
+        if (actor.state !== 'running') return;
+        actor.state = 'done';
+        onEnd?.({ ok: false, error });
+      }
+    });
+  }
+
+  /** Parks the calling actor at a gate until the scheduler picks it. */
+  gate(describe: string, write: boolean, apply: () => unknown, faultable = true): Promise<unknown> {
+    const name = als.getStore();
+    const actor = name ? this.actors.get(name) : undefined;
+    if (!actor) return Promise.resolve(apply()); // set-up code outside any actor: no gate
+    if (actor.state !== 'running') return new Promise(() => {}); // a crashed actor's stragglers never return
+    const label = `${actor.name}#${++actor.calls}`;
+    return new Promise((resolve, reject) => {
+      this.gates.push({ label, actor: actor.name, describe, write, faultable, apply, resolve, reject });
+    });
+  }
+
+  /** Lets every actor run to its next gate (the code between gates is synchronous; two turns drain it). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+  }
+
+  /** The choices from here: every parked call, with every fault the budget allows. */
+  enabled(): Choice[] {
+    const out: Choice[] = [];
+    for (const g of [...this.gates].sort((a, b) => (a.label < b.label ? -1 : 1))) {
+      out.push({ gate: g.label, fault: 'none' });
+      if (this.faultsUsed >= this.maxFaults || !g.faultable) continue;
+      out.push({ gate: g.label, fault: 'throttle' });
+      if (!g.write) continue;
+      out.push(
+        { gate: g.label, fault: 'timeout' },
+        { gate: g.label, fault: 'crash' },
+        { gate: g.label, fault: 'retry' },
+      );
+    }
+    return out;
+  }
+
+  private record(actor: Actor, outcome: string): void {
+    actor.digest = createHash('sha1').update(actor.digest).update(outcome).digest('base64');
+  }
+
+  /** Takes one choice: runs the picked call with its fault and answers its actor. */
+  step(choice: Choice): void {
+    const index = this.gates.findIndex((g) => g.label === choice.gate);
+    if (index < 0) throw new Error(`replay diverged: no gate ${choice.gate}`);
+    const [g] = this.gates.splice(index, 1) as [Gate];
+    const actor = this.actors.get(g.actor)!;
+    if (choice.fault !== 'none') this.faultsUsed++;
+    this.trace.push(`${g.label} ${g.describe}${choice.fault === 'none' ? '' : ` [${choice.fault}]`}`);
+    const run = (): { ok: true; value: unknown } | { ok: false; error: unknown } => {
+      try {
+        return { ok: true, value: als.run(g.actor, g.apply) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    };
+    let answer: { ok: true; value: unknown } | { ok: false; error: unknown };
+    switch (choice.fault) {
+      case 'throttle':
+        answer = { ok: false, error: awsError('ThrottlingException', 'Rate exceeded (injected)') };
+        break;
+      case 'timeout':
+        run();
+        answer = {
+          ok: false,
+          error: awsError('TimeoutError', 'socket timed out after the call was applied (injected)'),
+        };
+        break;
+      case 'crash':
+        run();
+        actor.state = 'crashed';
+        for (let i = this.gates.length - 1; i >= 0; i--)
+          if (this.gates[i]!.actor === actor.name) this.gates.splice(i, 1);
+        this.record(actor, 'crash');
+        (actor as Actor & { onCrash?: () => void }).onCrash?.();
+        return;
+      case 'retry':
+        run();
+        answer = run();
+        break;
+      default:
+        answer = run();
+    }
+    this.record(
+      actor,
+      answer.ok ? `ok:${stable(answer.value)}` : `err:${(answer.error as { name?: string }).name ?? 'Error'}`,
+    );
+    if (answer.ok) g.resolve(answer.value);
+    else g.reject(answer.error);
+  }
+
+  /** The scheduler's part of the state: live actors' digests and what they wait on, and the faults used. */
+  fingerprint(): string {
+    const live = [...this.actors.values()]
+      .filter((a) => a.state === 'running')
+      .map((a) => `${a.name}:${a.digest}`)
+      .sort();
+    return `${this.faultsUsed}|${live.join(',')}|${this.gates
+      .map((g) => g.label)
+      .sort()
+      .join(',')}`;
+  }
+}
+
+function stable(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Set ? [...v].sort() : v)) ?? 'undefined';
+  } catch {
+    return String(value);
+  }
+}
+
+/** A scenario: builds a world on a scheduler and says what must hold. */
+export interface Scenario {
+  name: string;
+  /** Faults per schedule. */
+  maxFaults: number;
+  /** Builds the world and spawns the first actors; returns the world's checks. */
+  build(sched: Sched): Promise<World>;
+}
+
+export interface World {
+  /** The rest of the state (store content, ghost state, what AWS saw), as text. */
+  fingerprint(): string;
+  /** Invariants that hold at every step; a message when one is broken. */
+  always(): string | undefined;
+  /** Invariants that hold once nothing can happen any more. */
+  atEnd(): string | undefined;
+  /** Called when nothing is parked: may start the next phase (a later event, the clock passing). */
+  quiet?(): boolean;
+}
+
+export interface Report {
+  scenario: string;
+  maxFaults: number;
+  /** Schedules explored: DFS paths that reached an end state or a state explored before (each covers a class). */
+  schedules: number;
+  /** Distinct states reached. */
+  states: number;
+  /** Ends (quiescent states) reached. */
+  ends: number;
+  violations: number;
+  /** The shortest failing schedule, as the calls it took. */
+  counterexample?: { message: string; trace: string[] };
+  /** Stopped at the state limit (then not exhaustive). */
+  truncated: boolean;
+}
+
+/** Replays `prefix` on a fresh world; returns the scheduler and world at its end (settled). */
+async function replay(scenario: Scenario, prefix: Choice[]): Promise<{ sched: Sched; world: World }> {
+  const sched = new Sched(scenario.maxFaults);
+  const random = Math.random;
+  Math.random = () => sched.random();
+  try {
+    const world = await scenario.build(sched);
+    await sched.settle();
+    for (const choice of prefix) {
+      await advanceQuiet(sched, world);
+      sched.step(choice);
+      await sched.settle();
+    }
+    await advanceQuiet(sched, world);
+    return { sched, world };
+  } finally {
+    Math.random = random;
+  }
+}
+
+async function advanceQuiet(sched: Sched, world: World): Promise<void> {
+  while (sched.gates.length === 0 && world.quiet?.()) await sched.settle();
+}
+
+/**
+ * Explores every schedule of the scenario within its fault bound. Breadth of the search is bounded only by
+ * `maxStates` (reported as truncated when hit: the scenarios are sized to stay under it).
+ */
+export async function explore(scenario: Scenario, maxStates = 2_000_000): Promise<Report> {
+  const seen = new Set<string>();
+  const report: Report = {
+    scenario: scenario.name,
+    maxFaults: scenario.maxFaults,
+    schedules: 0,
+    states: 0,
+    ends: 0,
+    violations: 0,
+    truncated: false,
+  };
+  // Iterative DFS; each node is reached by replaying its prefix.
+  const stack: Choice[][] = [[]];
+  while (stack.length > 0) {
+    const prefix = stack.pop()!;
+    const random = Math.random;
+    const { sched, world } = await replay(scenario, prefix);
+    Math.random = random;
+    const broken =
+      world.always() ??
+      sched.violation ??
+      (prefix.length > MAX_DEPTH ? `no progress: more than ${MAX_DEPTH} calls without ending (livelock)` : undefined);
+    if (broken) {
+      report.violations++;
+      if (!report.counterexample || report.counterexample.trace.length > sched.trace.length)
+        report.counterexample = { message: broken, trace: sched.trace };
+      report.schedules++;
+      continue;
+    }
+    const key = `${sched.fingerprint()}\n${world.fingerprint()}`;
+    const hash = createHash('sha1').update(key).digest('base64');
+    if (seen.has(hash)) {
+      report.schedules++;
+      continue;
+    }
+    seen.add(hash);
+    report.states++;
+    if (process.env.SLUICE_CHECK_PROGRESS && report.states % 200 === 0)
+      console.error(`  ${scenario.name}: ${report.states} states, depth ${prefix.length}, stack ${stack.length}`);
+    if (report.states >= maxStates) {
+      report.truncated = true;
+      break;
+    }
+    const choices = sched.enabled();
+    if (choices.length === 0) {
+      report.ends++;
+      report.schedules++;
+      const end = world.atEnd();
+      if (end) {
+        report.violations++;
+        if (!report.counterexample || report.counterexample.trace.length > sched.trace.length)
+          report.counterexample = { message: end, trace: sched.trace };
+      }
+      continue;
+    }
+    for (let i = choices.length - 1; i >= 0; i--) stack.push([...prefix, choices[i]!]);
+  }
+  return report;
+}
+
+/** A schedule longer than this is a livelock (the scenarios end within a few dozen calls). */
+const MAX_DEPTH = Number(process.env.SLUICE_CHECK_MAX_DEPTH ?? 400);
+
+export const summaryLine = (r: { scenarios: number; schedules: number; violations: number }) =>
+  `scenarios: ${r.scenarios}  schedules explored: ${r.schedules}  violations: ${r.violations}`;

@@ -1,0 +1,534 @@
+/**
+ * The protocol checker's scenarios (docs/protocol.md, "The checker"): the real cores and adapters on the in-memory
+ * DynamoDB, under tests/protocol/checker.ts. Each scenario is small (one dataset, two or three objects) and
+ * explored exhaustively within its fault bound. The ghost state follows every object from its event to the run
+ * that processes it or the notification that names it, through the store's own writes.
+ *
+ * The environment around the cores, as AWS behaves:
+ * - SQS: a batch whose records failed (ReportBatchItemFailures) or whose invocation crashed comes back later, as a
+ *   new invocation, at any point of the schedule (so before and after a run's quiet period and claim alike).
+ * - Step Functions: StartExecution of a new name starts an execution (its steps are actors); the same name and
+ *   input while open answers success; a closed one ExecutionAlreadyExists. A step that throws a retryable error,
+ *   or whose Lambda crashed, is retried (Retry); a fatal error goes to the failure path (Catch), or fails the
+ *   execution in its first step. A dead execution's status-change event runs the handler (which EventBridge
+ *   retries when it fails), unless the scenario loses it.
+ * - Time stands still (quiet period 0), except in scenarios that let it pass a lease's expiry.
+ */
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
+import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import { SfnExecutions } from '../../adapters/aws/sfn';
+import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
+import type { AppliedCall, MemoryDynamo } from '../../adapters/memory/dynamo';
+import { MEMORY_STATE_TABLE, memoryStateStore } from '../../adapters/memory/state';
+import { parseConfig } from '../../domain/config';
+import { SluiceError } from '../../domain/errors';
+import { acceptBatch, type BatchDeps, type SqsRecord } from '../../domain/intake-batch';
+import { partitionFromKey } from '../../domain/partitions';
+import type { Deps, Log } from '../../domain/ports';
+import { catchUpAll, releaseLeaseOfDeadExecution } from '../../domain/runs';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
+import type { ExecutionInput } from '../../schemas/types.generated';
+import { ORDERS_CONFIG } from '../support/fakes';
+import type { Sched, Scenario, World } from './checker';
+
+const T0 = Date.parse('2024-03-01T10:00:00Z');
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:sluice-check';
+const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface ScenarioSpec {
+  name: string;
+  maxFaults: number;
+  /** Intake invocations at the start: each a list of objects (`day/n`, n identifies the object). */
+  batches: string[][];
+  /** Batches delivered when the first run has claimed: they race with its end (its release step). */
+  lateBatches?: string[][];
+  /** A manual run of these partitions (days), started by hand at the start. */
+  manual?: number[];
+  /** Runs fail the partition of this day (job failure): the run notifies and fails. */
+  failDay?: number;
+  /** The first automatic run is aborted right after its claim (ABORTED: no release step). */
+  abortFirstRun?: boolean;
+  /** Status-change events are lost. */
+  loseStatusEvents?: boolean;
+  /** A catch-up at the start (racing everything), and one after the clock passed every lease's expiry. */
+  catchUp?: 'start' | 'after-expiry';
+  maxClaimPartitions?: number;
+  /** Faults only at calls whose description contains one of these (keeps big scenarios tractable). */
+  faultsAt?: string[];
+}
+
+const objectKey = (o: string) => {
+  const [day, n] = o.split('/');
+  return `orders/year=2024/month=01/day=${day!.padStart(2, '0')}/part-${n}.csv`;
+};
+const partitionOfDay = (day: number) => `year=2024/month=01/day=${String(day).padStart(2, '0')}`;
+
+function s3Record(o: string, delivery: string): SqsRecord {
+  const [, n] = o.split('/');
+  return {
+    messageId: `msg-${o}-${delivery}`,
+    body: JSON.stringify({
+      version: '0',
+      id: `ev-${o}`,
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      time: '2024-03-01T10:00:00Z',
+      detail: {
+        bucket: { name: 'raw-bucket' },
+        object: { key: objectKey(o), size: 10, sequencer: Number(n).toString(16).padStart(8, '0') },
+        reason: 'PutObject',
+      },
+    }),
+  };
+}
+
+const isWrite = (command: string) => !/^(Get|Query|BatchGet)/.test(command);
+
+function describeCommand(name: string, input: Record<string, unknown>): string {
+  const key = (input.Key ?? input.Item) as { pk?: string; sk?: string } | undefined;
+  if (key) return `${name.replace('Command', '')} ${key.pk}/${key.sk}`;
+  if (name === 'TransactWriteCommand') {
+    const items = input.TransactItems as Array<Record<string, { Key?: { sk?: string }; Item?: { sk?: string } }>>;
+    return `Transact[${items
+      .map((i) => {
+        const [kind, body] = Object.entries(i)[0]!;
+        return `${kind[0]}:${(body.Key ?? body.Item)?.sk}`;
+      })
+      .join(' ')}]`;
+  }
+  return `${name.replace('Command', '')} ${String(input.KeyConditionExpression ?? '')} ${JSON.stringify(input.ExpressionAttributeValues ?? {})}`;
+}
+
+/** The ghost state: where each object is, by the store's own writes. */
+class Ghost {
+  readonly recorded = new Set<string>();
+  readonly pending = new Map<string, Set<string>>();
+  readonly claimed = new Map<string, Map<string, Set<string>>>();
+  readonly processed = new Map<string, number>();
+  readonly notified = new Set<string>();
+  violation: string | undefined;
+
+  observe(call: AppliedCall): void {
+    const claimWrite = call.writes.find((w) => w.key.sk.startsWith('CLAIM#'));
+    const arn = claimWrite?.key.sk.slice('CLAIM#'.length);
+    for (const w of call.writes) {
+      if (w.key.pk.startsWith('EV#') && !w.before && w.after) {
+        const object = `${w.key.pk}|${w.key.sk}`;
+        this.recorded.add(object);
+        const p = String(w.after.partition);
+        this.pending.set(p, new Set([...(this.pending.get(p) ?? []), object]));
+      }
+    }
+    for (const w of call.writes) {
+      if (!w.key.sk.startsWith('PENDING#')) continue;
+      const p = w.key.sk.slice('PENDING#'.length);
+      if (!w.after && arn) {
+        // Claimed: the pending objects move into the claim.
+        const claim = this.claimed.get(arn) ?? new Map<string, Set<string>>();
+        claim.set(p, new Set([...(claim.get(p) ?? []), ...(this.pending.get(p) ?? [])]));
+        this.claimed.set(arn, claim);
+        this.pending.delete(p);
+      } else if (!w.after) this.violation ??= `pending ${p} deleted outside a claim`;
+      else if (arn && claimWrite?.after !== undefined && call.command === 'TransactWriteCommand') {
+        // Returned: the claim's objects of p are pending again.
+        const claim = this.claimed.get(arn);
+        const back = claim?.get(p) ?? new Set<string>();
+        this.pending.set(p, new Set([...(this.pending.get(p) ?? []), ...back]));
+        claim?.delete(p);
+      }
+    }
+    if (claimWrite && !claimWrite.after && arn) {
+      // Forgotten: everything it held must have been processed or named in a notification by its run.
+      for (const objects of this.claimed.get(arn)?.values() ?? [])
+        for (const o of objects)
+          if (!this.processed.has(o) && !this.notified.has(o))
+            this.violation ??= `I1: ${o} was forgotten with ${arn}'s claim, neither processed nor notified`;
+      this.claimed.delete(arn);
+    }
+  }
+
+  process(arn: string, failedPartition: string | undefined): string[] {
+    const failed: string[] = [];
+    for (const [p, objects] of this.claimed.get(arn) ?? []) {
+      if (p === failedPartition) {
+        failed.push(p);
+        for (const o of objects) this.notified.add(o);
+        continue;
+      }
+      for (const o of objects) {
+        const n = (this.processed.get(o) ?? 0) + 1;
+        this.processed.set(o, n);
+        if (n > 1) this.violation ??= `I3: ${o} processed ${n} times (last by ${arn})`;
+      }
+    }
+    return failed;
+  }
+
+  fingerprint(): string {
+    const sets = (m: Map<string, Set<string>>) =>
+      [...m.entries()]
+        .filter(([, s]) => s.size > 0)
+        .map(([k, s]) => `${k}=${[...s].sort().join('+')}`)
+        .sort()
+        .join(';');
+    return [
+      sets(this.pending),
+      [...this.claimed.entries()]
+        .map(([a, m]) => `${a}{${sets(m)}}`)
+        .sort()
+        .join(';'),
+      [...this.processed.entries()]
+        .map(([o, n]) => `${o}x${n}`)
+        .sort()
+        .join(';'),
+      [...this.notified].sort().join(';'),
+    ].join('|');
+  }
+}
+
+export function buildScenario(spec: ScenarioSpec): Scenario {
+  return {
+    name: spec.name,
+    maxFaults: spec.maxFaults,
+    build: async (sched: Sched): Promise<World> => {
+      let now = T0;
+      const clock = { now: () => new Date(now) };
+      const store: MemoryDynamo = memoryStateStore(() => now);
+      const ghost = new Ghost();
+      store.listeners.push((call) => ghost.observe(call));
+      const faultable = (describe: string) => !spec.faultsAt || spec.faultsAt.some((f) => describe.includes(f));
+      const doc = {
+        send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          const name = command.constructor.name;
+          const describe = describeCommand(name, command.input);
+          return sched.gate(
+            describe,
+            isWrite(name) && faultable(describe),
+            () => store.execute(name, command.input),
+            faultable(describe),
+          );
+        },
+      } as unknown as DynamoDBDocumentClient;
+
+      const config = parseConfig(
+        {
+          ...ORDERS_CONFIG,
+          datasets: [
+            {
+              ...ORDERS_CONFIG.datasets[0],
+              debounce: {
+                quietSeconds: 0,
+                maxWaitSeconds: 0,
+                ...(spec.maxClaimPartitions ? { maxClaimPartitions: spec.maxClaimPartitions } : {}),
+              },
+            },
+          ],
+        },
+        'checker config',
+      );
+      const dataset = config.datasets[0]!;
+
+      // Step Functions: executions by name, with StartExecution's idempotency rules.
+      const executions = new Map<string, { input: string; open: boolean }>();
+      const notifications = new Map<string, number>();
+      const working = new Set<string>();
+      let runsStarted = 0;
+      const sfn = {
+        send: (command: { input: { name: string; input: string } }) =>
+          sched.gate(
+            `StartExecution ${command.input.name}`,
+            faultable('StartExecution'),
+            () => {
+              const { name, input } = command.input;
+              const known = executions.get(name);
+              if (known) {
+                if (known.open && known.input === input)
+                  return { executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}` };
+                throw Object.assign(new Error(`execution ${name} already exists`), { name: 'ExecutionAlreadyExists' });
+              }
+              executions.set(name, { input, open: true });
+              const arn = `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}`;
+              startExecution(arn, name, JSON.parse(input) as ExecutionInput);
+              return { executionArn: arn };
+            },
+            faultable('StartExecution'),
+          ),
+      } as unknown as SFNClient;
+
+      const deps: Deps = {
+        config,
+        clock,
+        crawlers: undefined as never,
+        jobs: undefined as never,
+        queries: undefined as never,
+        notifier: undefined as never,
+        arrivals: new DynamoArrivalLedger(doc, MEMORY_STATE_TABLE, clock.now),
+        leases: new DynamoRunLeases(doc, MEMORY_STATE_TABLE),
+        executions: new SfnExecutions(sfn, STATE_MACHINE),
+        artifacts: new MemoryArtifactStore('artifacts'),
+        consoleUrl: (arn) => arn,
+      };
+      const batchDeps: BatchDeps = {
+        ...deps,
+        batches: new DynamoArrivalBatches(doc, MEMORY_STATE_TABLE),
+        poison: { send: async () => {} },
+      };
+
+      const retryable = (error: unknown) =>
+        !(error instanceof SluiceError) || error.retryable || (error as Error).name === 'AwsThrottledError';
+
+      /** A Lambda-backed step: retried on a retryable error or a crash; `fatal` on any other error. */
+      function stepActor<T>(
+        name: string,
+        attempt: number,
+        fn: () => Promise<T>,
+        ok: (value: T) => void,
+        fatal: (error: unknown) => void,
+      ): void {
+        const again = () => stepActor(name, attempt + 1, fn, ok, fatal);
+        sched.spawn(
+          `${name}.${attempt}`,
+          fn,
+          (outcome) => {
+            if (outcome.ok) ok(outcome.value as T);
+            else if (retryable(outcome.error)) again();
+            else fatal(outcome.error);
+          },
+          again,
+        );
+      }
+
+      function statusEvent(arn: string, input: ExecutionInput, status: 'FAILED' | 'ABORTED'): void {
+        if (spec.loseStatusEvents) return;
+        stepActor(
+          `status(${short(arn)})`,
+          1,
+          () =>
+            releaseLeaseOfDeadExecution(
+              { detail: { executionArn: arn, status, input: JSON.stringify(input) } },
+              deps,
+              quiet,
+            ),
+          () => {},
+          () => {},
+        );
+      }
+
+      const short = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+
+      function startExecution(arn: string, name: string, input: ExecutionInput): void {
+        const run = short(arn);
+        const automatic = 'trigger' in input;
+        const index = ++runsStarted;
+        const end = (status: 'SUCCEEDED' | 'FAILED' | 'ABORTED') => {
+          executions.get(name)!.open = false;
+          working.delete(arn);
+          if (status !== 'SUCCEEDED') statusEvent(arn, input, status);
+        };
+        const release = (outcome: 'succeeded' | 'failed', failed: string[]) => {
+          working.delete(arn);
+          const state =
+            outcome === 'failed'
+              ? {
+                  notification: {
+                    report: {
+                      rerunInput: {
+                        dataset: dataset.name,
+                        partitions: failed.map((p) => partitionFromKey(dataset, p)),
+                      },
+                    },
+                  },
+                }
+              : undefined;
+          stepActor(
+            `${run}.release`,
+            1,
+            () =>
+              releaseLease(
+                {
+                  dataset: dataset.name,
+                  executionArn: arn,
+                  outcome,
+                  runStartedAt: new Date(T0).toISOString(),
+                  ...(state ? { state } : {}),
+                },
+                deps,
+                quiet,
+              ),
+            () => end(outcome === 'failed' ? 'FAILED' : 'SUCCEEDED'),
+            () => end('FAILED'),
+          );
+        };
+        const afterClaim = () => {
+          if (index === 1 && spec.lateBatches && phase === 0) {
+            phase = 1;
+            for (const batch of spec.lateBatches) intake(batch);
+          }
+          if (working.size > 0) ghost.violation ??= `I2: ${run} works while ${[...working].map(short).join(', ')} does`;
+          working.add(arn);
+          if (spec.abortFirstRun && index === 1) return end('ABORTED');
+          const failed = ghost.process(arn, spec.failDay ? partitionOfDay(spec.failDay) : undefined);
+          if (failed.length === 0) return release('succeeded', []);
+          // The failure notification: one publish per failed run (I6), retried until SNS accepts it.
+          notifications.set(arn, (notifications.get(arn) ?? 0) + 1);
+          release('failed', failed);
+        };
+        stepActor(
+          `${run}.prepare`,
+          1,
+          () => prepareRun({ request: structuredClone(input) as never, executionArn: arn }, deps, quiet),
+          () => {
+            if (!automatic) {
+              // A manual run processes the partitions it names; it claims nothing.
+              working.add(arn);
+              return release('succeeded', []);
+            }
+            stepActor(
+              `${run}.claim`,
+              1,
+              () => claimArrivals({ dataset: dataset.name, executionArn: arn }, deps, quiet),
+              afterClaim,
+              () => release('failed', []),
+            );
+          },
+          () => end('FAILED'), // LeaseHeldError: the run ends failed at once, touching nothing
+        );
+      }
+
+      let delivery = 0;
+      let phase = 0;
+      function intake(objects: string[]): void {
+        const records = objects.map((o) => s3Record(o, String(++delivery)));
+        const name = `intake${delivery}`;
+        const redeliver = (again: SqsRecord[]) => {
+          if (again.length === 0) return;
+          const d = ++delivery;
+          intakeRecords(
+            `intake${d}`,
+            again.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
+          );
+        };
+        intakeRecords(name, records, redeliver);
+      }
+      function intakeRecords(name: string, records: SqsRecord[], redeliver?: (again: SqsRecord[]) => void): void {
+        const again =
+          redeliver ??
+          ((rs: SqsRecord[]) => {
+            if (rs.length === 0) return;
+            const d = ++delivery;
+            intakeRecords(
+              `intake${d}`,
+              rs.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
+            );
+          });
+        sched.spawn(
+          name,
+          () => acceptBatch({ Records: records }, batchDeps, quiet),
+          (outcome) => {
+            if (!outcome.ok) return again(records);
+            const failed = new Set(
+              (outcome.value as { batchItemFailures: Array<{ itemIdentifier: string }> }).batchItemFailures.map(
+                (f) => f.itemIdentifier,
+              ),
+            );
+            again(records.filter((r) => failed.has(r.messageId)));
+          },
+          () => again(records),
+        );
+      }
+
+      function catchUp(label: string): void {
+        stepActor(
+          `catchup-${label}`,
+          1,
+          () => catchUpAll(deps, quiet),
+          () => {},
+          () => {},
+        );
+      }
+
+      for (const batch of spec.batches) intake(batch);
+      if (spec.manual) {
+        const input = {
+          dataset: dataset.name,
+          partitions: spec.manual.map((d) => partitionFromKey(dataset, partitionOfDay(d))),
+        } as unknown as ExecutionInput;
+        sched.spawn('manual', () => deps.executions.startExecution('manual-1', input));
+      }
+      if (spec.catchUp === 'start') catchUp('start');
+      const sent = new Set(
+        [...spec.batches.flat(), ...(spec.lateBatches ?? []).flat()].map(
+          (o) => `EV#${objectKey(o)}|${Number(o.split('/')[1]).toString(16).padStart(8, '0')}`,
+        ),
+      );
+
+      return {
+        fingerprint: () =>
+          `${store.fingerprint()}\n${ghost.fingerprint()}\n${[...executions.entries()]
+            .map(([n, e]) => `${n}:${e.open}`)
+            .sort()
+            .join(',')}\n${[...working].sort().join(',')}|${phase}|${now}`,
+        always: () => {
+          if (ghost.violation) return ghost.violation;
+          for (const [arn, n] of notifications) if (n > 1) return `I6: ${short(arn)} notified ${n} times`;
+          return undefined;
+        },
+        quiet: () => {
+          if (phase <= 1 && spec.catchUp === 'after-expiry') {
+            phase = 2;
+            now = T0 + 49 * 3600 * 1000; // past every lease's expiry (a run's lease: 48 h + 15 min)
+            catchUp('late');
+            return true;
+          }
+          return false;
+        },
+        atEnd: () => {
+          for (const o of sent) if (!ghost.recorded.has(o)) return `I1: event ${o} was delivered but never recorded`;
+          for (const o of ghost.recorded)
+            if (!ghost.processed.has(o) && !ghost.notified.has(o))
+              return `I1: ${o} was recorded but is neither processed nor named in a notification (stranded)`;
+          const lease = store.items(MEMORY_STATE_TABLE).find((i) => i.sk === 'LEASE' && i.owner);
+          if (lease) return `L1: the lease is still held by ${short(String(lease.owner))} with nothing running`;
+          const claims = store.items(MEMORY_STATE_TABLE).filter((i) => String(i.sk).startsWith('CLAIM#'));
+          if (claims.length > 0) return `L1: claims left behind: ${claims.map((c) => c.sk).join(', ')}`;
+          return undefined;
+        },
+      };
+    },
+  };
+}
+
+/** The scenarios `npm run check:protocol` explores, with their bounds. */
+export const SCENARIOS: ScenarioSpec[] = [
+  { name: 'one object, one intake', maxFaults: 1, batches: [['1/1']] },
+  { name: 'two objects, two concurrent intakes, two partitions', maxFaults: 0, batches: [['1/1'], ['2/2']] },
+  { name: 'one event delivered to two concurrent intakes', maxFaults: 0, batches: [['1/1'], ['1/1']] },
+  { name: 'an arrival while the run ends (late event)', maxFaults: 0, batches: [['1/1']], lateBatches: [['2/2']] },
+  { name: 'a manual run racing an automatic one', maxFaults: 0, batches: [['1/1']], manual: [3] },
+  { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
+  { name: 'a run fails a partition', maxFaults: 1, batches: [['1/1']], failDay: 1 },
+  {
+    name: 'a run fails a partition; an arrival races its end',
+    maxFaults: 0,
+    batches: [['1/1']],
+    lateBatches: [['2/2']],
+    failDay: 1,
+  },
+  {
+    name: 'a run aborted after its claim: status-change event returns the claim',
+    maxFaults: 1,
+    batches: [['1/1']],
+    abortFirstRun: true,
+  },
+  {
+    name: 'a run aborted, its status event lost: the catch-up after expiry',
+    maxFaults: 1,
+    batches: [['1/1']],
+    abortFirstRun: true,
+    loseStatusEvents: true,
+    catchUp: 'after-expiry',
+  },
+  { name: 'the catch-up racing an intake', maxFaults: 0, batches: [['1/1']], catchUp: 'start' },
+];
