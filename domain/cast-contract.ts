@@ -399,3 +399,38 @@ export function glueContractArguments(dataset: {
 export function duckdbCast(type: string, column: string, options: ReadOptions = DEFAULT_READ_OPTIONS): string {
   return columnSql(duckdb, parseTargetType(type), column, options).value;
 }
+
+const BOM = '\uFEFF';
+
+/** Fields of one CSV line, RFC 4180 quoting (doubled quotes inside quoted fields). */
+export function splitCsvFields(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/**
+ * Header names as the contract matches them: UTF-8 BOM dropped, quotes removed, spaces/tabs around each name
+ * trimmed. Matching against the mapping's source names is then exact (case-sensitive), the same on both engines
+ * (convert_partition.py normalize_header) and in the schema fingerprints (schema-drift.ts).
+ */
+export function csvHeaderNames(firstLine: string): string[] {
+  const line = (firstLine.startsWith(BOM) ? firstLine.slice(1) : firstLine).replace(/\r$/, '');
+  return splitCsvFields(line).map((name) => name.replace(/^[ \t]+|[ \t]+$/g, ''));
+}

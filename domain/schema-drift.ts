@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { parquetMetadata, parquetSchema } from 'hyparquet';
 import type { ColumnMapping } from '../schemas/types.generated';
+import { csvHeaderNames } from './cast-contract';
 
 export type RawFormat = 'csv' | 'json' | 'parquet';
 
@@ -53,7 +54,6 @@ export const HEAD_BYTES = 64 * 1024;
 /** Parquet's trailer: the footer length (uint32 LE) and the magic. */
 export const PARQUET_TRAILER_BYTES = 8;
 const PARQUET_MAGIC = 'PAR1';
-const BOM = '\uFEFF';
 
 /** A typed error naming the file: what could not be read as a schema, and why. */
 export class UnreadableSchemaError extends Error {
@@ -64,35 +64,6 @@ export class UnreadableSchemaError extends Error {
   ) {
     super(`${file}: ${reason}`);
   }
-}
-
-/** Fields of one CSV line, RFC 4180 quoting (doubled quotes inside quoted fields). */
-export function splitCsvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i += 1) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
-/** Header names as the contract matches them. */
-export function csvHeaderNames(firstLine: string): string[] {
-  const line = (firstLine.startsWith(BOM) ? firstLine.slice(1) : firstLine).replace(/\r$/, '');
-  return splitCsvFields(line).map((name) => name.replace(/^[ \t]+|[ \t]+$/g, ''));
 }
 
 export function schemaOfCsvHead(file: string, head: Buffer): FileSchema {

@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   badValueReason,
   columnSql,
+  csvHeaderNames,
   duckdb,
   inputColumn,
   missingColumnPolicyOf,
@@ -328,39 +329,9 @@ interface SourceFile {
   rows?: number;
 }
 
+/** The contract's CSV header rule, under the name this module has always exported. */
+export const normalizeCsvHeader = csvHeaderNames;
 const BOM = '\uFEFF';
-
-/** Splits one CSV line into fields, honouring "quoted, fields" and "" escapes. */
-export function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i += 1) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
-/**
- * Header names as the contract matches them: UTF-8 BOM dropped, quotes removed, spaces/tabs around each name
- * trimmed. Matching against the mapping's source names is then exact (case-sensitive), the same on both engines.
- */
-export function normalizeCsvHeader(firstLine: string): string[] {
-  const line = (firstLine.startsWith(BOM) ? firstLine.slice(1) : firstLine).replace(/\r$/, '');
-  return splitCsvLine(line).map((name) => name.replace(/^[ \t]+|[ \t]+$/g, ''));
-}
 
 /** The header line: read in small chunks until its end (a header rarely needs more than the first one). */
 function firstLineOf(file: string): string {
