@@ -215,13 +215,26 @@ export class RecordingNotifier implements NotifierPort {
   }
 }
 
+/**
+ * Step Functions' StartExecution as AWS answers it: a second start with the same name and input is the same
+ * execution ("Executions with the same name and input are considered idempotent", API_StartExecution), so it is
+ * recorded once; the run protocol re-issues a start-up lease's start by design (docs/protocol.md).
+ */
 export class RecordingExecutions implements ExecutionStarter {
   readonly started: Array<{ name: string; input: ExecutionInput }> = [];
+  /** Every StartExecution call, repeats included. */
+  readonly calls: Array<{ name: string; input: ExecutionInput }> = [];
   executionArnFor(name: string): string {
     return `arn:aws:states:eu-west-1:123456789012:execution:sluice-test:${name}`;
   }
   async startExecution(name: string, input: ExecutionInput): Promise<string> {
-    this.started.push({ name, input });
+    this.calls.push({ name, input });
+    const same = this.started.find((s) => s.name === name);
+    if (!same) this.started.push({ name, input });
+    else if (JSON.stringify(same.input) !== JSON.stringify(input))
+      throw Object.assign(new Error(`Execution ${name} already exists with another input`), {
+        name: 'ExecutionAlreadyExists',
+      });
     return this.executionArnFor(name);
   }
 }
