@@ -237,6 +237,18 @@ describe('work done twice', () => {
   });
 });
 
+/** The stored wait of one job run's token, as the await step records it. */
+function jobWaitRecord(input: object, job: { runId: string }): WaitRecord {
+  return {
+    subject: `job#x#${job.runId}`,
+    waiterId: 'w',
+    taskToken: 't',
+    subjects: [],
+    recordedAt: '',
+    check: { kind: 'job', input: { ...input, job } },
+  } as unknown as WaitRecord;
+}
+
 /** Two deliveries of one SUCCEEDED job's completion; SendTaskSuccess accepts the first answer only. */
 async function twoDeliveries() {
   const w = fakeWorld();
@@ -255,14 +267,7 @@ async function twoDeliveries() {
     },
     rechecks: { recheckLater: async () => {} },
   } as unknown as WaitDeps;
-  const record = {
-    subject: `job#x#${job.runId}`,
-    waiterId: 'w',
-    taskToken: 't',
-    subjects: [],
-    recordedAt: '',
-    check: { kind: 'job', input: { ...input, job } },
-  } as unknown as WaitRecord;
+  const record = jobWaitRecord(input, job);
   await Promise.all([deliver(record, deps, waitDeps, log), deliver(record, deps, waitDeps, log)]);
   return { rowsRecorded: points.filter((p) => p === 'RowsIn').length, points };
 }
@@ -329,14 +334,7 @@ describe('wrong answers and wrong counts', () => {
       const input = { dataset: 'orders', partition: PARTITION, executionArn: EXECUTION };
       const job = await startJobRun(input, fw.deps, log);
       await fw.jobs.finish(job.runId, 'SUCCEEDED');
-      const record = {
-        subject: `job#x#${job.runId}`,
-        waiterId: 'w',
-        taskToken: 't',
-        subjects: [],
-        recordedAt: '',
-        check: { kind: 'job', input: { ...input, job } },
-      } as unknown as WaitRecord;
+      const record = jobWaitRecord(input, job);
       const outcome = await deliver(record, fw.deps, waitDeps, log).then(
         (d) => ({ ok: true as const, d }),
         (error: unknown) => ({ ok: false as const, error }),
