@@ -329,8 +329,6 @@ interface SourceFile {
   rows?: number;
 }
 
-/** The contract's CSV header rule, under the name this module has always exported. */
-export const normalizeCsvHeader = csvHeaderNames;
 const BOM = '\uFEFF';
 
 /** The header line: read in small chunks until its end (a header rarely needs more than the first one). */
@@ -377,12 +375,12 @@ function plainRowsOf(bytes: Buffer): number | undefined {
 export function inspectCsv(path: string): { columns: string[]; rows?: number } {
   if (statSync(path).size > LINE_COUNT_MAX_BYTES) {
     assertText(readHead(path), path);
-    return { columns: normalizeCsvHeader(firstLineOf(path)) };
+    return { columns: csvHeaderNames(firstLineOf(path)) };
   }
   const bytes = readFileSync(path);
   assertText(bytes.subarray(0, TEXT_CHECK_BYTES), path);
   const end = bytes.indexOf(LF);
-  const columns = normalizeCsvHeader(bytes.subarray(0, end >= 0 ? end : bytes.length).toString('utf8'));
+  const columns = csvHeaderNames(bytes.subarray(0, end >= 0 ? end : bytes.length).toString('utf8'));
   const rows = plainRowsOf(bytes);
   return rows === undefined ? { columns } : { columns, rows };
 }

@@ -16,11 +16,12 @@ import {
   parseTargetType,
   PATTERNS,
   sparkSql,
+  csvHeaderNames,
 } from '../../domain/cast-contract';
 import { loadConfigFile } from '../../domain/config';
 import { parseRawKey } from '../../domain/partitions';
 import { jobArguments } from '../../domain/steps/jobs';
-import { isTextHead, normalizeCsvHeader } from '../../adapters/local/glue';
+import { isTextHead } from '../../adapters/local/glue';
 import { testConfig } from '../support/fakes';
 import { DEFAULT_MAPPING, expectedOf, fileCases, formatOf, valueCases } from './table';
 
@@ -156,7 +157,7 @@ describe("the script's reading rules match the local engine's on the conformance
       { lines: firstLines, mapping },
     );
     const fromTs = firstLines.map((l) => {
-      const header = normalizeCsvHeader(l);
+      const header = csvHeaderNames(l);
       return [header, mapping.filter((m) => !header.includes(m.source)).map((m) => m.source)];
     });
     expect(fromPython).toEqual(fromTs);

@@ -38,7 +38,7 @@ async function classify(file: string, format: DriftCase['format'], read: ReadRan
 }
 
 /** Runs the corpus through one reader; returns the mismatches, naming case and file. */
-async function runCorpus(root: string, readerOf: ReaderOf): Promise<{ correct: number; wrong: string[] }> {
+async function runCorpus(readerOf: ReaderOf): Promise<{ correct: number; wrong: string[] }> {
   const wrong: string[] = [];
   let correct = 0;
   for (const testCase of CORPUS) {
@@ -66,7 +66,6 @@ async function runCorpus(root: string, readerOf: ReaderOf): Promise<{ correct: n
     }
     if (right) correct += 1;
   }
-  void root;
   return { correct, wrong };
 }
 
@@ -79,8 +78,10 @@ const files: string[] = [];
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-drift-'));
   const duck = await DuckDBInstance.create(':memory:');
-  for (const format of ['csv', 'json', 'parquet'] as const)
-    files.push(await materialize(root, BASE[format], duck).then(() => BASE[format].path));
+  for (const format of ['csv', 'json', 'parquet'] as const) {
+    await materialize(root, BASE[format], duck);
+    files.push(BASE[format].path);
+  }
   for (const testCase of CORPUS)
     for (const file of testCase.files) {
       const path = join(testCase.name.replace(/ /g, '_'), file.path);
@@ -112,14 +113,14 @@ describe('drift corpus', () => {
   });
 
   test('drift: local files are classified 100 % right', async () => {
-    const { correct, wrong } = await runCorpus(root, (path) => fileRangeReader(join(root, path)));
+    const { correct, wrong } = await runCorpus((path) => fileRangeReader(join(root, path)));
     process.stdout.write(`drift corpus (local): cases ${CORPUS.length} correct ${correct}\n`);
     expect(wrong).toEqual([]);
   });
 
   test('drift: S3 objects through ranged GETs are classified 100 % right, one GET per text file, two per Parquet', async () => {
     const before = fakes.server.callsOf('s3', 'GetObject').length;
-    const { correct, wrong } = await runCorpus(root, (path) => s3RangeReader(s3, 'raw', path));
+    const { correct, wrong } = await runCorpus((path) => s3RangeReader(s3, 'raw', path));
     process.stdout.write(`drift corpus (s3): cases ${CORPUS.length} correct ${correct}\n`);
     expect(wrong).toEqual([]);
     const reads = CORPUS.reduce((sum, c) => sum + (1 + c.files.length) * (c.format === 'parquet' ? 2 : 1), 0);

@@ -167,8 +167,8 @@ export const CORPUS: DriftCase[] = [
   },
 ];
 
-/** Writes a file of the corpus under `root` (Parquet through DuckDB) and returns its bytes. */
-export async function materialize(root: string, file: CorpusFile, duck: DuckDBInstance): Promise<string> {
+/** Writes a file of the corpus under `root` (Parquet through DuckDB). */
+export async function materialize(root: string, file: CorpusFile, duck: DuckDBInstance): Promise<void> {
   const path = join(root, file.path);
   mkdirSync(dirname(path), { recursive: true });
   if (file.parquetSelect) {
@@ -179,5 +179,4 @@ export async function materialize(root: string, file: CorpusFile, duck: DuckDBIn
       connection.closeSync();
     }
   } else writeFileSync(path, file.bytes ?? Buffer.from(file.text ?? '', 'utf8'));
-  return path;
 }

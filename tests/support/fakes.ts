@@ -222,13 +222,10 @@ export class RecordingNotifier implements NotifierPort {
  */
 export class RecordingExecutions implements ExecutionStarter {
   readonly started: Array<{ name: string; input: ExecutionInput }> = [];
-  /** Every StartExecution call, repeats included. */
-  readonly calls: Array<{ name: string; input: ExecutionInput }> = [];
   executionArnFor(name: string): string {
     return `arn:aws:states:eu-west-1:123456789012:execution:sluice-test:${name}`;
   }
   async startExecution(name: string, input: ExecutionInput): Promise<string> {
-    this.calls.push({ name, input });
     const same = this.started.find((s) => s.name === name);
     if (!same) this.started.push({ name, input });
     else if (JSON.stringify(same.input) !== JSON.stringify(input))
