@@ -58,7 +58,7 @@ export interface ResolvedConfig {
   stage: string;
   region: string;
   lake: { rawBucket: string; curatedBucket: string };
-  athena: { workgroup: string; partitionsPerStatement: number };
+  athena: { workgroup: string; partitionsPerStatement: number; maxActiveDdl: number };
   deploy: {
     alarmEmail?: string;
     logRetentionDays: number;
@@ -238,6 +238,7 @@ export function parseConfig(document: unknown, source = 'config'): ResolvedConfi
     athena: {
       workgroup: config.athena?.workgroup ?? `sluice-${config.stage}`,
       partitionsPerStatement: config.athena?.partitionsPerStatement ?? 100,
+      maxActiveDdl: config.athena?.maxActiveDdl ?? 10,
     },
     deploy: {
       ...(config.deploy?.alarmEmail ? { alarmEmail: config.deploy.alarmEmail } : {}),

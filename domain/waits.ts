@@ -57,7 +57,7 @@ import { secondsBetween } from './polling';
 import type { Deps, Log } from './ports';
 import { checkCrawler } from './steps/crawler';
 import { checkJobRun } from './steps/jobs';
-import { checkPartitionRefresh } from './steps/athena';
+import { checkPartitionRefresh, queryFinished, waveFinished } from './steps/athena';
 import type { WaitCheck, WaitDeps, WaitRecord } from './wait-ports';
 
 /** The fallback re-check interval is at most this fraction of the time already waited (issue 13: L <= 10 %). */
@@ -162,16 +162,64 @@ function recordCheckMetrics(check: WaitCheck, output: unknown, deps: Deps): void
 
 const clip = (text: string, limit: number): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
 
+const queryIdOf = (subject: string): string => subject.slice('query#'.length);
+
+/**
+ * A partition refresh waits on a wave of queries (issue 23). A completion event checks only its own query
+ * (`only`); the await step and the fallback re-check look at every query of the wave not yet known final. Whoever
+ * sees a query SUCCEEDED marks its subject final in the wait store, and only then reads the marks of the others:
+ * of two deliveries that each saw one query end, the second to mark reads the first's mark (reads are consistent),
+ * so the end of the wave is never missed, and no event costs more than one GetQueryExecution.
+ */
+async function checkRefreshWave(
+  record: WaitRecord,
+  deps: Deps,
+  waitDeps: WaitDeps,
+  log: Log,
+  only: string | undefined,
+): Promise<CheckVerdict> {
+  if (record.check.kind !== 'refresh') throw new InvalidInputError('not a partition refresh wait');
+  const input = record.check.input;
+  const others = async () => {
+    const marks = await Promise.all(record.subjects.map((s) => waitDeps.waits.waiter(s, record.waiterId)));
+    return new Set(record.subjects.filter((_, i) => marks[i]?.finalAt !== undefined));
+  };
+  const final = only ? new Set<string>() : await others();
+  for (const subject of only ? [only] : record.subjects.filter((s) => !final.has(s))) {
+    if (!(await queryFinished(queryIdOf(subject), deps))) continue;
+    await waitDeps.waits.markFinal(record, subject, deps.clock.now());
+    final.add(subject);
+  }
+  for (const subject of await others()) final.add(subject);
+  if (record.subjects.some((s) => !final.has(s))) return { done: false, output: { ...input.refresh, done: false } };
+  const output = waveFinished(input.refresh);
+  log.info(output.done ? 'partitions registered' : 'registration wave finished', {
+    partitions: output.partitionCount,
+    startedStatements: output.startedStatements,
+    statements: output.statementCount,
+  });
+  return { done: true, output };
+}
+
 /**
  * Checks once and answers the token if the work is final. A fatal check error (e.g. CrawlerFailedError) becomes
  * SendTaskFailure with the error's name, so the ASL's Catch sees what it saw from the Check step. A retryable one
  * propagates: the caller is retried, and the fallback covers the rest.
  */
-export async function deliver(record: WaitRecord, deps: Deps, waitDeps: WaitDeps, log: Log): Promise<Delivery> {
+export async function deliver(
+  record: WaitRecord,
+  deps: Deps,
+  waitDeps: WaitDeps,
+  log: Log,
+  only?: string,
+): Promise<Delivery> {
   let delivery: Delivery = 'still-running';
   let verdict: CheckVerdict | undefined;
   try {
-    verdict = await runCheck(record.check, deps, log);
+    verdict =
+      record.check.kind === 'refresh'
+        ? await checkRefreshWave(record, deps, waitDeps, log, only)
+        : await runCheck(record.check, deps, log);
   } catch (error) {
     if (error instanceof SluiceError && error.retryable) throw error;
     const name = error instanceof Error ? error.name : 'Error';
@@ -266,12 +314,18 @@ export function subjectOfEvent(event: WaitStateChangeEvent): { subject: string }
   }
 }
 
-async function completeWaiter(record: WaitRecord, deps: Deps, waitDeps: WaitDeps, log: Log): Promise<Delivery> {
+async function completeWaiter(
+  record: WaitRecord,
+  deps: Deps,
+  waitDeps: WaitDeps,
+  log: Log,
+  only?: string,
+): Promise<Delivery> {
   if (record.sentAt) {
     log.info('duplicate completion: this token was already answered', { waiterId: record.waiterId });
     return 'already-sent';
   }
-  return deliver(record, deps, waitDeps, log);
+  return deliver(record, deps, waitDeps, log, only);
 }
 
 /** The completion Lambda's core: one state-change event -> every waiter of its subject answered (or left waiting). */
@@ -291,7 +345,11 @@ export async function completeFromEvent(
   }
   const deliveries = [];
   for (const record of waiters)
-    deliveries.push({ waiterId: record.waiterId, delivery: await completeWaiter(record, deps, waitDeps, log) });
+    // The event names one subject: a refresh checks that query only (issue 23), the others by their marks.
+    deliveries.push({
+      waiterId: record.waiterId,
+      delivery: await completeWaiter(record, deps, waitDeps, log, target.subject),
+    });
   return { subject: target.subject, deliveries };
 }
 

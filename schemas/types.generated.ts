@@ -381,6 +381,10 @@ export interface SluiceConfig {
   athena?: {
     workgroup?: string;
     partitionsPerStatement?: number;
+    /**
+     * At most this many of a run's registration statements are active (queued or running) at once: a share of the account's Active DDL queries quota, which counts queued queries and answers TooManyRequestsException past it (https://docs.aws.amazon.com/athena/latest/ug/service-limits.html). Read the quota in Service Quotas and leave room for other DDL (crawlers do not use it; people and other tools do).
+     */
+    maxActiveDdl?: number;
   };
   /**
    * @minItems 1
@@ -897,6 +901,18 @@ export interface RefreshState {
   startedAt: Timestamp;
   done: boolean;
   waitSeconds: number;
+  /**
+   * Issue 23: statements of the whole registration; `queryExecutionIds` are the current wave's only.
+   */
+  statementCount?: number;
+  /**
+   * Statements started so far (the waves before and the current one).
+   */
+  startedStatements?: number;
+  /**
+   * Every query of the current wave succeeded; `done` is false while statements remain for a next wave.
+   */
+  waveDone?: boolean;
 }
 export interface StartPartitionRefreshInput2 {
   dataset: DatasetName;
@@ -907,6 +923,7 @@ export interface StartPartitionRefreshInput2 {
    * $$.Execution.RedriveCount: part of the Athena ClientRequestToken, so a redrive does not get the earlier (failed) query back.
    */
   redriveCount?: number;
+  refresh?: RefreshState1;
 }
 /**
  * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
@@ -915,6 +932,28 @@ export interface PartitionListRef2 {
   bucket: string;
   key: string;
   count: number;
+}
+/**
+ * Issue 23: the registration so far; its wave is done, and the step starts the next one.
+ */
+export interface RefreshState1 {
+  queryExecutionIds: string[];
+  partitionCount: number;
+  startedAt: Timestamp;
+  done: boolean;
+  waitSeconds: number;
+  /**
+   * Issue 23: statements of the whole registration; `queryExecutionIds` are the current wave's only.
+   */
+  statementCount?: number;
+  /**
+   * Statements started so far (the waves before and the current one).
+   */
+  startedStatements?: number;
+  /**
+   * Every query of the current wave succeeded; `done` is false while statements remain for a next wave.
+   */
+  waveDone?: boolean;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema

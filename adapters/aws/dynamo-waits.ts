@@ -1,7 +1,7 @@
 /**
  * The wait store on the existing state table (pk, sk, ttl), single-item writes only:
  *
- *   WAIT#<subject>  WAITER#<waiterId>   taskToken, check, subjects, recordedAt, sentAt?, delivery?, ttl
+ *   WAIT#<subject>  WAITER#<waiterId>   taskToken, check, subjects, recordedAt, sentAt?, delivery?, finalAt?, ttl
  *
  * recordWait puts one item per subject (a retry rewrites the same items; a re-await after a fallback timeout
  * replaces the token and clears sentAt). waitersOf/waiter read with ConsistentRead: the completion must see a
@@ -40,7 +40,7 @@ export class DynamoWaitStore implements WaitStore {
     private readonly table: string,
   ) {}
 
-  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery'>, now: Date): Promise<void> {
+  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery' | 'finalAt'>, now: Date): Promise<void> {
     const ttl = Math.floor(now.getTime() / 1000) + WAIT_RECORD_DAYS * 86_400;
     // JSON round trip: the check input is JSON already; this drops undefined members the marshaller rejects.
     const plain = JSON.parse(JSON.stringify(record)) as typeof record;
@@ -94,6 +94,24 @@ export class DynamoWaitStore implements WaitStore {
         if (isConditionFailure(error)) continue;
         throw mapAwsError(error, 'DynamoDB UpdateItem');
       }
+    }
+  }
+
+  /** Issue 23: one subject's work seen final. Never creates an item (an expired or replaced record stays as it is). */
+  async markFinal(record: WaitRecord, subject: string, now: Date): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: waitPk(subject), sk: waiterSk(record.waiterId) },
+          UpdateExpression: 'SET finalAt = if_not_exists(finalAt, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': now.toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return;
+      throw mapAwsError(error, 'DynamoDB UpdateItem');
     }
   }
 }

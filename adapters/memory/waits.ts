@@ -9,7 +9,7 @@ import type { RecheckQueue, SendOutcome, TaskTokenSender, WaitRecord, WaitStore 
 export class MemoryWaitStore implements WaitStore {
   private readonly bySubject = new Map<string, Map<string, WaitRecord>>();
 
-  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery'>): Promise<void> {
+  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery' | 'finalAt'>): Promise<void> {
     for (const subject of record.subjects) {
       const waiters = this.bySubject.get(subject) ?? new Map<string, WaitRecord>();
       waiters.set(record.waiterId, structuredClone({ ...record, subject }));
@@ -32,6 +32,11 @@ export class MemoryWaitStore implements WaitStore {
       if (stored && stored.taskToken === record.taskToken)
         Object.assign(stored, { sentAt: now.toISOString(), delivery });
     }
+  }
+
+  async markFinal(record: WaitRecord, subject: string, now: Date): Promise<void> {
+    const stored = this.bySubject.get(subject)?.get(record.waiterId);
+    if (stored) stored.finalAt ??= now.toISOString();
   }
 }
 

@@ -7,7 +7,7 @@ import type {
   StartPartitionRefreshInput,
 } from '../../schemas/types.generated';
 import { datasetNamed, type ResolvedDataset } from '../config';
-import { AthenaQueryFailedError, InvalidPartitionError } from '../errors';
+import { AthenaQueryFailedError, AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../errors';
 import { assertPartition, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
 import type { Deps, Log } from '../ports';
@@ -71,9 +71,50 @@ export function clientRequestToken(executionArn: string, redriveCount: number, b
 }
 
 /**
- * Registers the partitions in batches. Each statement carries a ClientRequestToken derived from the execution,
- * its redrive count, the batch and the statement, so a retried step gets the same query executions back instead of
- * starting new ones, and a redriven one starts fresh ones.
+ * Issue 23: how a start that Athena refuses for the quota is retried inside the step, before the step fails with
+ * AwsThrottledError and the ASL's Retry (backoff with jitter) runs it again. Every statement of a wave carries its
+ * ClientRequestToken, so a retry gets the queries it already started back and starts only the rest.
+ * TooManyRequestsException: the Active DDL queries quota counts queued queries too; "if your DML query quota is 25
+ * and your total of running and queued queries is 26, query 26 will result in a TooManyRequestsException error"
+ * (https://docs.aws.amazon.com/athena/latest/ug/service-limits.html). The SDK's standard retry already retries it
+ * (it is one of its throttling codes) three times; this adds a longer, jittered backoff on top.
+ */
+export const registrationRetry = {
+  attempts: 4,
+  baseMs: 1_000,
+  sleep: (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+async function withThrottleRetry<T>(what: string, attempt: () => Promise<T>, log: Log): Promise<T> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof AwsThrottledError) || tries >= registrationRetry.attempts) throw error;
+      // Full jitter: a random wait up to base x 2^(try-1) (the ASL's JitterStrategy FULL does the same).
+      const ms = Math.round(registrationRetry.random() * registrationRetry.baseMs * 2 ** (tries - 1));
+      log.warn('Athena refused a start (quota); retrying after a backoff', { what, tries, backoffMs: ms });
+      await registrationRetry.sleep(ms);
+    }
+  }
+}
+
+/** The statements of a registration: `size` partitions each, in the list's order (so a wave's tokens are stable). */
+function statementsOf(dataset: ResolvedDataset, partitions: PartitionValues[], size: number) {
+  const statements: Array<{ batchStart: number; sql: string }> = [];
+  for (let i = 0; i < partitions.length; i += size)
+    statements.push({ batchStart: i, sql: addPartitionsStatement(dataset, partitions.slice(i, i + size)) });
+  return statements;
+}
+
+/**
+ * Registers the partitions in waves (issue 23). A wave is at most `athena.maxActiveDdl` statements, and the next
+ * wave starts only once every query of this one has SUCCEEDED (`waveDone`), so the run never has more than that
+ * many DDL queries active (queued or running), whatever the partition count. Each statement carries a
+ * ClientRequestToken derived from the execution, its redrive count, the batch and the statement, so a retried
+ * step gets the same query executions back instead of starting new ones, and a redriven one starts fresh ones.
+ * With `refresh` (the state's "Start the next registration wave"), it starts the wave after `startedStatements`.
  */
 export async function startPartitionRefresh(
   input: StartPartitionRefreshInput,
@@ -82,55 +123,93 @@ export async function startPartitionRefresh(
 ): Promise<RefreshState> {
   const dataset = datasetNamed(deps.config, input.dataset);
   const size = deps.config.athena.partitionsPerStatement;
-  const queryExecutionIds: string[] = [];
   // Issue 12: the summary hands the succeeded partitions over by reference (a list object), not in the state.
   const partitions = input.succeeded
     ? await readPartitionList(artifactsOf(deps), input.succeeded)
     : (input.partitions ?? []);
-  for (let i = 0; i < partitions.length; i += size) {
-    const sql = addPartitionsStatement(dataset, partitions.slice(i, i + size));
+  const statements = statementsOf(dataset, partitions, size);
+  const previous = input.refresh;
+  if (previous && previous.waveDone !== true)
+    throw new InvalidInputError('the next registration wave starts only after every query of the last one succeeded');
+  const from = previous?.startedStatements ?? 0;
+  const wave = statements.slice(from, from + deps.config.athena.maxActiveDdl);
+  const queryExecutionIds: string[] = [];
+  for (const { batchStart, sql } of wave)
     queryExecutionIds.push(
-      await deps.queries.startQuery({
-        sql,
-        database: dataset.target.database,
-        workgroup: deps.config.athena.workgroup,
-        clientRequestToken: clientRequestToken(input.executionArn, input.redriveCount ?? 0, i, sql),
-      }),
+      await withThrottleRetry(
+        `statement at ${batchStart}`,
+        () =>
+          deps.queries.startQuery({
+            sql,
+            database: dataset.target.database,
+            workgroup: deps.config.athena.workgroup,
+            clientRequestToken: clientRequestToken(input.executionArn, input.redriveCount ?? 0, batchStart, sql),
+          }),
+        log,
+      ),
     );
-  }
-  log.info('partition registration started', {
+  const startedStatements = from + wave.length;
+  log.info('partition registration wave started', {
     partitions: partitions.length,
-    statements: queryExecutionIds.length,
+    statements: statements.length,
+    wave: queryExecutionIds.length,
+    startedStatements,
   });
+  const done = queryExecutionIds.length === 0;
   return {
     queryExecutionIds,
     partitionCount: partitions.length,
-    startedAt: deps.clock.now().toISOString(),
-    done: queryExecutionIds.length === 0,
-    waitSeconds: queryExecutionIds.length === 0 ? 0 : 1,
+    startedAt: previous?.startedAt ?? deps.clock.now().toISOString(),
+    done,
+    waitSeconds: done ? 0 : 1,
+    statementCount: statements.length,
+    startedStatements,
+    waveDone: done,
   };
 }
 
+/** What one query's state means for the registration: fatal if it failed, else whether it is over. */
+export async function queryFinished(id: string, deps: Pick<Deps, 'queries'>): Promise<boolean> {
+  const query = await deps.queries.getQuery(id);
+  if (query.state === 'FAILED' || query.state === 'CANCELLED')
+    throw new AthenaQueryFailedError(`Athena query ${id} ${query.state}: ${query.reason ?? 'no reason given'}`);
+  return query.state === 'SUCCEEDED';
+}
+
+/** The refresh once every query of its wave succeeded: done, or ready for the next wave. */
+export function waveFinished(refresh: RefreshState): RefreshState {
+  const done = (refresh.startedStatements ?? 0) >= (refresh.statementCount ?? 0);
+  return { ...refresh, done, waveDone: true, waitSeconds: 0 };
+}
+
+/**
+ * Checks the current wave's queries (at most `athena.maxActiveDdl`; ids already known final are skipped when
+ * `known` says so). The token waits' completion path checks one query per event instead (domain/waits.ts).
+ */
 export async function checkPartitionRefresh(
   input: CheckPartitionRefreshInput,
   deps: Deps,
   log: Log,
+  known: ReadonlySet<string> = new Set(),
 ): Promise<RefreshState> {
   const dataset = datasetNamed(deps.config, input.dataset);
   let running = 0;
   for (const id of input.refresh.queryExecutionIds) {
-    const query = await deps.queries.getQuery(id);
-    if (query.state === 'FAILED' || query.state === 'CANCELLED')
-      throw new AthenaQueryFailedError(`Athena query ${id} ${query.state}: ${query.reason ?? 'no reason given'}`);
-    if (query.state !== 'SUCCEEDED') running += 1;
+    if (known.has(id)) continue;
+    if (!(await queryFinished(id, deps))) running += 1;
   }
   if (running === 0) {
-    log.info('partitions registered', { partitions: input.refresh.partitionCount });
-    return { ...input.refresh, done: true, waitSeconds: 0 };
+    const finished = waveFinished(input.refresh);
+    log.info(finished.done ? 'partitions registered' : 'registration wave finished', {
+      partitions: input.refresh.partitionCount,
+      startedStatements: finished.startedStatements,
+      statements: finished.statementCount,
+    });
+    return finished;
   }
   const waitSeconds = Math.min(
     nextPollSeconds(secondsBetween(input.refresh.startedAt, deps.clock.now()), { ...dataset.polling, minSeconds: 1 }),
     dataset.polling.maxSeconds,
   );
-  return { ...input.refresh, done: false, waitSeconds };
+  return { ...input.refresh, done: false, waveDone: false, waitSeconds };
 }

@@ -188,6 +188,7 @@ test('any interleaving of the await step with the job finishing and its event: r
         waitersOf: gate('waitersOf', store.waitersOf.bind(store)),
         waiter: gate('waiter', store.waiter.bind(store)),
         markSent: gate('markSent', store.markSent.bind(store)),
+        markFinal: gate('markFinal', store.markFinal.bind(store)),
       }));
       s.world.jobs.getJobRun = gate('getJobRun', s.world.jobs.getJobRun.bind(s.world.jobs));
       const awaiting = s.await();

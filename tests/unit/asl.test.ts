@@ -74,7 +74,8 @@ describe('the waits are token Tasks with polling only as the safety net (issue 1
       const choice = byName[String(check.Next)]! as { Type: string; Default: string; Choices: Array<{ Next: string }> };
       expect(choice.Type).toBe('Choice');
       expect(choice.Default).toBe(name);
-      expect(choice.Choices.map((c) => c.Next)).toContain(s.Next);
+      // The Athena wait goes back to its Choice (issue 23: a finished wave may lead to the next wave).
+      expect([...choice.Choices.map((c) => c.Next), String(check.Next)]).toContain(s.Next);
     },
   );
 });

@@ -68,12 +68,13 @@ export function waits(ctx: StackContext): Family {
   // also matched another stage whose name starts with this one's.
   const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], ['*']);
   const sendRecheck = allow(['sqs:SendMessage'], [arn(RECHECKS)]);
-  const awaitStatements = [...checks, table(['PutItem', 'UpdateItem']), answer, sendRecheck];
+  // GetItem: a refresh's delivery reads the other queries' `finalAt` marks (issue 23, domain/waits.ts).
+  const awaitStatements = [...checks, table(['PutItem', 'UpdateItem', 'GetItem']), answer, sendRecheck];
   const statements: Record<string, Statement[]> = {
     awaitJobRun: awaitStatements,
     awaitCrawler: awaitStatements,
     awaitPartitionRefresh: awaitStatements,
-    completeWait: [...checks, table(['Query', 'UpdateItem']), answer, allow(['sqs:SendMessage'], [arn(EVENTS_DLQ)])],
+    completeWait: [...checks, table(['Query', 'UpdateItem', 'GetItem']), answer, allow(['sqs:SendMessage'], [arn(EVENTS_DLQ)])],
     recheckWait: [
       ...checks,
       table(['GetItem', 'UpdateItem']),
