@@ -20,66 +20,13 @@ import type { Deps } from '../../domain/ports';
 import { registrationRetry, startPartitionRefresh } from '../../domain/steps/athena';
 import { validate } from '../../domain/validation';
 import { awaitCompletion, completeFromEvent } from '../../domain/waits';
-import type { PartitionValues, RefreshState } from '../../schemas/types.generated';
+import type { RefreshState } from '../../schemas/types.generated';
+import { AthenaSim, partitions } from '../support/athena-sim';
 import { fakeWorld } from '../support/fakes';
 import { athenaEvent, recordingLog } from '../support/waits';
 
 const athenaMock = mockClient(AthenaClient);
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:run-waves';
-
-/** Athena's side: queries by id and token, the active count, and the account quota (queued ones count). */
-class AthenaSim {
-  readonly queries = new Map<string, { state: 'RUNNING' | 'SUCCEEDED'; sql: string }>();
-  private readonly byToken = new Map<string, string>();
-  /** DDL of others (people, tools) in the same account. */
-  othersActive = 0;
-  maxActive = 0;
-  refused = 0;
-  readonly gets: string[] = [];
-  constructor(readonly quota: number) {}
-
-  active(): number {
-    return [...this.queries.values()].filter((q) => q.state === 'RUNNING').length;
-  }
-
-  start(input: StartQueryExecutionCommandInput) {
-    const earlier = this.byToken.get(input.ClientRequestToken ?? '');
-    if (earlier) return { QueryExecutionId: earlier };
-    if (this.active() + this.othersActive >= this.quota) {
-      this.refused += 1;
-      throw Object.assign(new Error('Too many active DDL queries'), { name: 'TooManyRequestsException' });
-    }
-    const id = `q-${this.queries.size + 1}`;
-    this.queries.set(id, { state: 'RUNNING', sql: input.QueryString ?? '' });
-    this.byToken.set(input.ClientRequestToken ?? '', id);
-    this.maxActive = Math.max(this.maxActive, this.active());
-    return { QueryExecutionId: id };
-  }
-
-  get(input: GetQueryExecutionCommandInput) {
-    const id = input.QueryExecutionId ?? '';
-    this.gets.push(id);
-    return { QueryExecution: { QueryExecutionId: id, Status: { State: this.queries.get(id)?.state ?? 'FAILED' } } };
-  }
-
-  finish(id: string): void {
-    this.queries.get(id)!.state = 'SUCCEEDED';
-  }
-
-  registeredPartitions(): number {
-    return [...this.queries.values()].reduce((n, q) => n + (q.sql.match(/PARTITION \(/g)?.length ?? 0), 0);
-  }
-}
-
-/** `count` distinct orders partitions (year/month/day). */
-function partitions(count: number): PartitionValues[] {
-  const out: PartitionValues[] = [];
-  for (let year = 1900; out.length < count; year += 1)
-    for (let month = 1; month <= 12 && out.length < count; month += 1)
-      for (let day = 1; day <= 28 && out.length < count; day += 1)
-        out.push({ year: String(year), month: String(month).padStart(2, '0'), day: String(day).padStart(2, '0') });
-  return out;
-}
 
 function setup(quota: number) {
   const world = fakeWorld();
