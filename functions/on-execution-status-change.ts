@@ -3,12 +3,28 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsDeps } from '../adapters/aws/deps';
 import { asLog, rootLogger } from '../adapters/lambda/step';
+import type { Deps, Log } from '../domain/ports';
 import { releaseLeaseOfDeadExecution, type ExecutionStatusChange } from '../domain/runs';
+import { handleTimedOut } from '../domain/timed-out';
+
+/**
+ * TIMED_OUT goes its own way (issue 23, domain/timed-out.ts): converted partitions registered, the rest pending
+ * after a back-off, one notification. FAILED and ABORTED: the lease to a follow-up at once (domain/runs.ts).
+ */
+export async function onExecutionStatusChange(event: ExecutionStatusChange, deps: Deps, log: Log) {
+  const { executionArn, status, input } = event.detail ?? {};
+  if (status === 'TIMED_OUT' && executionArn) {
+    let dataset: unknown;
+    try {
+      dataset = (JSON.parse(input ?? '{}') as { dataset?: unknown }).dataset;
+    } catch {
+      dataset = undefined;
+    }
+    if (typeof dataset === 'string') return handleTimedOut(dataset, executionArn, deps, log);
+  }
+  return releaseLeaseOfDeadExecution(event, deps, log);
+}
 
 export const handler = middy(async (event: ExecutionStatusChange) =>
-  releaseLeaseOfDeadExecution(
-    event,
-    awsDeps(),
-    asLog(rootLogger, { step: 'onExecutionStatusChange' }),
-  ),
+  onExecutionStatusChange(event, awsDeps(), asLog(rootLogger, { step: 'onExecutionStatusChange' })),
 ).use(injectLambdaContext(rootLogger, { resetKeys: true }));

@@ -72,6 +72,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
         ? { destinations: { onFailure: { type: 'sqs', arn: arn(failureQueue) } }, maximumRetryAttempts: 2 }
         : {}),
       ...(name === 'replayDeadLetters' ? { timeout: 300, description: REPLAY_DESCRIPTION } : {}),
+      // Issue 23: a TIMED_OUT run's registration waits for its DDL queries here.
+      ...(name === 'onExecutionStatusChange' ? { timeout: 300 } : {}),
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
@@ -200,7 +202,30 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ),
       ...headRawObjects,
     ],
-    onExecutionStatusChange: [leaseAndClaims, startExecution, sendTo(QUEUES.recovery)],
+    // Issue 23: a TIMED_OUT run's converted partitions (the claim's list under runs/, the job summaries) are
+    // registered by this handler (Athena DDL, as startPartitionRefresh; GetQueryExecution to wait), and it notifies.
+    onExecutionStatusChange: [
+      leaseAndClaims,
+      startExecution,
+      sendTo(QUEUES.recovery),
+      allow(['athena:StartQueryExecution', 'athena:GetQueryExecution'], [workgroupArn]),
+      allow(
+        [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:CreatePartition',
+        ],
+        [ctx.catalogArn, ...targetDatabases, ...targetTables],
+      ),
+      allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
+      allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+      allow(['s3:GetObject'], [ctx.artifactsObjects('runs/'), ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
+      allow(['sns:Publish'], [ref('FailureTopic')]),
+      ctx.kmsUse,
+    ],
     // Replays dead letters through the single-event intake (domain/intake.ts).
     replayDeadLetters: [
       ledgerAndLease,
