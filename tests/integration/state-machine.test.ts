@@ -275,6 +275,11 @@ describe('failures notify SNS exactly once and end failed', () => {
   test.each(taskStates)('a fatal error in "%s" notifies once and ends failed', async (stateName) => {
     const world = fakeWorld();
     await arrive(world, 'orders', 'year=2024/month=01/day=05');
+    if (stateName === 'Start the next registration wave') {
+      // Issue 23: a second wave needs more statements than one wave holds: two partitions, one per statement and wave.
+      Object.assign(world.deps.config.athena, { partitionsPerStatement: 1, maxActiveDdl: 1 });
+      await arrive(world, 'orders', 'year=2024/month=01/day=06');
+    }
     const fail = async (sid: string, _input: unknown, state: string, invoke: () => Promise<unknown>) => {
       if (state === stateName) {
         const error = new Error(`injected failure in ${sid}`);
