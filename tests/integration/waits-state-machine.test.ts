@@ -146,6 +146,37 @@ describe('job runs, the crawler and the Athena registration complete by event', 
     expect(world.notifier.published).toHaveLength(0);
   });
 
+  test('registration in waves (issue 23): one statement per wave, each wave answered by its events, then the next', async () => {
+    const world = fakeWorld();
+    Object.assign(world.deps.config.athena, { partitionsPerStatement: 1, maxActiveDdl: 1 });
+    const { result, parent, waits } = await run(world, {}, { partitions: 3, skipCrawler: true });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({
+      refresh: { done: true, waveDone: true, statementCount: 3, startedStatements: 3, partitionCount: 3 },
+    });
+    expect(world.queries.started).toHaveLength(3);
+    const afterSummary = parent.slice(parent.indexOf('Did any partition succeed?') + 1);
+    expect(afterSummary).toEqual([
+      'Register the new partitions in Athena',
+      'Have the partitions been registered?',
+      'Wait for the Athena registration',
+      'Have the partitions been registered?',
+      'Start the next registration wave',
+      'Have the partitions been registered?',
+      'Wait for the Athena registration',
+      'Have the partitions been registered?',
+      'Start the next registration wave',
+      'Have the partitions been registered?',
+      'Wait for the Athena registration',
+      'Have the partitions been registered?',
+      'Did every partition succeed?',
+      'Release the run lease',
+      'Run succeeded',
+    ]);
+    expect(parent.some((name) => CHECK_STATES.includes(name))).toBe(false);
+    expect(waits.counts).toMatchObject({ rechecks: 0, heartbeatTimeouts: 0 });
+  });
+
   test('events lost: the fallback re-checks find every end; still 4 transitions per partition', async () => {
     const world = fakeWorld();
     const { result, waits, bus, perPartition, parent } = await run(world, { withhold: () => true });
