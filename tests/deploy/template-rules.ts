@@ -366,8 +366,12 @@ export function keyPolicyRules(t: Template): string[] {
   return problems;
 }
 
-/** Roles whose ListBucket may be unconditioned: the bucket emptier, and Athena's result location (the workgroup). */
-const WHOLE_BUCKET_LISTERS = ['BucketEmptierRole', 'StartPartitionRefreshRole'];
+/**
+ * Roles whose ListBucket may be unconditioned: the bucket emptier, and Athena's result location (the workgroup):
+ * the registration step, and the status-change handler, which registers a TIMED_OUT run's converted partitions
+ * with the same DDL (issue 23).
+ */
+const WHOLE_BUCKET_LISTERS = ['BucketEmptierRole', 'StartPartitionRefreshRole', 'OnExecutionStatusChangeRole'];
 
 /**
  * s3:ListBucket: listings only inside named folders (StringLike on s3:prefix), never an IfExists operator (which
