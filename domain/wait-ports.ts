@@ -33,13 +33,11 @@ export interface WaitRecord {
   /** Set once SendTaskSuccess/Failure for `taskToken` has been answered (accepted or refused as closed). */
   sentAt?: string;
   delivery?: Delivery;
-  /** A refresh's query under this subject was seen SUCCEEDED (issue 23: a completion checks only its own query). */
-  finalAt?: string;
 }
 
 export interface WaitStore {
   /** Writes (or replaces, for the same waiter) the token under each of its subjects. Idempotent. */
-  recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery' | 'finalAt'>, now: Date): Promise<void>;
+  recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery'>, now: Date): Promise<void>;
   /** Every waiter recorded under `subject`, read consistently (a token written before this call is seen). */
   waitersOf(subject: string): Promise<WaitRecord[]>;
   waiter(subject: string, waiterId: string): Promise<WaitRecord | null>;
@@ -48,8 +46,13 @@ export interface WaitStore {
    * a waiter that re-awaited meanwhile holds a new token that is still open.
    */
   markSent(record: WaitRecord, delivery: Delivery, now: Date): Promise<void>;
-  /** Marks the work of one subject of the waiter final (only if the waiter is still recorded under it). */
-  markFinal(record: WaitRecord, subject: string, now: Date): Promise<void>;
+  /**
+   * Issue 23: adds `subject` to the subjects of the waiter whose work was seen final, and returns all of them, in
+   * one atomic write. Of two deliveries that each saw one subject end, the second write returns both.
+   */
+  markFinal(record: WaitRecord, subject: string, now: Date): Promise<string[]>;
+  /** The subjects of the waiter seen final so far. */
+  finalSubjects(record: WaitRecord): Promise<string[]>;
 }
 
 export type SendOutcome = Extract<Delivery, 'sent' | 'token-closed' | 'token-invalid' | 'task-missing'>;

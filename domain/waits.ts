@@ -167,9 +167,9 @@ const queryIdOf = (subject: string): string => subject.slice('query#'.length);
 /**
  * A partition refresh waits on a wave of queries (issue 23). A completion event checks only its own query
  * (`only`); the await step and the fallback re-check look at every query of the wave not yet known final. Whoever
- * sees a query SUCCEEDED marks its subject final in the wait store, and only then reads the marks of the others:
- * of two deliveries that each saw one query end, the second to mark reads the first's mark (reads are consistent),
- * so the end of the wave is never missed, and no event costs more than one GetQueryExecution.
+ * sees a query SUCCEEDED adds it to the waiter's final subjects in one atomic write that returns them all: of two
+ * deliveries that each saw one query end, the second write returns both, so the end of the wave is never missed,
+ * and no event costs more than one GetQueryExecution.
  */
 async function checkRefreshWave(
   record: WaitRecord,
@@ -180,17 +180,11 @@ async function checkRefreshWave(
 ): Promise<CheckVerdict> {
   if (record.check.kind !== 'refresh') throw new InvalidInputError('not a partition refresh wait');
   const input = record.check.input;
-  const others = async () => {
-    const marks = await Promise.all(record.subjects.map((s) => waitDeps.waits.waiter(s, record.waiterId)));
-    return new Set(record.subjects.filter((_, i) => marks[i]?.finalAt !== undefined));
-  };
-  const final = only ? new Set<string>() : await others();
+  const final = new Set(only ? [] : await waitDeps.waits.finalSubjects(record));
   for (const subject of only ? [only] : record.subjects.filter((s) => !final.has(s))) {
     if (!(await queryFinished(queryIdOf(subject), deps))) continue;
-    await waitDeps.waits.markFinal(record, subject, deps.clock.now());
-    final.add(subject);
+    for (const s of await waitDeps.waits.markFinal(record, subject, deps.clock.now())) final.add(s);
   }
-  for (const subject of await others()) final.add(subject);
   if (record.subjects.some((s) => !final.has(s))) return { done: false, output: { ...input.refresh, done: false } };
   const output = waveFinished(input.refresh);
   log.info(output.done ? 'partitions registered' : 'registration wave finished', {

@@ -1,7 +1,8 @@
 /**
  * The wait store on the existing state table (pk, sk, ttl), single-item writes only:
  *
- *   WAIT#<subject>  WAITER#<waiterId>   taskToken, check, subjects, recordedAt, sentAt?, delivery?, finalAt?, ttl
+ *   WAIT#<subject>       WAITER#<waiterId>   taskToken, check, subjects, recordedAt, sentAt?, delivery?, ttl
+ *   WAITER#<waiterId>    FINALS              finals (string set: the subjects seen final), ttl   (issue 23)
  *
  * recordWait puts one item per subject (a retry rewrites the same items; a re-await after a fallback timeout
  * replaces the token and clears sentAt). waitersOf/waiter read with ConsistentRead: the completion must see a
@@ -21,6 +22,7 @@ export const WAIT_RECORD_DAYS = 4;
 
 const waitPk = (subject: string): string => `WAIT#${subject}`;
 const waiterSk = (waiterId: string): string => `WAITER#${waiterId}`;
+const finalsKey = (waiterId: string) => ({ pk: `WAITER#${waiterId}`, sk: 'FINALS' });
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
@@ -40,7 +42,7 @@ export class DynamoWaitStore implements WaitStore {
     private readonly table: string,
   ) {}
 
-  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery' | 'finalAt'>, now: Date): Promise<void> {
+  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery'>, now: Date): Promise<void> {
     const ttl = Math.floor(now.getTime() / 1000) + WAIT_RECORD_DAYS * 86_400;
     // JSON round trip: the check input is JSON already; this drops undefined members the marshaller rejects.
     const plain = JSON.parse(JSON.stringify(record)) as typeof record;
@@ -97,21 +99,32 @@ export class DynamoWaitStore implements WaitStore {
     }
   }
 
-  /** Issue 23: one subject's work seen final. Never creates an item (an expired or replaced record stays as it is). */
-  async markFinal(record: WaitRecord, subject: string, now: Date): Promise<void> {
-    try {
-      await this.doc.send(
+  /**
+   * Issue 23: ADD to a string set is atomic and idempotent, and ReturnValues ALL_NEW returns the set after this
+   * write: the delivery whose write completes the set sees it complete (UpdateItem, "ADD ... for sets":
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
+   */
+  async markFinal(record: WaitRecord, subject: string, now: Date): Promise<string[]> {
+    const ttl = Math.floor(now.getTime() / 1000) + WAIT_RECORD_DAYS * 86_400;
+    const { Attributes } = await call('DynamoDB UpdateItem', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: waitPk(subject), sk: waiterSk(record.waiterId) },
-          UpdateExpression: 'SET finalAt = if_not_exists(finalAt, :at)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': now.toISOString() },
+          Key: finalsKey(record.waiterId),
+          UpdateExpression: 'ADD finals :subject SET #ttl = if_not_exists(#ttl, :ttl)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':subject': new Set([subject]), ':ttl': ttl },
+          ReturnValues: 'ALL_NEW',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return;
-      throw mapAwsError(error, 'DynamoDB UpdateItem');
-    }
+      ),
+    );
+    return [...((Attributes?.finals as Set<string> | undefined) ?? [])];
+  }
+
+  async finalSubjects(record: WaitRecord): Promise<string[]> {
+    const { Item } = await call('DynamoDB GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: finalsKey(record.waiterId), ConsistentRead: true })),
+    );
+    return [...((Item?.finals as Set<string> | undefined) ?? [])];
   }
 }

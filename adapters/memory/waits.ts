@@ -9,7 +9,7 @@ import type { RecheckQueue, SendOutcome, TaskTokenSender, WaitRecord, WaitStore 
 export class MemoryWaitStore implements WaitStore {
   private readonly bySubject = new Map<string, Map<string, WaitRecord>>();
 
-  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery' | 'finalAt'>): Promise<void> {
+  async recordWait(record: Omit<WaitRecord, 'subject' | 'sentAt' | 'delivery'>): Promise<void> {
     for (const subject of record.subjects) {
       const waiters = this.bySubject.get(subject) ?? new Map<string, WaitRecord>();
       waiters.set(record.waiterId, structuredClone({ ...record, subject }));
@@ -34,9 +34,17 @@ export class MemoryWaitStore implements WaitStore {
     }
   }
 
-  async markFinal(record: WaitRecord, subject: string, now: Date): Promise<void> {
-    const stored = this.bySubject.get(subject)?.get(record.waiterId);
-    if (stored) stored.finalAt ??= now.toISOString();
+  private readonly finals = new Map<string, Set<string>>();
+
+  async markFinal(record: WaitRecord, subject: string): Promise<string[]> {
+    const set = this.finals.get(record.waiterId) ?? new Set<string>();
+    set.add(subject);
+    this.finals.set(record.waiterId, set);
+    return [...set];
+  }
+
+  async finalSubjects(record: WaitRecord): Promise<string[]> {
+    return [...(this.finals.get(record.waiterId) ?? [])];
   }
 }
 

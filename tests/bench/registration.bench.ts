@@ -64,7 +64,8 @@ function countingStore(store: MemoryWaitStore, counter: { calls: number }): Wait
       counter.calls += record.subjects.length;
       return store.markSent(record, delivery, now);
     },
-    markFinal: async (record, subject, now) => ((counter.calls += 1), store.markFinal(record, subject, now)),
+    markFinal: async (record, subject) => ((counter.calls += 1), store.markFinal(record, subject)),
+    finalSubjects: async (record) => ((counter.calls += 1), store.finalSubjects(record)),
   };
 }
 

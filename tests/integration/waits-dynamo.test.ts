@@ -189,6 +189,7 @@ test('any interleaving of the await step with the job finishing and its event: r
         waiter: gate('waiter', store.waiter.bind(store)),
         markSent: gate('markSent', store.markSent.bind(store)),
         markFinal: gate('markFinal', store.markFinal.bind(store)),
+        finalSubjects: gate('finalSubjects', store.finalSubjects.bind(store)),
       }));
       s.world.jobs.getJobRun = gate('getJobRun', s.world.jobs.getJobRun.bind(s.world.jobs));
       const awaiting = s.await();
@@ -207,3 +208,46 @@ test('any interleaving of the await step with the job finishing and its event: r
     { numRuns: 30 },
   );
 }, 120_000);
+
+describe("a refresh wave's final subjects (issue 23)", () => {
+  test('markFinal adds atomically and returns every final subject; repeats change nothing; finalSubjects reads them', async () => {
+    const table = `waits-${++tables}`;
+    await dynamo.createTable(table);
+    const store = new DynamoWaitStore(dynamo.doc, table);
+    const record = {
+      subject: 'query#q-1',
+      waiterId: 'refresh-abc',
+      taskToken: 't',
+      check: {
+        kind: 'refresh' as const,
+        input: {
+          dataset: 'orders',
+          executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:x',
+          refresh: {
+            queryExecutionIds: ['q-1', 'q-2', 'q-3'],
+            partitionCount: 3,
+            startedAt: AT,
+            done: false,
+            waitSeconds: 1,
+          },
+        },
+      },
+      subjects: ['query#q-1', 'query#q-2', 'query#q-3'],
+      recordedAt: AT,
+    };
+    const now = new Date(AT);
+    expect(await store.finalSubjects(record)).toEqual([]);
+    // Two deliveries at once: whichever write lands second returns both.
+    const [a, b] = await Promise.all([
+      store.markFinal(record, 'query#q-1', now),
+      store.markFinal(record, 'query#q-2', now),
+    ]);
+    expect(Math.max(a.length, b.length)).toBe(2);
+    expect((await store.markFinal(record, 'query#q-1', now)).sort()).toEqual(['query#q-1', 'query#q-2']);
+    expect((await store.markFinal(record, 'query#q-3', now)).sort()).toEqual(['query#q-1', 'query#q-2', 'query#q-3']);
+    expect((await store.finalSubjects(record)).sort()).toEqual(['query#q-1', 'query#q-2', 'query#q-3']);
+    expect(await store.finalSubjects({ ...record, waiterId: 'refresh-other' })).toEqual([]);
+  });
+});
+
+const AT = '2024-03-01T10:00:00.000Z';
