@@ -339,7 +339,8 @@ export async function completeFromEvent(
   }
   const deliveries = [];
   for (const record of waiters)
-    // The event names one subject: a refresh checks that query only (issue 23), the others by their marks.
+    // The event names one subject: a refresh checks that query only (issue 23); the others count by the waiter's
+    // final subjects.
     deliveries.push({
       waiterId: record.waiterId,
       delivery: await completeWaiter(record, deps, waitDeps, log, target.subject),

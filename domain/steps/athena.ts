@@ -183,21 +183,17 @@ export function waveFinished(refresh: RefreshState): RefreshState {
 }
 
 /**
- * Checks the current wave's queries (at most `athena.maxActiveDdl`; ids already known final are skipped when
- * `known` says so). The token waits' completion path checks one query per event instead (domain/waits.ts).
+ * State "Check the Athena registration" (the token wait's fallback): checks the current wave's queries, at most
+ * `athena.maxActiveDdl`. The token waits' completion path checks one query per event instead (domain/waits.ts).
  */
 export async function checkPartitionRefresh(
   input: CheckPartitionRefreshInput,
   deps: Deps,
   log: Log,
-  known: ReadonlySet<string> = new Set(),
 ): Promise<RefreshState> {
   const dataset = datasetNamed(deps.config, input.dataset);
   let running = 0;
-  for (const id of input.refresh.queryExecutionIds) {
-    if (known.has(id)) continue;
-    if (!(await queryFinished(id, deps))) running += 1;
-  }
+  for (const id of input.refresh.queryExecutionIds) if (!(await queryFinished(id, deps))) running += 1;
   if (running === 0) {
     const finished = waveFinished(input.refresh);
     log.info(finished.done ? 'partitions registered' : 'registration wave finished', {

@@ -81,7 +81,11 @@ async function athenaDdlWaves() {
   const waitDeps = { waits: countingStore(new MemoryWaitStore(), dynamo), tokens, rechecks: new MemoryRecheckQueue() };
   const log = recordingLog();
   const list = partitions(count);
-  let refresh = await startPartitionRefresh({ dataset: 'orders', executionArn: EXECUTION, partitions: list }, deps, log);
+  let refresh = await startPartitionRefresh(
+    { dataset: 'orders', executionArn: EXECUTION, partitions: list },
+    deps,
+    log,
+  );
   let transitions = 2; // "Register ..." and its Choice
   let waves = 0;
   let seconds = STEP_SECONDS + refresh.queryExecutionIds.length * CALL_SECONDS;

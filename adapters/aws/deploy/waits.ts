@@ -74,7 +74,12 @@ export function waits(ctx: StackContext): Family {
     awaitJobRun: awaitStatements,
     awaitCrawler: awaitStatements,
     awaitPartitionRefresh: awaitStatements,
-    completeWait: [...checks, table(['Query', 'UpdateItem', 'GetItem']), answer, allow(['sqs:SendMessage'], [arn(EVENTS_DLQ)])],
+    completeWait: [
+      ...checks,
+      table(['Query', 'UpdateItem', 'GetItem']),
+      answer,
+      allow(['sqs:SendMessage'], [arn(EVENTS_DLQ)]),
+    ],
     recheckWait: [
       ...checks,
       table(['GetItem', 'UpdateItem']),
