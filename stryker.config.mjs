@@ -41,9 +41,9 @@ export default {
   concurrency: 2,
   // Generous: at a load of 10+ on this shared 2-core machine a mutant's tests take several times their dry-run
   // time, and a short timeout then counts slow-but-passing runs as "timed out" (detected): a false kill. A mutant
-  // that really hangs (an async loop that never yields, so jest's own test timeout cannot fire) costs 10 s more.
-  timeoutMS: 10_000,
-  timeoutFactor: 1.5,
+  // that really hangs (an async loop that never yields, so jest's own test timeout cannot fire) costs 5 s more.
+  timeoutMS: 5_000,
+  timeoutFactor: 1.25,
   tempDirName: '.stryker-tmp',
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
