@@ -1,11 +1,10 @@
-// Mutation testing of the run protocol (issue 10): `npm run mutate`. Slow, so never part of `npm test`.
-// Scope: the protocol files and their deterministic guards, trimmed for time on a shared 2-core machine: the
-// 10,000-event burst is skipped (tests/protocol/mutation-env.ts); intake-properties and the tests/protocol suites
-// (interleaving model, adapter agreement: 10-50 s per mutant) are left out, so every survivor here is also a
-// question for the model (see the note); tests/protocol/protocol-details.test.ts (fast, dynalite) is in.
+// Mutation testing of the run protocol (issues 10, 21): `npm run mutate`. Slow, so never part of `npm test`.
+// Scope: the protocol files, guarded by the fast protocol tests (jest.stryker.config.js): the deterministic defect
+// and detail tests, the intake tests, and the checker's jest part (every schedule of three scenarios), with the
+// DynamoDB-backed tests on the in-memory store (tests/protocol/stryker-env.ts). The checker's file runs last, so a
+// mutant a fast test kills never waits for it.
 // Incremental (reports/stryker-incremental.json): a re-run tests only mutants whose code or covering tests
 // changed. Survived/timed-out results are reused too: after changing the timeout, re-measure with --force.
-const transform = { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] };
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -24,38 +23,17 @@ export default {
     'adapters/aws/dynamo-arrival-batches.ts',
   ],
   jest: {
+    // The fast protocol tests, the DynamoDB-backed ones on the in-memory store (moto is too slow for mutant runs;
+    // tests/protocol/adapters-agree.test.ts holds the two equal in `npm test`).
+    projectType: 'custom',
+    configFile: 'jest.stryker.config.js',
     enableFindRelatedTests: false,
-    config: {
-      // A test that is merely slow under load must not count as a kill (jest's 5 s default did: the first
-      // state-machine test, which compiles the schemas, takes 5+ s at a load of 13).
-      testTimeout: 60_000,
-      // One project replaces jest.config.js's three: Stryker merges this over the file's config, and each of the
-      // file's projects would otherwise run the tests below again (3x the work) without mutation-env.ts.
-      projects: [
-        {
-          displayName: 'mutation',
-          testEnvironment: 'node',
-          testTimeout: 60_000,
-          transform,
-          transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
-          setupFiles: ['<rootDir>/tests/support/env.ts', '<rootDir>/tests/protocol/mutation-env.ts'],
-          testMatch: [
-            '<rootDir>/tests/unit/steps.test.ts',
-            '<rootDir>/tests/unit/polling-and-debounce.test.ts',
-            '<rootDir>/tests/integration/intake.test.ts',
-            '<rootDir>/tests/integration/intake-faults.test.ts',
-            '<rootDir>/tests/integration/state-machine.test.ts',
-            '<rootDir>/tests/protocol/protocol-details.test.ts',
-            '<rootDir>/tests/protocol/defects.test.ts',
-            '<rootDir>/tests/protocol/checker.test.ts',
-          ],
-        },
-      ],
-    },
   },
   // String literals are log lines and error texts here (the DynamoDB expressions are guarded by the dynalite tests
   // all the same); leaving them out keeps a run within an hour on a shared 2-core machine.
   mutator: { excludedMutations: ['StringLiteral'] },
+  // Static mutants (module-level constants) would each run every test: left out for time (reported as ignored).
+  ignoreStatic: true,
   // Incremental: a re-run tests only mutants whose code or covering tests changed since the last run
   // (reports/ is gitignored). `npx stryker run stryker.config.mjs --force` re-tests everything.
   incremental: true,
@@ -63,13 +41,22 @@ export default {
   concurrency: 2,
   // Generous: at a load of 10+ on this shared 2-core machine a mutant's tests take several times their dry-run
   // time, and a short timeout then counts slow-but-passing runs as "timed out" (detected): a false kill. A mutant
-  // that really hangs (an async loop that never yields, so jest's own test timeout cannot fire) costs 30 s more.
-  timeoutMS: 30_000,
-  timeoutFactor: 2,
+  // that really hangs (an async loop that never yields, so jest's own test timeout cannot fire) costs 5 s more.
+  timeoutMS: 5_000,
+  timeoutFactor: 1.25,
   tempDirName: '.stryker-tmp',
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  ignorePatterns: ['.serverless', '.esbuild*', '.sluice', 'coverage', 'tests/bench', 'tests/artifact'],
+  ignorePatterns: [
+    '.venv',
+    'reports',
+    '.serverless',
+    '.esbuild*',
+    '.sluice',
+    'coverage',
+    'tests/bench',
+    'tests/artifact',
+  ],
   thresholds: { high: 90, low: 80, break: null },
 };

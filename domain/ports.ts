@@ -73,8 +73,21 @@ export interface QueryPort {
   getQuery(queryExecutionId: string): Promise<{ state: QueryStateName; reason?: string }>;
 }
 
+export interface Notification {
+  subject: string;
+  message: string;
+  attributes: Record<string, string>;
+  /**
+   * Publishes with the same id within the topic's deduplication window deliver one message (issue 21, defect 8):
+   * the notify step passes its execution, so a retry after a publish whose answer was lost delivers nothing new.
+   */
+  deduplicationId?: string;
+  /** What the notification is about (the dataset): its ordering group on a FIFO topic. */
+  group?: string;
+}
+
 export interface NotifierPort {
-  publish(notification: { subject: string; message: string; attributes: Record<string, string> }): Promise<string>;
+  publish(notification: Notification): Promise<string>;
 }
 
 export interface Arrival {

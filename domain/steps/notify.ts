@@ -181,6 +181,10 @@ export async function notifyFailure(input: NotifyFailureInput, deps: Deps, log: 
     subject,
     message: formatMessage(report),
     attributes: { dataset: report.dataset, stage: report.stage, failedStep: report.failedStep, error: report.error },
+    // I6, one notification per failed run (issue 21, defect 8): every attempt of this step publishes with the
+    // execution as its deduplication id, so a retry after a publish SNS accepted delivers nothing new.
+    deduplicationId: input.executionArn,
+    group: report.dataset,
   });
   log.warn('failure notified', { failedStep: report.failedStep, error: report.error, messageId });
   return { messageId, report };

@@ -11,17 +11,20 @@ async function main(): Promise<void> {
   let schedules = 0;
   let violations = 0;
   let scenarios = 0;
-  for (const spec of SCENARIOS) {
+  for (let spec of SCENARIOS) {
     if (only && !spec.name.includes(only)) continue;
     const started = Date.now();
+    // SLUICE_CHECK_FAULTS=n: every scenario with that fault bound instead of its own (for measuring).
+    const bound = process.env.SLUICE_CHECK_FAULTS;
+    if (bound !== undefined) spec = { ...spec, maxFaults: Number(bound) };
     const report = await explore(buildScenario(spec));
     scenarios++;
     schedules += report.schedules;
     violations += report.violations;
     console.log(
-      `${spec.name} (faults <= ${spec.maxFaults}${spec.faultsAt ? ` at ${spec.faultsAt.join('/')}` : ''}): ` +
+      `${spec.name} (faults <= ${spec.maxFaults}${spec.faultsAt ? ` at ${spec.faultsAt.join('/')}` : ''}${spec.faultActors ? ` in ${spec.faultActors.join('/')}` : ''}): ` +
         `${summaryLine({ scenarios: 1, schedules: report.schedules, violations: report.violations })}  ` +
-        `states: ${report.states}  ends: ${report.ends}${report.truncated ? '  TRUNCATED' : ''}  ` +
+        `states: ${report.states}  ends: ${report.ends}  transitions: ${report.transitions}${report.truncated ? '  TRUNCATED' : ''}  ` +
         `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
     if (report.counterexample) {

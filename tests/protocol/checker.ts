@@ -16,7 +16,9 @@
  * enumerates every interleaving of their store and AWS calls.
  *
  * Search: depth-first over the choices, replaying the choice prefix on a fresh world to reach a node (stateless
- * model checking), with state hashing: a node whose state was seen before is not expanded again. The state is the
+ * model checking; the first child extends its parent's world instead), with state hashing (a node whose state was
+ * seen before is not expanded again) and sleep sets (a choice that commutes with a sibling explored before is not
+ * explored again after it: only calls that touch the same item, or faults sharing the budget, are reordered). The state is the
  * store's content, the scheduler's own state (faults used), the ghost state, and for each actor a digest of every
  * answer it has received: the actors are deterministic functions of their answers (Math.random is replaced by a
  * per-actor sequence, the clock is fixed), so equal digests mean equal futures. That is sound: every schedule
@@ -33,6 +35,27 @@ export interface Choice {
   fault: FaultKind;
 }
 
+/**
+ * What a call touches, as item names (`table|pk|sk`; a trailing `*` names every item whose name starts with the
+ * rest: a Query's range). Two calls of different actors whose footprints do not conflict (no item one writes that
+ * the other reads or writes) commute: either order reaches the same state. Calls without a footprint (StartExecution,
+ * which starts actors) commute with nothing.
+ */
+export interface Footprint {
+  reads: string[];
+  writes: string[];
+}
+
+const overlaps = (a: string, b: string) =>
+  a === b || (a.endsWith('*') && b.startsWith(a.slice(0, -1))) || (b.endsWith('*') && a.startsWith(b.slice(0, -1)));
+const anyOverlap = (as: string[], bs: string[]) => as.some((a) => bs.some((b) => overlaps(a, b)));
+
+/** Footprints conflict when one writes what the other reads or writes. */
+export function conflicts(a: Footprint | undefined, b: Footprint | undefined): boolean {
+  if (!a || !b) return true;
+  return anyOverlap(a.writes, [...b.reads, ...b.writes]) || anyOverlap(b.writes, a.reads);
+}
+
 /** One parked call. */
 interface Gate {
   label: string;
@@ -42,6 +65,8 @@ interface Gate {
   write: boolean;
   /** Whether faults may be injected here (a scenario may limit them to some calls). */
   faultable: boolean;
+  /** The items the call reads and writes (partial-order reduction); undefined: it may touch anything. */
+  footprint: Footprint | undefined;
   apply: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -56,6 +81,9 @@ interface Actor {
 }
 
 const als = new AsyncLocalStorage<string>();
+
+/** SLUICE_CHECK_NO_POR=1: no partial-order reduction (every order explored; the same states must come out). */
+const NO_REDUCTION = process.env.SLUICE_CHECK_NO_POR === '1';
 
 const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
@@ -115,14 +143,20 @@ export class Sched {
   }
 
   /** Parks the calling actor at a gate until the scheduler picks it. */
-  gate(describe: string, write: boolean, apply: () => unknown, faultable = true): Promise<unknown> {
+  gate(
+    describe: string,
+    write: boolean,
+    apply: () => unknown,
+    faultable = true,
+    footprint?: Footprint,
+  ): Promise<unknown> {
     const name = als.getStore();
     const actor = name ? this.actors.get(name) : undefined;
     if (!actor) return Promise.resolve(apply()); // set-up code outside any actor: no gate
     if (actor.state !== 'running') return new Promise(() => {}); // a crashed actor's stragglers never return
     const label = `${actor.name}#${++actor.calls}`;
     return new Promise((resolve, reject) => {
-      this.gates.push({ label, actor: actor.name, describe, write, faultable, apply, resolve, reject });
+      this.gates.push({ label, actor: actor.name, describe, write, faultable, footprint, apply, resolve, reject });
     });
   }
 
@@ -146,6 +180,21 @@ export class Sched {
       );
     }
     return out;
+  }
+
+  /**
+   * Whether two choices enabled here commute (sleep sets): different actors, calls whose footprints do not
+   * conflict, and not both faults (each uses the shared fault budget, so one can disable the other). What an actor
+   * does after its call until its next one (a finished step spawning the next, a redelivery) is named after the
+   * actor and touches no shared scheduler state, so it commutes too.
+   */
+  independent(a: Choice, b: Choice): boolean {
+    if (NO_REDUCTION) return false;
+    const ga = this.gates.find((g) => g.label === a.gate);
+    const gb = this.gates.find((g) => g.label === b.gate);
+    if (!ga || !gb || ga.actor === gb.actor) return false;
+    if (a.fault !== 'none' && b.fault !== 'none') return false;
+    return !conflicts(ga.footprint, gb.footprint);
   }
 
   private record(actor: Actor, outcome: string): void {
@@ -257,6 +306,8 @@ export interface Report {
   counterexample?: { message: string; trace: string[] };
   /** Stopped at the state limit (then not exhaustive). */
   truncated: boolean;
+  /** Choices taken (each one call with its fault): the search's work. */
+  transitions: number;
 }
 
 /** Replays `prefix` on a fresh world; returns the scheduler and world at its end (settled). */
@@ -279,16 +330,43 @@ async function replay(scenario: Scenario, prefix: Choice[]): Promise<{ sched: Sc
   }
 }
 
+/** Takes one more choice on a live world (the DFS's first child needs no replay). */
+async function extend(live: { sched: Sched; world: World }, choice: Choice): Promise<void> {
+  const random = Math.random;
+  Math.random = () => live.sched.random();
+  try {
+    live.sched.step(choice);
+    await live.sched.settle();
+    await advanceQuiet(live.sched, live.world);
+  } finally {
+    Math.random = random;
+  }
+}
+
 async function advanceQuiet(sched: Sched, world: World): Promise<void> {
   while (sched.gates.length === 0 && world.quiet?.()) await sched.settle();
 }
 
+const choiceKey = (c: Choice) => `${c.gate}/${c.fault}`;
+
+interface Node {
+  prefix: Choice[];
+  /** Choices not to take from here (sleep set): a sibling explored before, independent of the last choice. */
+  sleep: Choice[];
+  /** The node whose live world this one can extend without replaying (its parent, if still live). */
+  parent: number;
+}
+
 /**
- * Explores every schedule of the scenario within its fault bound. Breadth of the search is bounded only by
- * `maxStates` (reported as truncated when hit: the scenarios are sized to stay under it).
+ * Explores every schedule of the scenario within its fault bound: depth-first, with state hashing and sleep sets
+ * (Godefroid's partial-order reduction: after exploring choice a from a state, a sibling b independent of a is
+ * not explored again right after a, since b-then-a reaches what a-then-b did). Sleep sets prune transitions,
+ * never states: every reachable state is visited and checked. With state hashing, a state met again with a
+ * smaller sleep set has the choices it slept on then explored now (the stored sleep set shrinks to the
+ * intersection), which keeps the combination sound.
  */
 export async function explore(scenario: Scenario, maxStates = 2_000_000): Promise<Report> {
-  const seen = new Set<string>();
+  const seen = new Map<string, Set<string>>(); // state hash -> the sleep set it has been explored with
   const report: Report = {
     scenario: scenario.name,
     maxFaults: scenario.maxFaults,
@@ -297,18 +375,27 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
     ends: 0,
     violations: 0,
     truncated: false,
+    transitions: 0,
   };
-  // Iterative DFS; each node is reached by replaying its prefix.
-  const stack: Choice[][] = [[]];
+  let nodes = 0;
+  let live: { id: number; sched: Sched; world: World } | undefined;
+  const stack: Array<Node & { id: number }> = [{ prefix: [], sleep: [], parent: -1, id: nodes++ }];
   while (stack.length > 0) {
-    const prefix = stack.pop()!;
-    const random = Math.random;
-    const { sched, world } = await replay(scenario, prefix);
-    Math.random = random;
+    const node = stack.pop()!;
+    let sched: Sched;
+    let world: World;
+    if (live && node.parent === live.id && node.prefix.length > 0) {
+      await extend(live, node.prefix[node.prefix.length - 1]!);
+      ({ sched, world } = live);
+    } else ({ sched, world } = await replay(scenario, node.prefix));
+    live = undefined;
+    report.transitions++;
     const broken =
       world.always() ??
       sched.violation ??
-      (prefix.length > MAX_DEPTH ? `no progress: more than ${MAX_DEPTH} calls without ending (livelock)` : undefined);
+      (node.prefix.length > MAX_DEPTH
+        ? `no progress: more than ${MAX_DEPTH} calls without ending (livelock)`
+        : undefined);
     if (broken) {
       report.violations++;
       if (!report.counterexample || report.counterexample.trace.length > sched.trace.length)
@@ -318,14 +405,26 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
     }
     const key = `${sched.fingerprint()}\n${world.fingerprint()}`;
     const hash = createHash('sha1').update(key).digest('base64');
-    if (seen.has(hash)) {
-      report.schedules++;
-      continue;
+    const sleeping = new Set(node.sleep.map(choiceKey));
+    const stored = seen.get(hash);
+    let skip: Set<string>;
+    if (stored) {
+      // Explored before with sleep set `stored`: only what it slept on and this visit does not is left.
+      const missing = [...stored].filter((k) => !sleeping.has(k));
+      if (missing.length === 0) {
+        report.schedules++;
+        continue;
+      }
+      seen.set(hash, new Set([...stored].filter((k) => sleeping.has(k))));
+      skip = new Set([...sleeping]); // explore only `missing` below (and what is enabled of it)
+      for (const k of sched.enabled().map(choiceKey)) if (!stored.has(k)) skip.add(k);
+    } else {
+      seen.set(hash, sleeping);
+      report.states++;
+      skip = sleeping;
     }
-    seen.add(hash);
-    report.states++;
-    if (process.env.SLUICE_CHECK_PROGRESS && report.states % 200 === 0)
-      console.error(`  ${scenario.name}: ${report.states} states, depth ${prefix.length}, stack ${stack.length}`);
+    if (process.env.SLUICE_CHECK_PROGRESS && report.states % 500 === 0 && !stored)
+      console.error(`  ${scenario.name}: ${report.states} states, depth ${node.prefix.length}, stack ${stack.length}`);
     if (report.states >= maxStates) {
       report.truncated = true;
       break;
@@ -342,7 +441,23 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
       }
       continue;
     }
-    for (let i = choices.length - 1; i >= 0; i--) stack.push([...prefix, choices[i]!]);
+    const toExplore = choices.filter((c) => !skip.has(choiceKey(c)));
+    if (toExplore.length === 0) {
+      report.schedules++; // every continuation is covered by a sibling's (sleep set)
+      continue;
+    }
+    // Children in order; each sleeps on the earlier siblings (and this node's sleep set) that commute with it.
+    const done: Choice[] = [...node.sleep];
+    const children: Array<Node & { id: number }> = [];
+    for (const choice of toExplore) {
+      const sleep = done.filter((d) => sched.independent(d, choice));
+      children.push({ prefix: [...node.prefix, choice], sleep, parent: -1, id: nodes++ });
+      done.push(choice);
+    }
+    // The first child continues on this live world; the others replay.
+    children[0]!.parent = node.id;
+    live = { id: node.id, sched, world };
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return report;
 }

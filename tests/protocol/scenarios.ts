@@ -31,7 +31,11 @@ import { catchUpAll, releaseLeaseOfDeadExecution } from '../../domain/runs';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { ORDERS_CONFIG } from '../support/fakes';
-import type { Sched, Scenario, World } from './checker';
+import { SnsNotifier } from '../../adapters/aws/sns';
+import { MemorySnsTopic } from '../../adapters/memory/sns';
+import { notifyFailure } from '../../domain/steps/notify';
+import type { ResolvedConfig } from '../../domain/config';
+import type { Footprint, Sched, Scenario, World } from './checker';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:sluice-check';
@@ -57,6 +61,12 @@ export interface ScenarioSpec {
   maxClaimPartitions?: number;
   /** Faults only at calls whose description contains one of these (keeps big scenarios tractable). */
   faultsAt?: string[];
+  /**
+   * Faults only at the calls of actors whose name starts with one of these (a step's retries and an intake's
+   * redeliveries included: `intake1` covers `intake1'`). Used where the actors are symmetric (two intakes of the
+   * same shape: faulting one covers the other) or to split one scenario's fault space between two runs of it.
+   */
+  faultActors?: string[];
 }
 
 const objectKey = (o: string) => {
@@ -85,6 +95,54 @@ function s3Record(o: string, delivery: string): SqsRecord {
 }
 
 const isWrite = (command: string) => !/^(Get|Query|BatchGet)/.test(command);
+
+type Key = { pk?: string; sk?: string };
+const itemName = (table: unknown, key: Key | undefined) => `${String(table)}|${key?.pk}|${key?.sk}`;
+
+/**
+ * The items a DynamoDB call touches (tests/protocol/checker.ts, Footprint): its key, a transaction's keys (a
+ * ConditionCheck only reads), a BatchGet's keys, a Query's range (`pk`, and the `begins_with` prefix if any).
+ * Anything else: undefined, which commutes with nothing.
+ */
+function footprintOf(name: string, input: Record<string, unknown>): Footprint | undefined {
+  const table = input.TableName;
+  switch (name) {
+    case 'GetCommand':
+      return { reads: [itemName(table, input.Key as Key)], writes: [] };
+    case 'PutCommand':
+      return { reads: [], writes: [itemName(table, input.Item as Key)] };
+    case 'UpdateCommand':
+    case 'DeleteCommand':
+      return { reads: [], writes: [itemName(table, input.Key as Key)] };
+    case 'TransactWriteCommand': {
+      const fp: Footprint = { reads: [], writes: [] };
+      for (const action of input.TransactItems as Array<Record<string, Record<string, unknown>>>) {
+        const [kind, body] = Object.entries(action)[0]!;
+        const item = itemName(body.TableName, (body.Key ?? body.Item) as Key);
+        (kind === 'ConditionCheck' ? fp.reads : fp.writes).push(item);
+      }
+      return fp;
+    }
+    case 'BatchGetCommand': {
+      const reads: string[] = [];
+      for (const [t, request] of Object.entries(input.RequestItems as Record<string, { Keys: Key[] }>))
+        for (const key of request.Keys) reads.push(itemName(t, key));
+      return { reads, writes: [] };
+    }
+    case 'QueryCommand': {
+      const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+      const condition = String(input.KeyConditionExpression ?? '');
+      const pk = /\bpk\s*=\s*(:\w+)/.exec(condition)?.[1];
+      if (!pk || typeof values[pk] !== 'string') return undefined;
+      const prefix = /begins_with\(\s*sk\s*,\s*(:\w+)\s*\)/.exec(condition)?.[1];
+      const from = prefix && typeof values[prefix] === 'string' ? (values[prefix] as string) : '';
+      if (!prefix && /sk/.test(condition)) return undefined; // another range condition: be conservative
+      return { reads: [`${String(table)}|${values[pk] as string}|${from}*`], writes: [] };
+    }
+    default:
+      return undefined;
+  }
+}
 
 function describeCommand(name: string, input: Record<string, unknown>): string {
   const key = (input.Key ?? input.Item) as { pk?: string; sk?: string } | undefined;
@@ -188,7 +246,31 @@ class Ghost {
   }
 }
 
+/** The checker's config: parsed once per scenario (Ajv validation is most of a replay's set-up otherwise). */
+function checkerConfig(spec: ScenarioSpec): ResolvedConfig {
+  return parseConfig(
+    {
+      ...ORDERS_CONFIG,
+      datasets: [
+        {
+          ...ORDERS_CONFIG.datasets[0],
+          debounce: {
+            quietSeconds: 0,
+            maxWaitSeconds: 0,
+            ...(spec.maxClaimPartitions ? { maxClaimPartitions: spec.maxClaimPartitions } : {}),
+          },
+        },
+      ],
+    },
+    'checker config',
+  );
+}
+
+/** The run-failure topic (FIFO: adapters/aws/deploy/state.ts RUN_FAILURES). */
+const RUN_FAILURE_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:sluice-check-failures-runs.fifo';
+
 export function buildScenario(spec: ScenarioSpec): Scenario {
+  const config = checkerConfig(spec);
   return {
     name: spec.name,
     maxFaults: spec.maxFaults,
@@ -198,7 +280,9 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
       const store: MemoryDynamo = memoryStateStore(() => now);
       const ghost = new Ghost();
       store.listeners.push((call) => ghost.observe(call));
-      const faultable = (describe: string) => !spec.faultsAt || spec.faultsAt.some((f) => describe.includes(f));
+      const faultable = (describe: string) =>
+        (!spec.faultsAt || spec.faultsAt.some((f) => describe.includes(f))) &&
+        (!spec.faultActors || spec.faultActors.some((a) => (sched.currentActor ?? '').startsWith(a)));
       const doc = {
         send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
           const name = command.constructor.name;
@@ -208,31 +292,31 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
             isWrite(name) && faultable(describe),
             () => store.execute(name, command.input),
             faultable(describe),
+            footprintOf(name, command.input),
           );
         },
       } as unknown as DynamoDBDocumentClient;
 
-      const config = parseConfig(
-        {
-          ...ORDERS_CONFIG,
-          datasets: [
-            {
-              ...ORDERS_CONFIG.datasets[0],
-              debounce: {
-                quietSeconds: 0,
-                maxWaitSeconds: 0,
-                ...(spec.maxClaimPartitions ? { maxClaimPartitions: spec.maxClaimPartitions } : {}),
-              },
-            },
-          ],
-        },
-        'checker config',
-      );
       const dataset = config.datasets[0]!;
 
       // Step Functions: executions by name, with StartExecution's idempotency rules.
       const executions = new Map<string, { input: string; open: boolean }>();
-      const notifications = new Map<string, number>();
+      // The failure notification: the real notify step and SNS adapter, publishing to an in-memory FIFO topic
+      // (adapters/memory/sns.ts: SNS's deduplication rules; time stands still, so within the 5-minute interval, which
+      // the step's Retry keeps to: tests/protocol/notify-once.test.ts).
+      const topic = new MemorySnsTopic(RUN_FAILURE_TOPIC, () => now);
+      const failedRuns = new Set<string>();
+      const sns = {
+        send: (command: { input: Parameters<MemorySnsTopic['publish']>[0] }) =>
+          sched.gate(
+            `Publish ${RUN_FAILURE_TOPIC.slice(RUN_FAILURE_TOPIC.lastIndexOf(':') + 1)}`,
+            faultable('Publish'),
+            () => topic.publish(command.input),
+            faultable('Publish'),
+            { reads: [], writes: ['sns|run-failures'] },
+          ),
+      };
+      const notifier = new SnsNotifier(sns as never, RUN_FAILURE_TOPIC);
       const working = new Set<string>();
       let runsStarted = 0;
       const sfn = {
@@ -263,7 +347,7 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         crawlers: undefined as never,
         jobs: undefined as never,
         queries: undefined as never,
-        notifier: undefined as never,
+        notifier,
         arrivals: new DynamoArrivalLedger(doc, MEMORY_STATE_TABLE, clock.now),
         leases: new DynamoRunLeases(doc, MEMORY_STATE_TABLE),
         executions: new SfnExecutions(sfn, STATE_MACHINE),
@@ -364,16 +448,40 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         const afterClaim = () => {
           if (index === 1 && spec.lateBatches && phase === 0) {
             phase = 1;
-            for (const batch of spec.lateBatches) intake(batch);
+            spec.lateBatches.forEach((batch, i) => intake(batch, `late${i + 1}`));
           }
           if (working.size > 0) ghost.violation ??= `I2: ${run} works while ${[...working].map(short).join(', ')} does`;
           working.add(arn);
           if (spec.abortFirstRun && index === 1) return end('ABORTED');
           const failed = ghost.process(arn, spec.failDay ? partitionOfDay(spec.failDay) : undefined);
           if (failed.length === 0) return release('succeeded', []);
-          // The failure notification: one publish per failed run (I6), retried until SNS accepts it.
-          notifications.set(arn, (notifications.get(arn) ?? 0) + 1);
-          release('failed', failed);
+          // The notify step (Retry on retryable errors and crashes), then the release after the failure.
+          failedRuns.add(arn);
+          stepActor(
+            `${run}.notify`,
+            1,
+            () =>
+              notifyFailure(
+                {
+                  executionArn: arn,
+                  state: {
+                    run: { dataset: dataset.name, mode: 'automatic', skipCrawler: true, executionArn: arn },
+                    jobResults: {
+                      failed: failed.map((p) => ({
+                        partition: partitionFromKey(dataset, p),
+                        ok: false,
+                        state: 'FAILED',
+                      })),
+                      succeededCount: 0,
+                    },
+                  },
+                } as never,
+                deps,
+                quiet,
+              ),
+            () => release('failed', failed),
+            () => release('failed', failed),
+          );
         };
         stepActor(
           `${run}.prepare`,
@@ -397,32 +505,27 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         );
       }
 
-      let delivery = 0;
       let phase = 0;
-      function intake(objects: string[]): void {
-        const records = objects.map((o) => s3Record(o, String(++delivery)));
-        const name = `intake${delivery}`;
-        const redeliver = (again: SqsRecord[]) => {
-          if (again.length === 0) return;
-          const d = ++delivery;
+      let finalTick = false;
+      /**
+       * An intake invocation, named by what it delivers: the n-th batch of the scenario, and a redelivery after its
+       * parent's name (so names do not depend on the order things happened in: partial-order reduction needs that).
+       */
+      function intake(objects: string[], name: string): void {
+        intakeRecords(
+          name,
+          objects.map((o) => s3Record(o, name)),
+        );
+      }
+      function intakeRecords(name: string, records: SqsRecord[]): void {
+        const again = (rs: SqsRecord[]) => {
+          if (rs.length === 0) return;
+          const next = `${name}'`;
           intakeRecords(
-            `intake${d}`,
-            again.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
+            next,
+            rs.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
           );
         };
-        intakeRecords(name, records, redeliver);
-      }
-      function intakeRecords(name: string, records: SqsRecord[], redeliver?: (again: SqsRecord[]) => void): void {
-        const again =
-          redeliver ??
-          ((rs: SqsRecord[]) => {
-            if (rs.length === 0) return;
-            const d = ++delivery;
-            intakeRecords(
-              `intake${d}`,
-              rs.map((r) => ({ ...r, messageId: `${r.messageId}'` })),
-            );
-          });
         sched.spawn(
           name,
           () => acceptBatch({ Records: records }, batchDeps, quiet),
@@ -449,7 +552,7 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         );
       }
 
-      for (const batch of spec.batches) intake(batch);
+      spec.batches.forEach((batch, i) => intake(batch, `intake${i + 1}`));
       if (spec.manual) {
         const input = {
           dataset: dataset.name,
@@ -464,15 +567,27 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
         ),
       );
 
+      /** Notifications SNS delivered, per run (the report names the execution). */
+      const deliveredPerRun = () => {
+        const counts = new Map<string, number>();
+        for (const m of topic.delivered) {
+          const arn = [...failedRuns].find((a) => m.message.includes(`Execution:    ${a}\n`));
+          counts.set(arn ?? '?', (counts.get(arn ?? '?') ?? 0) + 1);
+        }
+        return counts;
+      };
+
       return {
         fingerprint: () =>
-          `${store.fingerprint()}\n${ghost.fingerprint()}\n${[...executions.entries()]
+          `${topic.delivered.map((m) => m.deduplicationId).join(',')}\n${store.fingerprint()}\n${ghost.fingerprint()}\n${[
+            ...executions.entries(),
+          ]
             .map(([n, e]) => `${n}:${e.open}`)
             .sort()
-            .join(',')}\n${[...working].sort().join(',')}|${phase}|${now}`,
+            .join(',')}\n${[...working].sort().join(',')}|${phase}|${now}|${finalTick}`,
         always: () => {
           if (ghost.violation) return ghost.violation;
-          for (const [arn, n] of notifications) if (n > 1) return `I6: ${short(arn)} notified ${n} times`;
+          for (const [arn, n] of deliveredPerRun()) if (n > 1) return `I6: ${short(arn)} notified ${n} times`;
           return undefined;
         },
         quiet: () => {
@@ -480,6 +595,16 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
             phase = 2;
             now = T0 + 49 * 3600 * 1000; // past every lease's expiry (a run's lease: 48 h + 15 min)
             catchUp('late');
+            return true;
+          }
+          // A start-up lease left behind with nothing pending (an intake took it, found the arrivals already
+          // taken, and its give-back failed; its redelivery, a duplicate with nothing pending, rightly does
+          // nothing): harmless, since an intake that finds a start-up lease re-issues its start rather than
+          // deferring to it. The next catch-up tick (or arrival) finishes it: model the tick, once.
+          const starting = store.items(MEMORY_STATE_TABLE).some((i) => i.sk === 'LEASE' && i.starting);
+          if (starting && !finalTick) {
+            finalTick = true;
+            catchUp('tick');
             return true;
           }
           return false;
@@ -491,6 +616,10 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
               return `I1: ${o} was recorded but is neither processed nor named in a notification (stranded)`;
           const lease = store.items(MEMORY_STATE_TABLE).find((i) => i.sk === 'LEASE' && i.owner);
           if (lease) return `L1: the lease is still held by ${short(String(lease.owner))} with nothing running`;
+          const delivered = deliveredPerRun();
+          for (const arn of failedRuns)
+            if ((delivered.get(arn) ?? 0) !== 1)
+              return `I6: the failed run ${short(arn)} was notified ${delivered.get(arn) ?? 0} times`;
           const claims = store.items(MEMORY_STATE_TABLE).filter((i) => String(i.sk).startsWith('CLAIM#'));
           if (claims.length > 0) return `L1: claims left behind: ${claims.map((c) => c.sk).join(', ')}`;
           return undefined;
@@ -502,25 +631,41 @@ export function buildScenario(spec: ScenarioSpec): Scenario {
 
 /** The scenarios `npm run check:protocol` explores, with their bounds. */
 export const SCENARIOS: ScenarioSpec[] = [
-  { name: 'one object, one intake', maxFaults: 1, batches: [['1/1']] },
-  { name: 'two objects, two concurrent intakes, two partitions', maxFaults: 0, batches: [['1/1'], ['2/2']] },
-  { name: 'one event delivered to two concurrent intakes', maxFaults: 0, batches: [['1/1'], ['1/1']] },
-  { name: 'an arrival while the run ends (late event)', maxFaults: 0, batches: [['1/1']], lateBatches: [['2/2']] },
-  { name: 'a manual run racing an automatic one', maxFaults: 0, batches: [['1/1']], manual: [3] },
+  // Small scenarios: up to two faults per schedule, at any call.
+  { name: 'one object, one intake', maxFaults: 2, batches: [['1/1']] },
+  {
+    name: 'a run aborted after its claim: status-change event returns the claim',
+    maxFaults: 2,
+    batches: [['1/1']],
+    abortFirstRun: true,
+  },
+  // Two faults in the run's own steps (notify and release included: defect 8), one anywhere (the next entry).
+  { name: 'a run fails a partition', maxFaults: 2, batches: [['1/1']], failDay: 1, faultActors: ['orders-'] },
+  { name: 'a run fails a partition (one fault anywhere)', maxFaults: 1, batches: [['1/1']], failDay: 1 },
+  // Multi-actor scenarios: one fault per schedule. Where two intakes have the same shape, faults go to the
+  // first (its redeliveries included): the second is its mirror image, so its faults add no new schedule class.
+  {
+    name: 'two objects, two concurrent intakes, two partitions',
+    maxFaults: 1,
+    batches: [['1/1'], ['2/2']],
+    faultActors: ['intake1'],
+  },
+  {
+    name: 'one event delivered to two concurrent intakes',
+    maxFaults: 1,
+    batches: [['1/1'], ['1/1']],
+    faultActors: ['intake1'],
+  },
+  { name: 'an arrival while the run ends (late event)', maxFaults: 1, batches: [['1/1']], lateBatches: [['2/2']] },
+  { name: 'a manual run racing an automatic one', maxFaults: 1, batches: [['1/1']], manual: [3] },
   { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
-  { name: 'a run fails a partition', maxFaults: 1, batches: [['1/1']], failDay: 1 },
   {
     name: 'a run fails a partition; an arrival races its end',
-    maxFaults: 0,
+    maxFaults: 1,
     batches: [['1/1']],
     lateBatches: [['2/2']],
     failDay: 1,
-  },
-  {
-    name: 'a run aborted after its claim: status-change event returns the claim',
-    maxFaults: 1,
-    batches: [['1/1']],
-    abortFirstRun: true,
+    faultActors: ['late1'],
   },
   {
     name: 'a run aborted, its status event lost: the catch-up after expiry',
@@ -530,5 +675,5 @@ export const SCENARIOS: ScenarioSpec[] = [
     loseStatusEvents: true,
     catchUp: 'after-expiry',
   },
-  { name: 'the catch-up racing an intake', maxFaults: 0, batches: [['1/1']], catchUp: 'start' },
+  { name: 'the catch-up racing an intake', maxFaults: 1, batches: [['1/1']], catchUp: 'start' },
 ];

@@ -189,7 +189,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ctx.kmsUse,
     ],
     checkPartitionRefresh: [allow(['athena:GetQueryExecution'], [workgroupArn])],
-    notifyFailure: [allow(['sns:Publish'], [ref('FailureTopic')]), ctx.kmsUse],
+    notifyFailure: [allow(['sns:Publish'], [ref('RunFailureTopic')]), ctx.kmsUse],
     releaseLease: [leaseAndClaims, startExecution, ...readRunArtifacts],
     // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
     onArrivalBatch: [

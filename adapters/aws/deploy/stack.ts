@@ -88,7 +88,8 @@ export function buildStack(
   const environment = {
     SLUICE_CONFIG_FILE: `config/${stage}.json`,
     SLUICE_TABLE_NAME: { Ref: 'StateTable' },
-    SLUICE_TOPIC_ARN: { Ref: 'FailureTopic' },
+    // Run failures go to the FIFO topic (one per failed run, deduplicated by execution: state.ts RUN_FAILURES).
+    SLUICE_TOPIC_ARN: { Ref: 'RunFailureTopic' },
     SLUICE_STATE_MACHINE_ARN: ctx.stateMachineArn,
     SLUICE_DEAD_LETTER_QUEUE_URL: { Ref: 'DeadLetterQueue' },
     // Issue 12: run artifacts (partition lists, ResultWriter output, succeeded/failed lists) by reference.

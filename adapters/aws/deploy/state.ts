@@ -1,6 +1,6 @@
 /** State table and queues: the DynamoDB ledger of arrivals and leases, the failure topic, the intake queue, the dead-letter queues. */
 import { assertNameWithin } from '../../../domain/config';
-import { arn, ref, type Cfn, type Family } from './cfn';
+import { allow, arn, ref, serviceRole, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 
 /**
@@ -55,6 +55,7 @@ export function stateTableAndQueues(ctx: StackContext): Family {
         ...(ctx.alarmEmail ? { Subscription: [{ Protocol: 'email', Endpoint: ctx.alarmEmail }] } : {}),
       },
     },
+    ...runFailureNotifications(ctx),
     ...queueWithAlarm(
       QUEUES.intake,
       'DeadLetterAlarm',
@@ -104,9 +105,105 @@ export function stateTableAndQueues(ctx: StackContext): Family {
     resources,
     outputs: {
       FailureTopicArn: { Value: ref('FailureTopic') },
+      RunFailureTopicArn: { Value: ref(RUN_FAILURES.topic) },
+      RunFailureQueueUrl: { Value: ref(RUN_FAILURES.queue) },
       DeadLetterQueueUrl: { Value: ref(QUEUES.intake) },
       IntakeQueueUrl: { Value: ref(INTAKE_QUEUE) },
       RecoveryQueueUrl: { Value: ref(QUEUES.recovery) },
+    },
+  };
+}
+
+/**
+ * Run failure notifications, exactly one per failed run (issue 21, defect 8; invariant I6 in docs/protocol.md).
+ *
+ * The notify step is a Lambda behind a Retry: when it times out after SNS accepted its Publish, the retry publishes
+ * again. A standard topic cannot tell the two apart, so the step publishes to a FIFO topic with
+ * MessageDeduplicationId derived from the execution ARN: "subsequent messages within the deduplication scope and
+ * interval, with the same MessageDeduplicationId, are accepted successfully but aren't delivered" (5-minute
+ * minimum interval; https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). The step's retries all fall
+ * within that window (state machine: notify's Retry, and adapters/aws/sns.ts).
+ *
+ * FIFO topics deliver to SQS queues only, not to e-mail (https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html;
+ * CloudWatch alarms cannot publish to them either), so the standard FailureTopic stays for the alarms and the
+ * stage's e-mail subscription, and a pipe forwards each run failure from the FIFO queue to it: on-call keeps
+ * getting the full report by e-mail. The FIFO queue holds each notification once (SNS FIFO to SQS FIFO delivery is
+ * deduplicated end to end); the e-mail copy has SNS standard delivery's at-least-once guarantee, which no
+ * publisher can improve on. docs/first-deploy.md lists what only a real account can check.
+ */
+export const RUN_FAILURES = { topic: 'RunFailureTopic', queue: 'RunFailureQueue', pipe: 'RunFailureMailPipe' } as const;
+
+function runFailureNotifications(ctx: StackContext): Record<string, Cfn> {
+  const base = ctx.config.names.failureTopic;
+  const topicName = `${base}-runs.fifo`;
+  const queueName = `${base}-runs.fifo`;
+  assertNameWithin('snsTopic', topicName, '/stage');
+  assertNameWithin('sqsQueue', queueName, '/stage');
+  return {
+    [RUN_FAILURES.topic]: {
+      Type: 'AWS::SNS::Topic',
+      Properties: {
+        TopicName: topicName,
+        FifoTopic: true,
+        // The publisher always names the deduplication id (the execution); content-based would make two
+        // different failures of one run with the same text one.
+        ContentBasedDeduplication: false,
+        KmsMasterKeyId: ref('SluiceKey'),
+      },
+    },
+    [RUN_FAILURES.queue]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: queueName,
+        FifoQueue: true,
+        MessageRetentionPeriod: 1_209_600,
+        SqsManagedSseEnabled: true,
+      },
+    },
+    RunFailureQueuePolicy: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [ref(RUN_FAILURES.queue)],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'sns.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: arn(RUN_FAILURES.queue),
+              Condition: { ArnEquals: { 'aws:SourceArn': ref(RUN_FAILURES.topic) } },
+            },
+          ],
+        },
+      },
+    },
+    RunFailureSubscription: {
+      Type: 'AWS::SNS::Subscription',
+      Properties: {
+        TopicArn: ref(RUN_FAILURES.topic),
+        Protocol: 'sqs',
+        Endpoint: arn(RUN_FAILURES.queue),
+        // The queue holds the report text itself, as e-mail shows it.
+        RawMessageDelivery: true,
+      },
+    },
+    RunFailureMailRole: serviceRole('pipes.amazonaws.com', 'forward-run-failures', [
+      allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], [arn(RUN_FAILURES.queue)]),
+      allow(['sns:Publish'], [ref('FailureTopic')]),
+      ctx.kmsUse,
+    ]),
+    [RUN_FAILURES.pipe]: {
+      Type: 'AWS::Pipes::Pipe',
+      Properties: {
+        Description: 'Forwards each run failure notification (FIFO, one per failed run) to the e-mail topic',
+        RoleArn: arn('RunFailureMailRole'),
+        Source: arn(RUN_FAILURES.queue),
+        SourceParameters: { SqsQueueParameters: { BatchSize: 1 } },
+        Target: ref('FailureTopic'),
+        // The SQS record's body is the report text (raw delivery above).
+        TargetParameters: { InputTemplate: '<$.body>' },
+      },
     },
   };
 }
