@@ -302,7 +302,8 @@ export async function checkCrawledSchema(
   };
   const mapping = dataset.mapping.map((m) => ({ ...m, source: lower(m.source) }));
   const drift = classifyDrift(schema, mapping);
-  const disagreements = compareWithFingerprints(drift, input, dataset, lower);
+  const known = await port.fingerprints.list(dataset.name);
+  const disagreements = compareWithFingerprints(drift, input, known, lower);
   if (disagreements.length > 0) log.warn('the crawled table disagrees with the fingerprints', { disagreements });
   return {
     table,
@@ -313,26 +314,33 @@ export async function checkCrawledSchema(
   };
 }
 
-/** What the table says that the run's fingerprints did not, and the other way round. */
+/**
+ * What the table says that the fingerprints did not, and the other way round. The table is the union of every file
+ * the crawler sampled, so its columns are held against every fingerprint the dataset has, not only this run's.
+ */
 function compareWithFingerprints(
   table: Drift,
   input: CheckCrawledSchemaInput,
-  dataset: ResolvedDataset,
+  known: FingerprintRecord[],
   lower: (name: string) => string,
 ): string[] {
   const out: string[] = [];
-  const seenNew = new Set(input.drift.newFingerprints.flatMap((f) => f.newColumns.map(lower)));
-  const seenMissing = new Set(input.drift.newFingerprints.flatMap((f) => (f.missingColumns ?? []).map(lower)));
+  const names = new Set(known.flatMap((r) => r.columns.map((c) => lower(c.name))));
+  const uncastable = new Set(known.flatMap((r) => r.uncastableColumns.map((u) => lower(u.split(':')[0] ?? u))));
+  const inRun = known.filter((r) => input.drift.fingerprints.includes(r.fingerprint));
   for (const column of table.newColumns)
-    if (!seenNew.has(column))
-      out.push(`the crawled table has column ${column}, which no new file's fingerprint in this run added`);
+    if (!names.has(column)) out.push(`the crawled table has column ${column}, which no file's fingerprint has`);
   for (const column of table.missingColumns)
-    if (!seenMissing.has(column))
-      out.push(`the crawled table lacks mapped column ${column}, which the files' fingerprints did not show missing`);
-  const fileBreaking = input.drift.failedCount > 0;
-  if (fileBreaking && table.class !== 'breaking')
+    if (inRun.some((r) => r.columns.some((c) => lower(c.name) === column)))
+      out.push(`the crawled table lacks mapped column ${column}, which this run's files have`);
+  for (const { column, type } of table.uncastableColumns)
+    if (!uncastable.has(column))
+      out.push(
+        `the crawled table says column ${column} is ${type}, which the contract cannot cast; the files' fingerprints did not show it`,
+      );
+  if (input.drift.failedCount > 0 && table.class !== 'breaking')
     out.push(
-      `${input.drift.failedCount} partition(s) of ${dataset.name} failed for breaking drift, but the crawled table still has every mapped column (${table.class})`,
+      `${input.drift.failedCount} partition(s) failed for breaking drift, but the crawled table has every mapped column (${table.class})`,
     );
   return out;
 }
