@@ -129,6 +129,22 @@ export const additiveLine = (dataset: string, info: DriftColumnsInfo): string =>
   `${dataset}: new column${info.newColumns.length > 1 ? 's' : ''} ${info.newColumns.join(', ')} (not in the mapping), ` +
   `first in ${info.firstFile} (schema ${info.fingerprint})`;
 
+/** Lines for `sluice status`: the dataset's drifted fingerprints, newest first, each naming its first file. */
+export function schemaDriftNotes(records: readonly FingerprintRecord[], limit = 5): string[] {
+  return [...records]
+    .filter((r) => r.class !== 'none')
+    .sort((a, b) => b.firstSeenAt.localeCompare(a.firstSeenAt))
+    .slice(0, limit)
+    .map((r) =>
+      r.class === 'additive'
+        ? additiveLine(r.dataset, infoOf(r))
+        : `${r.dataset}: breaking schema ${r.fingerprint}, first in ${r.firstFile}: ${[
+            ...(r.missingColumns.length > 0 ? [`lacks ${r.missingColumns.join(', ')}`] : []),
+            ...r.uncastableColumns.map((u) => `uncastable ${u}`),
+          ].join('; ')}`,
+    );
+}
+
 /** State "Check the new files' schemas". */
 export async function checkSchemas(input: CheckSchemasInput, deps: Deps, log: Log): Promise<SchemaDrift> {
   const dataset = datasetNamed(deps.config, input.dataset);

@@ -6,7 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LocalStage } from '../../adapters/local/history';
 import { LocalRuntime, type FinishedRun } from '../../adapters/local/runtime';
+import { statusCommand } from '../../adapters/operate/commands';
 import type { CrawledSchemaCheck, SchemaDrift } from '../../schemas/types.generated';
 import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';
 
@@ -129,7 +131,11 @@ describe('schema drift on the real ASL (issue 24)', () => {
     const drift = driftOf(run!)!;
     expect(drift.crawl).toBe(true);
     expect(drift.newFingerprints).toEqual([
-      expect.objectContaining({ class: 'additive', newColumns: ['channel'], firstFile: expect.stringContaining('day=02') }),
+      expect.objectContaining({
+        class: 'additive',
+        newColumns: ['channel'],
+        firstFile: expect.stringContaining('day=02'),
+      }),
     ]);
     expect(drift.info).toEqual([expect.stringMatching(/^orders: new column channel .*first in .*day=02\/part.csv/)]);
     expect(exitedOutput<CrawledSchemaCheck>(run!, 'Check the crawled table', 'crawlCheck')).toMatchObject({
@@ -141,6 +147,18 @@ describe('schema drift on the real ASL (issue 24)', () => {
     const [again] = await land([{ day: 3, body: wider(3) }]);
     expect(driftOf(again!)).toMatchObject({ crawl: false, newFingerprints: [] });
     expect(driftOf(again!)?.info).toBeUndefined();
+    // `sluice status` names it, once, with the first file that has it.
+    const lines: string[] = [];
+    const stage = new LocalStage(runtime.config, join(dir, 'lake'), async () => runtime);
+    await statusCommand(stage, {
+      out: (l) => lines.push(l),
+      json: false,
+      now: () => new Date(),
+      sleep: async () => {},
+    });
+    expect(lines.filter((l) => l.startsWith('schema: '))).toEqual([
+      expect.stringMatching(/^schema: orders: new column channel \(not in the mapping\), first in .*day=02\/part.csv/),
+    ]);
   }, 120_000);
 
   test('drift: crawler.when every-run and never, and a manual crawl: true', async () => {
