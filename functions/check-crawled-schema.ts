@@ -1,4 +1,4 @@
-/** State "Check the crawled table" (issue 24): the raw table the crawler wrote, against the mapping and the fingerprints. */
+/** State "Classify the crawled table" (issue 24): the raw table the crawler wrote, against the mapping and the fingerprints. */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
 import { checkCrawledSchema } from '../domain/steps/drift';

@@ -1,5 +1,5 @@
 /**
- * Issue 24, states "Check the new files' schemas" and "Check the crawled table".
+ * Issue 24, states "Check the new files' schemas" and "Classify the crawled table".
  *
  * Where fingerprints are taken: here, over the run's partitions, not at intake. The drift step sees every run
  * (manual runs never pass the intake), it runs once per run instead of on the intake's hot path (whose 30 s
@@ -286,7 +286,7 @@ async function crawlDecision(
 }
 
 /**
- * State "Check the crawled table": the raw table the crawler wrote, classified against the mapping by the same
+ * State "Classify the crawled table": the raw table the crawler wrote, classified against the mapping by the same
  * rules as the files, and what disagrees with the fingerprints' classification. The crawl is a check, not a cost.
  * Glue stores column names in lower case (https://docs.aws.amazon.com/lake-formation/latest/dg/notes-s3-catalog.html:
  * "AWS Glue and Lake Formation don't support mixed-case column names, and convert all column names to lowercase"),

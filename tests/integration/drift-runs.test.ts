@@ -71,7 +71,7 @@ describe('schema drift on the real ASL (issue 24)', () => {
     expect(first.map((r) => r.result.status)).toEqual(['SUCCEEDED']);
     expect(entered(first[0]!, CRAWLER_STARTED)).toBe(true); // no raw table yet
     expect(driftOf(first[0]!)?.crawlReason).toBe('the raw table does not exist yet');
-    expect(exitedOutput<CrawledSchemaCheck>(first[0]!, 'Check the crawled table', 'crawlCheck')).toMatchObject({
+    expect(exitedOutput<CrawledSchemaCheck>(first[0]!, 'Classify the crawled table', 'crawlCheck')).toMatchObject({
       class: 'none',
       disagreements: [],
     });
@@ -114,7 +114,7 @@ describe('schema drift on the real ASL (issue 24)', () => {
     expect(notices[0]!.message).toContain('amount');
     expect(notices[0]!.message).toMatch(/SCHEMA_DRIFT/);
     // The crawl that the new fingerprint started saw the same: the table still has amount (day 1, 2), so it says so.
-    const check = exitedOutput<CrawledSchemaCheck>(run, 'Check the crawled table', 'crawlCheck');
+    const check = exitedOutput<CrawledSchemaCheck>(run, 'Classify the crawled table', 'crawlCheck');
     expect(check?.disagreements.join('\n')).toMatch(/failed for breaking drift/);
     // The fix: the file rewritten with the column, and the partition re-run, works as for any failed partition.
     const fixed = await land([{ day: 3 }]);
@@ -138,7 +138,7 @@ describe('schema drift on the real ASL (issue 24)', () => {
       }),
     ]);
     expect(drift.info).toEqual([expect.stringMatching(/^orders: new column channel .*first in .*day=02\/part.csv/)]);
-    expect(exitedOutput<CrawledSchemaCheck>(run!, 'Check the crawled table', 'crawlCheck')).toMatchObject({
+    expect(exitedOutput<CrawledSchemaCheck>(run!, 'Classify the crawled table', 'crawlCheck')).toMatchObject({
       class: 'additive',
       newColumns: ['channel'],
       disagreements: [],
