@@ -466,6 +466,14 @@ export interface SchemaDrift {
    */
   files: number;
   /**
+   * Files listed but not read within the step's time budget (their partitions go on unchecked).
+   */
+  unchecked?: number;
+  /**
+   * Partitions not even listed within the step's time budget.
+   */
+  uncheckedPartitions?: number;
+  /**
    * Files no schema could be read from (their job run fails them, naming the file).
    */
   unreadable?: string[];

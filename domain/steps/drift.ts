@@ -44,6 +44,13 @@ import {
 
 /** Listings and ranged reads at once (each a short S3 round trip; S3 allows 5,500 GET/HEAD per second per prefix). */
 export const DRIFT_READ_CONCURRENCY = 32;
+/**
+ * Reading stops starting new listings or reads after this long: the Lambda has 50 s (adapters/aws/deploy/functions.ts)
+ * and the rest is for the writes. What was not read is not guessed at: its partitions go on to their job runs
+ * unchecked (the job still fails a file that lacks a column, by job.missingColumns), and the crawler runs, since
+ * it may learn what the step could not read.
+ */
+export const DRIFT_READ_BUDGET_MS = 35_000;
 /** A failed partition's message is a JobRunResult message (at most 200 characters). */
 const MESSAGE_LIMIT = 200;
 const LISTED = 50;
@@ -56,6 +63,8 @@ interface FileRead {
   file: string;
   schema?: FileSchema;
   unreadable?: string;
+  /** Not read within the step's time budget. */
+  unchecked?: true;
 }
 
 const driftItems = (bucket: string, executionArn: string) => {
@@ -94,15 +103,27 @@ function breakingReason(drift: Drift): string {
   return parts.join('; ');
 }
 
-async function readAll(dataset: ResolvedDataset, partitions: PartitionValues[], port: DriftPort): Promise<FileRead[]> {
+async function readAll(
+  dataset: ResolvedDataset,
+  partitions: PartitionValues[],
+  port: DriftPort,
+  budgetMs: number,
+): Promise<{ reads: FileRead[]; uncheckedPartitions: number }> {
+  const endsAt = Date.now() + budgetMs;
   const limit = pLimit(DRIFT_READ_CONCURRENCY);
   const listings = await Promise.all(
-    partitions.map((p) => limit(() => port.listFiles(dataset.raw.bucket, rawPartitionPrefix(dataset, p)))),
+    partitions.map((p) =>
+      limit(async () =>
+        Date.now() < endsAt ? port.listFiles(dataset.raw.bucket, rawPartitionPrefix(dataset, p)) : null,
+      ),
+    ),
   );
-  const files = listings.flatMap((keys, partition) => [...keys].sort().map((file) => ({ partition, file })));
-  return Promise.all(
+  const uncheckedPartitions = listings.filter((keys) => keys === null).length;
+  const files = listings.flatMap((keys, partition) => [...(keys ?? [])].sort().map((file) => ({ partition, file })));
+  const reads = await Promise.all(
     files.map(({ partition, file }) =>
       limit(async (): Promise<FileRead> => {
+        if (Date.now() >= endsAt) return { partition, file, unchecked: true };
         try {
           const schema = await readFileSchema(file, dataset.raw.format, port.reader(dataset.raw.bucket, file));
           return { partition, file, schema };
@@ -113,6 +134,7 @@ async function readAll(dataset: ResolvedDataset, partitions: PartitionValues[], 
       }),
     ),
   );
+  return { reads, uncheckedPartitions };
 }
 
 const infoOf = (record: FingerprintRecord): DriftColumnsInfo => ({
@@ -146,7 +168,12 @@ export function schemaDriftNotes(records: readonly FingerprintRecord[], limit = 
 }
 
 /** State "Check the new files' schemas". */
-export async function checkSchemas(input: CheckSchemasInput, deps: Deps, log: Log): Promise<SchemaDrift> {
+export async function checkSchemas(
+  input: CheckSchemasInput,
+  deps: Deps,
+  log: Log,
+  budgetMs = DRIFT_READ_BUDGET_MS,
+): Promise<SchemaDrift> {
   const dataset = datasetNamed(deps.config, input.dataset);
   const store = artifactsOf(deps);
   const run = input.run as { skipCrawler?: boolean; crawl?: boolean };
@@ -174,7 +201,8 @@ export async function checkSchemas(input: CheckSchemasInput, deps: Deps, log: Lo
     };
   }
 
-  const reads = await readAll(dataset, partitions, port);
+  const { reads, uncheckedPartitions } = await readAll(dataset, partitions, port, budgetMs);
+  const unchecked = reads.filter((r) => r.unchecked).length;
   const mapping = dataset.mapping;
   const seenInRun = new Map<string, { schema: FileSchema; drift: Drift; firstFile: string }>();
   const breaking = new Map<number, Array<{ file: string; reason: string }>>();
@@ -247,7 +275,16 @@ export async function checkSchemas(input: CheckSchemasInput, deps: Deps, log: Lo
   for (const line of info) log.info('additive schema drift', { line });
   if (failures.length > 0)
     log.warn('breaking schema drift: partitions failed before any job run', { failed: failures.length });
-  const { crawl, reason } = await decision;
+  const decided = await decision;
+  const { crawl, reason } =
+    (unchecked > 0 || uncheckedPartitions > 0) && !decided.crawl && !run.skipCrawler && dataset.crawler.when !== 'never'
+      ? {
+          crawl: true,
+          reason: `${uncheckedPartitions + new Set(reads.filter((r) => r.unchecked).map((r) => r.partition)).size} partitions were not (fully) checked within the step's time budget`,
+        }
+      : decided;
+  if (unchecked > 0 || uncheckedPartitions > 0)
+    log.warn('some files were not checked within the time budget', { unchecked, uncheckedPartitions });
   log.info('schema check', { files: reads.length, fingerprints: fingerprints.length, crawl, crawlReason: reason });
   return {
     items,
@@ -255,7 +292,8 @@ export async function checkSchemas(input: CheckSchemasInput, deps: Deps, log: Lo
     failedCount: failures.length,
     crawl,
     crawlReason: reason,
-    files: reads.length,
+    files: reads.length - unchecked,
+    ...(unchecked > 0 || uncheckedPartitions > 0 ? { unchecked: unchecked, uncheckedPartitions } : {}),
     ...(unreadable.length > 0 ? { unreadable: unreadable.slice(0, 20) } : {}),
     fingerprints,
     newFingerprints: newFingerprints.slice(0, LISTED),

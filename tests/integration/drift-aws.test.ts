@@ -50,7 +50,7 @@ function world(): { w: FakeWorld; fingerprints: DynamoFingerprints } {
   return { w, fingerprints: new DynamoFingerprints(doc, 'state') };
 }
 
-async function run(w: FakeWorld, days: number[], executionArn = ARN): Promise<SchemaDrift> {
+async function run(w: FakeWorld, days: number[], executionArn = ARN, budgetMs?: number): Promise<SchemaDrift> {
   const list = { bucket: w.artifacts.bucket, key: `lists/${executionArn.split(':').pop()}.json` };
   await w.artifacts.put(list, JSON.stringify(days.map(day)));
   return checkSchemas(
@@ -62,6 +62,7 @@ async function run(w: FakeWorld, days: number[], executionArn = ARN): Promise<Sc
     },
     w.deps,
     quiet,
+    budgetMs,
   );
 }
 
@@ -151,6 +152,25 @@ describe('schema drift on the AWS adapters (issue 24)', () => {
       "the crawled table has column legacy, which no file's fingerprint has",
       "the crawled table says column amount is struct, which the contract cannot cast; the files' fingerprints did not show it",
     ]);
+  });
+
+  test('drift: what is not read within the time budget goes on unchecked, and the crawler runs', async () => {
+    fakes.s3.put('raw-bucket', key(1), 'id,amount\n1,2.5\n');
+    fakes.s3.put('raw-bucket', key(2), 'id,total\n2,3.5\n'); // breaking, but never read
+    const { w, fingerprints } = world();
+    fakes.glue.tables.set('sluice_test_raw.orders', [{ Name: 'id', Type: 'bigint' }]);
+    const gets = fakes.server.callsOf('s3', 'GetObject').length;
+    const drift = await run(w, [1, 2], ARN, 0);
+    expect(fakes.server.callsOf('s3', 'GetObject').length - gets).toBe(0);
+    expect(drift).toMatchObject({
+      files: 0,
+      uncheckedPartitions: 2,
+      failedCount: 0,
+      items: { count: 2 },
+      crawl: true,
+      crawlReason: "2 partitions were not (fully) checked within the step's time budget",
+    });
+    expect(await fingerprints.list('orders')).toEqual([]);
   });
 
   test('fingerprint items: first writer wins, marking is idempotent, unknown fingerprints are ignored', async () => {

@@ -74,6 +74,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
         : {}),
       ...(name === 'replayDeadLetters' ? { timeout: 300, description: REPLAY_DESCRIPTION } : {}),
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
+      // Issue 24: the drift step lists and reads many small ranges; it stops reading at 35 s (DRIFT_READ_BUDGET_MS).
+      ...(name === 'checkSchemas' ? { timeout: 50, memorySize: 512 } : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
     };
