@@ -30,7 +30,8 @@ export interface ResolvedDataset {
   /** nullValues and timeZone: how raw text is read (domain/cast-contract.ts ReadOptions), defaults applied. */
   raw: { bucket: string; prefix: string; format: 'csv' | 'json' | 'parquet'; nullValues: string[]; timeZone: string };
   partitioning: { style: 'hive' | 'template'; template: string; keys: PartitionKeySpec[] };
-  crawler: { name: string; recrawl: 'new-folders-only' | 'everything' };
+  /** when (issue 24): whether a run starts the crawler; see domain/schema-drift.ts crawlerDecision. */
+  crawler: { name: string; recrawl: 'new-folders-only' | 'everything'; when: 'schema-change' | 'every-run' | 'never' };
   job: {
     name: string;
     maxConcurrentRuns: number;
@@ -180,7 +181,11 @@ function resolveDataset(config: SluiceConfig, d: DatasetConfig): ResolvedDataset
       template: d.partitioning.template ?? d.partitioning.keys.map((k) => `${k.name}={${k.name}}`).join('/') + '/',
       keys: d.partitioning.keys,
     },
-    crawler: { name: d.crawler?.name ?? `${prefix}-raw`, recrawl: d.crawler?.recrawl ?? 'new-folders-only' },
+    crawler: {
+      name: d.crawler?.name ?? `${prefix}-raw`,
+      recrawl: d.crawler?.recrawl ?? 'new-folders-only',
+      when: d.crawler?.when ?? 'schema-change',
+    },
     job: {
       name: d.job?.name ?? `${prefix}-job`,
       maxConcurrentRuns: d.job?.maxConcurrentRuns ?? 10,

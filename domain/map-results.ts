@@ -107,6 +107,18 @@ export async function readMapRun(store: ArtifactStore, manifestAt: ObjectLocatio
   return tally;
 }
 
+/** The JobRunResult list a pre-job check wrote (none when absent); a missing object is an error, not "none". */
+async function readPreJobFailures(
+  store: ArtifactStore,
+  ref: SummarizeMapRunInput['preJobFailures'],
+): Promise<JobRunResult[]> {
+  if (!ref || ref.count === 0) return [];
+  const where = s3Uri(ref);
+  const text = await store.get(ref);
+  if (text === null) throw new InvalidOutputError(`pre-job failures ${where} do not exist`);
+  return parseJson<JobRunResult[]>(text, `pre-job failures ${where}`);
+}
+
 /**
  * The summary step: counts, the first failures, and the full lists as objects (succeeded for the Athena
  * registration, failed as a manifest that a manual run accepts, with the input to paste). Small at any size.
@@ -117,7 +129,9 @@ export async function summarizeMapRun(
   listed = LISTED_FAILURES,
 ): Promise<MapRunSummary> {
   const manifestAt = { bucket: input.mapRun.ResultWriterDetails.Bucket, key: input.mapRun.ResultWriterDetails.Key };
-  const { succeeded, failed } = await readMapRun(store, manifestAt);
+  const { succeeded, failed: jobFailed } = await readMapRun(store, manifestAt);
+  // Issue 24: partitions failed before any job run (breaking schema drift) count as failed like any other.
+  const failed = [...(await readPreJobFailures(store, input.preJobFailures)), ...jobFailed];
   const succeededRef = succeeded.length > 0 ? await writeSucceededList(store, input.executionArn, succeeded) : null;
   const rerun =
     failed.length > 0

@@ -7,6 +7,7 @@ import type { ArtifactStore } from './artifacts';
 import type { ClaimLimits } from './claim-limits';
 import type { ResolvedConfig } from './config';
 import type { MetricPoint } from './metrics';
+import type { DriftPort } from './schema-drift';
 
 export interface Clock {
   now(): Date;
@@ -221,6 +222,11 @@ export interface Deps {
    * Recording never throws. Absent: not recorded.
    */
   metrics?: MetricsPort;
+  /**
+   * Issue 24: the raw files' schemas by ranged reads, the crawled raw table, and the dataset's fingerprints.
+   * Absent: the drift step knows no fingerprints and leaves the crawler to crawler.when alone.
+   */
+  drift?: DriftPort;
   /** For console links in notifications. */
   consoleUrl(executionArn: string): string;
 }

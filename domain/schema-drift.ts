@@ -24,6 +24,8 @@ import { parquetMetadata, parquetSchema } from 'hyparquet';
 import type { ColumnMapping } from '../schemas/types.generated';
 import { csvHeaderNames } from './cast-contract';
 
+export { rawTableName } from './raw-table';
+
 export type RawFormat = 'csv' | 'json' | 'parquet';
 
 export interface RawColumn {
@@ -218,4 +220,61 @@ export function crawlerDecision(input: {
   return unseen.length > 0
     ? { crawl: true, reason: `new schema fingerprint ${unseen.join(', ')}` }
     : { crawl: false, reason: 'no new schema fingerprint since the last crawl' };
+}
+
+/** One schema fingerprint of a dataset, as first seen (issue 24). Written once; only `crawledAt` is set later. */
+export interface FingerprintRecord {
+  dataset: string;
+  fingerprint: string;
+  format: RawFormat;
+  columns: RawColumn[];
+  class: DriftClass;
+  newColumns: string[];
+  missingColumns: string[];
+  /** `column: type` of mapped Parquet columns the contract cannot cast. */
+  uncastableColumns: string[];
+  /** The first file seen with it (raw key). */
+  firstFile: string;
+  /** The execution that first saw it: a retry of that execution still treats it as new (idempotent). */
+  firstRun: string;
+  firstSeenAt: string;
+  /** When a crawl that saw it succeeded; absent: no crawl has learned it yet. */
+  crawledAt?: string;
+}
+
+/**
+ * The dataset's fingerprints, a separate item kind from the run protocol's (never in its transactions): on AWS one
+ * DynamoDB item per dataset and fingerprint, locally a JSON file under the lake.
+ */
+export interface FingerprintStore {
+  list(dataset: string): Promise<FingerprintRecord[]>;
+  /** Puts the record unless the dataset has this fingerprint already; returns the stored one either way. */
+  record(record: FingerprintRecord): Promise<FingerprintRecord>;
+  /** Notes a successful crawl that saw these fingerprints. Idempotent. */
+  markCrawled(dataset: string, fingerprints: readonly string[], at: string): Promise<void>;
+}
+
+/** What the drift steps read: the partitions' files, their bytes by range, the crawled raw table, the fingerprints. */
+export interface DriftPort {
+  /** Keys of the data files under a raw prefix (no zero-byte objects, no `_`/`.` names, as the crawler excludes). */
+  listFiles(bucket: string, prefix: string): Promise<string[]>;
+  reader(bucket: string, key: string): ReadRange;
+  /** The raw table the crawler wrote for the dataset (Glue GetTable; locally the local crawler's), or null. */
+  rawTable(database: string, table: string): Promise<RawColumn[] | null>;
+  fingerprints: FingerprintStore;
+}
+
+/** Names the crawler skips (the stack's crawler Exclusions `**\/_*`, `**\/.*`); the job skips them too. */
+export const isHiddenFile = (key: string): boolean => /(^|\/)[_.][^/]*$/.test(key);
+
+/**
+ * A catalog column's type in the fingerprint's terms: nested types (Glue `struct<…>`, `array<…>`, `map<…>`;
+ * DuckDB `STRUCT(…)`, `…[]`, `MAP(…)`) as `struct`/`list`/`map`, others as written.
+ */
+export function catalogColumnType(type: string): string {
+  const t = type.trim().toLowerCase();
+  if (t.startsWith('struct')) return 'struct';
+  if (t.startsWith('array') || t.startsWith('list') || t.endsWith('[]')) return 'list';
+  if (t.startsWith('map')) return 'map';
+  return t;
 }

@@ -9,6 +9,7 @@ import standaloneCode from 'ajv/dist/standalone';
 import addFormats from 'ajv-formats';
 import common from '../schemas/common.schema.json';
 import datasetConfig from '../schemas/dataset-config.schema.json';
+import drift from '../schemas/drift.schema.json';
 import executionInput from '../schemas/execution-input.schema.json';
 import s3Event from '../schemas/s3-object-created-event.schema.json';
 import scale from '../schemas/scale.schema.json';
@@ -16,7 +17,7 @@ import steps from '../schemas/steps.schema.json';
 import waits from '../schemas/waits.schema.json';
 import { InvalidInputError, type SluiceError } from './errors';
 
-const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps, scale, waits } as const;
+const SCHEMAS = { common, datasetConfig, executionInput, s3Event, steps, scale, waits, drift } as const;
 const BASE = 'https://schemas.sluice.dev/';
 
 /** Each shape is addressed as `file#Definition` or by a root schema's file. */
@@ -31,13 +32,15 @@ export type SchemaName =
   | keyof (typeof executionInput)['definitions']
   | keyof (typeof steps)['definitions']
   | keyof (typeof scale)['definitions']
-  | keyof (typeof waits)['definitions'];
+  | keyof (typeof waits)['definitions']
+  | keyof (typeof drift)['definitions'];
 
 /** The file that defines a named (non-root) shape. */
 function fileDefining(name: string): string {
   if (name in executionInput.definitions) return 'execution-input';
   if (name in scale.definitions) return 'scale';
   if (name in waits.definitions) return 'waits';
+  if (name in drift.definitions) return 'drift';
   return 'steps';
 }
 
@@ -49,6 +52,7 @@ export const SCHEMA_NAMES: readonly SchemaName[] = [
     ...Object.keys(steps.definitions),
     ...Object.keys(scale.definitions),
     ...Object.keys(waits.definitions),
+    ...Object.keys(drift.definitions),
   ]),
 ] as SchemaName[];
 

@@ -1,6 +1,8 @@
 /** Every step Lambda by id: the local runtime and the state-machine tests wire ASL Task states through this. */
 import { step as prepareRun } from './prepare-run';
 import { step as claimArrivals } from './claim-arrivals';
+import { step as checkSchemas } from './check-schemas';
+import { step as checkCrawledSchema } from './check-crawled-schema';
 import { step as startCrawler } from './start-crawler';
 import { step as checkCrawler } from './check-crawler';
 import { step as startJobRun } from './start-job-run';
@@ -14,8 +16,10 @@ import { step as releaseLease } from './release-lease';
 export const STEPS = {
   prepareRun,
   claimArrivals,
+  checkSchemas,
   startCrawler,
   checkCrawler,
+  checkCrawledSchema,
   startJobRun,
   checkJobRun,
   summarizeJobRuns,
@@ -28,8 +32,10 @@ export type StepId = keyof typeof STEPS;
 export const STEP_FILES: Record<StepId, string> = {
   prepareRun: 'functions/prepare-run.handler',
   claimArrivals: 'functions/claim-arrivals.handler',
+  checkSchemas: 'functions/check-schemas.handler',
   startCrawler: 'functions/start-crawler.handler',
   checkCrawler: 'functions/check-crawler.handler',
+  checkCrawledSchema: 'functions/check-crawled-schema.handler',
   startJobRun: 'functions/start-job-run.handler',
   checkJobRun: 'functions/check-job-run.handler',
   summarizeJobRuns: 'functions/summarize-job-runs.handler',

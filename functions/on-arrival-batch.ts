@@ -40,10 +40,11 @@ export function batchMetrics(records: RecordOutcome[]): MetricPoint[] {
   return [...sums.values()];
 }
 
-export const handler = middy(async (event: SqsBatch): Promise<BatchResponse> => {
+export const handler = middy(async (event: SqsBatch, context: { getRemainingTimeInMillis(): number }): Promise<BatchResponse> => {
   const log = asLog(rootLogger, { step: 'onArrivalBatch' });
   const deps = intakeDeps();
-  const outcome = await acceptBatch(event, deps, log);
+  // Issue 23 item 5: keys are resolved in parallel, and only until the deadline allows; the rest come back.
+  const outcome = await acceptBatch(event, deps, log, { remainingMs: () => context.getRemainingTimeInMillis() });
   publishMetrics(batchMetrics(outcome.records), deps.config.stage);
   const counts: Record<string, number> = {};
   for (const r of outcome.records) {

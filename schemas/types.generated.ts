@@ -87,6 +87,11 @@ export interface SluiceSchemas {
   PollingPolicy?: PollingPolicy;
   DatasetConfig?: DatasetConfig;
   SluiceConfig?: SluiceConfig;
+  CheckSchemasInput?: CheckSchemasInput;
+  DriftColumnsInfo?: DriftColumnsInfo;
+  SchemaDrift?: SchemaDrift;
+  CheckCrawledSchemaInput?: CheckCrawledSchemaInput;
+  CrawledSchemaCheck?: CrawledSchemaCheck;
   AutomaticRunInput?: AutomaticRunInput;
   ManualRunInput?: ManualRunInput;
   ExecutionInput?: ExecutionInput;
@@ -96,7 +101,7 @@ export interface SluiceSchemas {
   RangeRunInput?: RangeRunInput;
   ManifestRunInput?: ManifestRunInput;
   PartitionManifest?: PartitionManifest;
-  PartitionListRef?: PartitionListRef;
+  PartitionListRef?: PartitionListRef2;
   PartitionOutcome?: PartitionOutcome;
   MapRunOutput?: MapRunOutput;
   MapResultFileRef?: MapResultFileRef;
@@ -318,6 +323,10 @@ export interface DatasetConfig {
      * Glue recrawl policy. new-folders-only (CRAWL_NEW_FOLDERS_ONLY) is cheap for append-only partitions but misses schema changes inside existing folders.
      */
     recrawl?: 'new-folders-only' | 'everything';
+    /**
+     * When a run starts the crawler (issue 24). schema-change: only when a file's schema fingerprint is new for the dataset, or the raw table does not exist yet; every-run: every run; never: only on a manual input with crawl: true. Each crawl bills at least 10 minutes at $0.44/DPU-hour.
+     */
+    when?: 'schema-change' | 'every-run' | 'never';
   };
   job?: {
     name?: string;
@@ -416,6 +425,115 @@ export interface SluiceConfig {
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "CheckSchemasInput".
+ */
+export interface CheckSchemasInput {
+  dataset: DatasetName;
+  executionArn: ExecutionArn;
+  /**
+   * The run context ($.run): skipCrawler, and crawl (a manual input's crawl: true).
+   */
+  run: {};
+  /**
+   * The claim's (or prepare-run's) debounce state ($.debounce); its items are the partition list {bucket, key, count}.
+   */
+  debounce: {};
+}
+/**
+ * A fingerprint first seen in this run: its class, the columns the mapping does not use (additive) or lacks (breaking), and the first file that has it.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "DriftColumnsInfo".
+ */
+export interface DriftColumnsInfo {
+  fingerprint: string;
+  class: 'none' | 'additive' | 'breaking';
+  firstFile: string;
+  newColumns: string[];
+  missingColumns?: string[];
+  uncastableColumns?: string[];
+}
+/**
+ * Output of `Check the new files' schemas` ($.drift).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "SchemaDrift".
+ */
+export interface SchemaDrift {
+  items: PartitionListRef;
+  failures: PartitionListRef1;
+  failedCount: number;
+  crawl: boolean;
+  crawlReason: string;
+  /**
+   * Files whose schema was read (one ranged read each, two for Parquet).
+   */
+  files: number;
+  /**
+   * Files listed but not read within the step's time budget (their partitions go on unchecked).
+   */
+  unchecked?: number;
+  /**
+   * Partitions not even listed within the step's time budget.
+   */
+  uncheckedPartitions?: number;
+  /**
+   * Files no schema could be read from (their job run fails them, naming the file).
+   */
+  unreadable?: string[];
+  /**
+   * The distinct fingerprints of the run's files.
+   */
+  fingerprints: string[];
+  /**
+   * Fingerprints seen for the first time for the dataset in this run, each named once (additive: the new columns and the first file with them).
+   */
+  newFingerprints: DriftColumnsInfo[];
+  /**
+   * One line per new additive fingerprint, for the run summary and `sluice status`.
+   */
+  info?: string[];
+}
+/**
+ * The partition list minus the partitions failed for breaking drift (the Map's item list).
+ */
+export interface PartitionListRef {
+  bucket: string;
+  key: string;
+  count: number;
+}
+/**
+ * The partitions failed for breaking drift: a JSON array of JobRunResult (state SCHEMA_DRIFT, the message names the files and columns); an empty array when none.
+ */
+export interface PartitionListRef1 {
+  bucket: string;
+  key: string;
+  count: number;
+}
+/**
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "CheckCrawledSchemaInput".
+ */
+export interface CheckCrawledSchemaInput {
+  dataset: DatasetName;
+  executionArn: ExecutionArn;
+  drift: SchemaDrift;
+}
+/**
+ * The raw table the crawler wrote, classified against the mapping by the same rules as the files, and where that disagrees with the fingerprints' classification.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "CrawledSchemaCheck".
+ */
+export interface CrawledSchemaCheck {
+  table: string;
+  class: 'none' | 'additive' | 'breaking' | 'no-table';
+  newColumns: string[];
+  missingColumns: string[];
+  disagreements: string[];
+}
+/**
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
  * via the `definition` "AutomaticRunInput".
  */
 export interface AutomaticRunInput {
@@ -434,6 +552,10 @@ export interface ManualRunInput {
    */
   partitions: [PartitionValues, ...PartitionValues[]];
   skipCrawler?: boolean;
+  /**
+   * Run the crawler whatever crawler.when says (issue 24).
+   */
+  crawl?: boolean;
 }
 /**
  * A manual run over a range of partitions, e.g. {"dataset":"orders","range":{"from":{"year":"2024","month":"01","day":"01"},"to":{"year":"2024","month":"12","day":"31"}}}.
@@ -445,6 +567,10 @@ export interface RangeRunInput {
   dataset: DatasetName;
   range: PartitionRange;
   skipCrawler?: boolean;
+  /**
+   * Run the crawler whatever crawler.when says (issue 24).
+   */
+  crawl?: boolean;
 }
 /**
  * Every partition from `from` to `to`, both included. Date keys (type date, or keys named year/month/day with hour) step through the calendar; other int keys step by one; any other key must have from == to.
@@ -466,6 +592,10 @@ export interface ManifestRunInput {
   dataset: DatasetName;
   manifest: S3Uri;
   skipCrawler?: boolean;
+  /**
+   * Run the crawler whatever crawler.when says (issue 24).
+   */
+  crawl?: boolean;
 }
 /**
  * The EventBridge event S3 sends for a new object (detail-type 'Object Created'). Only the fields sluice reads are required.
@@ -509,7 +639,7 @@ export interface S3ObjectCreatedEvent {
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
  * via the `definition` "PartitionListRef".
  */
-export interface PartitionListRef {
+export interface PartitionListRef2 {
   bucket: string;
   key: string;
   count: number;
@@ -594,6 +724,15 @@ export interface SummarizeMapRunInput {
   executionArn: ExecutionArn;
   mapRun: MapRunOutput;
   skipCrawler?: boolean;
+  preJobFailures?: PartitionListRef3;
+}
+/**
+ * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
+ */
+export interface PartitionListRef3 {
+  bucket: string;
+  key: string;
+  count: number;
 }
 /**
  * The summary of a Distributed Map run, small at any size: counts, the first failures, and references to the full lists.
@@ -613,11 +752,11 @@ export interface MapRunSummary {
   /**
    * The succeeded partitions (read by the Athena registration), or null when none succeeded.
    */
-  succeeded: PartitionListRef | null;
+  succeeded: PartitionListRef2 | null;
   /**
    * The failed partitions as a manifest object, or null when none failed.
    */
-  failed: PartitionListRef | null;
+  failed: PartitionListRef2 | null;
   /**
    * The manual input that re-runs exactly the failed partitions, or null.
    */
@@ -734,6 +873,10 @@ export interface RunContext {
   trigger?: string;
   executionArn: ExecutionArn;
   skipCrawler: boolean;
+  /**
+   * A manual input's crawl: true (issue 24): the crawler runs whatever crawler.when says.
+   */
+  crawl?: boolean;
   maxConcurrency: number;
   /**
    * Where the run's artifacts go (the Distributed Map's ItemReader list, its ResultWriter output, the succeeded and failed lists).
@@ -772,7 +915,7 @@ export interface PrepareRunOutput {
 export interface ClaimArrivalsOutput {
   settled: boolean;
   waitSeconds: number;
-  items?: PartitionListRef1;
+  items?: PartitionListRef4;
   /**
    * When the partitions were settled: every claimed object landed before it, so a crawl that starts after it sees them all.
    */
@@ -790,7 +933,7 @@ export interface ClaimArrivalsOutput {
 /**
  * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
  */
-export interface PartitionListRef1 {
+export interface PartitionListRef4 {
   bucket: string;
   key: string;
   count: number;
@@ -918,7 +1061,7 @@ export interface StartPartitionRefreshInput2 {
   dataset: DatasetName;
   executionArn: ExecutionArn;
   partitions?: PartitionValues[];
-  succeeded?: PartitionListRef2;
+  succeeded?: PartitionListRef5;
   /**
    * $$.Execution.RedriveCount: part of the Athena ClientRequestToken, so a redrive does not get the earlier (failed) query back.
    */
@@ -928,7 +1071,7 @@ export interface StartPartitionRefreshInput2 {
 /**
  * Where a run's partition list is (the Distributed Map's ItemReader reads it) and how many partitions it holds.
  */
-export interface PartitionListRef2 {
+export interface PartitionListRef5 {
   bucket: string;
   key: string;
   count: number;

@@ -18,6 +18,7 @@ import { AthenaQueries } from './athena';
 import { DynamoArrivalLedger, DynamoRunLeases } from './dynamo-state';
 import { GlueCrawlers, GlueJobs } from './glue';
 import { S3Objects } from './s3';
+import { AwsDrift } from './schema-drift';
 import { SfnExecutions } from './sfn';
 import { SnsNotifier } from './sns';
 
@@ -58,6 +59,8 @@ export function awsDeps(): Deps {
   const objects = lazy(() => new S3Objects(s3()));
   // Issue 12: partition lists, ResultWriter output and the succeeded/failed lists, by reference.
   const artifacts = lazy(() => new S3ArtifactStore(s3(), env('SLUICE_ARTIFACTS_BUCKET')));
+  // Issue 24: schemas by ranged reads, the crawled raw table, the fingerprint items (not the protocol's).
+  const drift = lazy(() => new AwsDrift(s3(), glue(), doc(), env('SLUICE_TABLE_NAME')));
   cached = {
     config,
     clock: systemClock,
@@ -87,6 +90,9 @@ export function awsDeps(): Deps {
     },
     get artifacts() {
       return artifacts();
+    },
+    get drift() {
+      return drift();
     },
     // Issue 15: metrics the cores record themselves (the rows of a job run), as EMF lines.
     metrics: emfMetrics(config.stage),

@@ -1,6 +1,7 @@
 import {
   GetCrawlerCommand,
   GetJobRunCommand,
+  GetTableCommand,
   paginateGetJobRuns,
   StartCrawlerCommand,
   StartJobRunCommand,
@@ -89,5 +90,27 @@ export class GlueJobs implements JobPort {
       throw mapAwsError(error, `Glue GetJobRuns ${jobName}`);
     }
     return runs;
+  }
+}
+
+/**
+ * Issue 24: the raw table the crawler wrote, read with GetTable (columns of its storage descriptor; partition keys
+ * are separate in Glue, PartitionKeys). A table that does not exist (EntityNotFoundException) is null.
+ * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-tables.html#aws-glue-api-catalog-tables-GetTable
+ */
+export async function getRawTableColumns(
+  glue: GlueClient,
+  database: string,
+  table: string,
+): Promise<Array<{ name: string; type?: string }> | null> {
+  try {
+    const { Table } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }));
+    return (Table?.StorageDescriptor?.Columns ?? []).map((c) => ({
+      name: c.Name ?? '',
+      ...(c.Type ? { type: c.Type } : {}),
+    }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'EntityNotFoundException') return null;
+    throw mapAwsError(error, `Glue GetTable ${database}.${table}`);
   }
 }

@@ -4,6 +4,9 @@
  * transitions in `<lake>/history/<execution>.jsonl` for `sluice logs`. `LocalStage` answers the operate commands
  * (status, runs, backfill, rerun, logs) over it, so the local CLI shows the same numbers as a deployed stage.
  */
+import { schemaDriftNotes } from '../../domain/steps/drift';
+import type { FingerprintRecord } from '../../domain/schema-drift';
+import { FileFingerprints, FINGERPRINTS_FILE } from './schema-drift';
 import {
   appendFileSync,
   existsSync,
@@ -290,6 +293,8 @@ export class LocalStage implements StageBackend {
   async status(): Promise<DatasetStatus[]> {
     const history = this.newestFirst();
     const live = this.liveRuns(history);
+    // Issue 24: the fingerprints the runs recorded (adapters/local/schema-drift.ts).
+    const fingerprints = new FileFingerprints(join(this.lakeDir, FINGERPRINTS_FILE)).read();
     return this.config.datasets.map((d) => {
       const runs = history.filter((r) => r.dataset === d.name);
       const running = live.find((r) => r.dataset === d.name);
@@ -303,6 +308,7 @@ export class LocalStage implements StageBackend {
         pending: null,
         lastRun: running ?? (runs[0] ? withoutFreshness(runs[0]) : null),
         newestQueryableArrivalAt: runs.find((r) => r.newestQueryableArrivalAt)?.newestQueryableArrivalAt ?? null,
+        ...schemaDriftOf(fingerprints[d.name]),
       };
     });
   }
@@ -383,4 +389,10 @@ export class LocalStage implements StageBackend {
     await this.runtime.idle();
     this.runtime.close();
   }
+}
+
+/** The status field for a dataset's drifted fingerprints, or nothing when none drifted. */
+function schemaDriftOf(records: Record<string, FingerprintRecord> | undefined): { schemaDrift?: string[] } {
+  const notes = schemaDriftNotes(Object.values(records ?? {}));
+  return notes.length > 0 ? { schemaDrift: notes } : {};
 }

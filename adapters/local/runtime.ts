@@ -25,6 +25,7 @@ import { LocalNotifier, LocalQueries } from './athena';
 import { FileDeadLetters, LocalIntakeQueue, type SettledRecord } from './intake-queue';
 import { decodeS3Key, LocalLake } from './lake';
 import { LocalObjects } from './objects';
+import { LocalDrift } from './schema-drift';
 import { runStateMachine, type LocalEvent, type LocalRunResult } from './state-machine';
 
 const DEBOUNCE_WAIT = 'Wait for arrivals to settle';
@@ -114,6 +115,8 @@ export class LocalRuntime implements ExecutionStarter {
       artifacts: new LocalArtifactStore(options.lakeDir, `${config.stage}-artifacts`),
       // Issue 15: what the cores record (the rows of each job run) goes to that run's history entry.
       metrics: { record: (points, executionArn) => this.metricsOf(executionArn).push(...points) },
+      // Issue 24: schemas by ranged reads of the lake's files, the local crawler's table, fingerprints in a file.
+      drift: new LocalDrift(lake, options.lakeDir),
       consoleUrl: (arn) => `file://${join(options.lakeDir, 'notifications.jsonl')}#${arn}`,
     };
     // The same batch handler as the deployed intake Lambda (domain/intake-batch.ts), behind a local queue with its

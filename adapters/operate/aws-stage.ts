@@ -4,6 +4,8 @@
  * operate port answered with read-only calls (plus StartExecution for backfill/rerun). AWS SDK v3 clients with the
  * standard credential chain and region; nothing here asks for or handles secrets.
  */
+import { DynamoFingerprints } from '../aws/schema-drift';
+import { schemaDriftNotes } from '../../domain/steps/drift';
 import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -360,6 +362,12 @@ export class AwsStage implements StageBackend {
       const pending = await this.send('DynamoDB Query', () => ledger.pendingSummary(dataset));
       const recent = await this.listRuns((d) => d === dataset, FRESHNESS_LOOKBACK_RUNS);
       const lastRun = recent[0] ? await this.record(recent[0]) : null;
+      // Issue 24: the dataset's drifted schema fingerprints (their own items in the state table).
+      const drifted = schemaDriftNotes(
+        await this.send('DynamoDB Query', () =>
+          new DynamoFingerprints(this.clients.dynamodb, this.resources.tableName).list(dataset),
+        ),
+      );
       out.push({
         dataset,
         lease: lease
@@ -368,6 +376,7 @@ export class AwsStage implements StageBackend {
         pending: pending ? { partitions: pending.partitions, oldestArrivalAt: pending.firstArrivalAt } : null,
         lastRun,
         newestQueryableArrivalAt: await this.newestQueryableArrival(recent),
+        ...(drifted.length > 0 ? { schemaDrift: drifted } : {}),
       });
     }
     return out;

@@ -107,6 +107,8 @@ export async function statusCommand(backend: StageBackend, io: Io): Promise<numb
     ]),
   );
   io.out('fresh = time since the newest arrival that is queryable');
+  // Issue 24: schemas that drifted from the mapping, each named once with the first file that has it.
+  for (const line of statuses.flatMap((s) => s.schemaDrift ?? [])) io.out(`schema: ${line}`);
   return 0;
 }
 

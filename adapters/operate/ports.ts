@@ -39,6 +39,8 @@ export interface DatasetStatus {
   lastRun: RunRecord | null;
   /** The newest arrival that is queryable (registered in Athena); freshness = now - this. */
   newestQueryableArrivalAt: string | null;
+  /** Issue 24: the newest schema fingerprints that drifted (additive: new columns and first file; breaking). */
+  schemaDrift?: string[];
 }
 
 export interface MapProgress {

@@ -36,6 +36,7 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
       : {
           debounce: await prepareManualDebounce(request, dataset, deps, input.executionArn),
           skipCrawler: request.skipCrawler ?? false,
+          crawl: request.crawl === true,
         };
   // Every run takes part in the lease: one run per dataset, automatic or manual. The intake took a short
   // start-up lease in an automatic run's name; here it becomes the run's lifetime lease. A run started by hand
@@ -45,7 +46,8 @@ export async function prepareRun(input: PrepareRunInput, deps: Deps, log: Log): 
   await holdLease(dataset.name, input.executionArn, request, deps, log);
   if (manual) {
     log.info('manual run', { partitions: manual.debounce.items?.count, skipCrawler: manual.skipCrawler });
-    return { run: { ...base, mode: 'manual', skipCrawler: manual.skipCrawler }, debounce: manual.debounce };
+    const crawl = manual.crawl ? { crawl: true } : {}; // issue 24: a manual crawl: true runs the crawler
+    return { run: { ...base, mode: 'manual', skipCrawler: manual.skipCrawler, ...crawl }, debounce: manual.debounce };
   }
   const { trigger } = request as AutomaticRunInput;
   log.info('automatic run', { trigger });

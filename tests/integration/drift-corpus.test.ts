@@ -1,7 +1,8 @@
 /**
  * The drift corpus classified by the same rules through both byte readers: local files, and S3 objects read with
  * ranged GETs from the loopback S3 fake by the real SDK (issue 24). Prints `drift corpus: cases N correct M` per
- * reader. Each file costs one ranged GET (CSV, JSON lines) or two (Parquet: trailer, then footer).
+ * reader (`drift corpus: cases 15 correct 15 (local files)`, and the same with `(S3 fake, ranged GETs)`).
+ * Each file costs one ranged GET (CSV, JSON lines) or two (Parquet: trailer, then footer).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -114,14 +115,14 @@ describe('drift corpus', () => {
 
   test('drift: local files are classified 100 % right', async () => {
     const { correct, wrong } = await runCorpus((path) => fileRangeReader(join(root, path)));
-    process.stdout.write(`drift corpus (local): cases ${CORPUS.length} correct ${correct}\n`);
+    process.stdout.write(`drift corpus: cases ${CORPUS.length} correct ${correct} (local files)\n`);
     expect(wrong).toEqual([]);
   });
 
   test('drift: S3 objects through ranged GETs are classified 100 % right, one GET per text file, two per Parquet', async () => {
     const before = fakes.server.callsOf('s3', 'GetObject').length;
     const { correct, wrong } = await runCorpus((path) => s3RangeReader(s3, 'raw', path));
-    process.stdout.write(`drift corpus (s3): cases ${CORPUS.length} correct ${correct}\n`);
+    process.stdout.write(`drift corpus: cases ${CORPUS.length} correct ${correct} (S3 fake, ranged GETs)\n`);
     expect(wrong).toEqual([]);
     const reads = CORPUS.reduce((sum, c) => sum + (1 + c.files.length) * (c.format === 'parquet' ? 2 : 1), 0);
     expect(fakes.server.callsOf('s3', 'GetObject').length - before).toBe(reads);

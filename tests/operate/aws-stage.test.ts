@@ -409,6 +409,27 @@ describe('status', () => {
       ],
     });
     ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'DS#clicks', ':pending': 'PENDING#' } }).resolves({});
+    // Issue 24: orders has one additive fingerprint on record; `status` names it with its first file.
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'SCHEMA#orders', ':fp': 'FP#' } }).resolves({
+      Items: [
+        {
+          pk: 'SCHEMA#orders',
+          sk: 'FP#00000000000000aa',
+          dataset: 'orders',
+          fingerprint: '00000000000000aa',
+          format: 'csv',
+          columns: [{ name: 'id' }, { name: 'amount' }, { name: 'channel' }],
+          class: 'additive',
+          newColumns: ['channel'],
+          missingColumns: [],
+          uncastableColumns: [],
+          firstFile: 'orders/year=2026/month=03/day=01/a.csv',
+          firstRun: 'run-1',
+          firstSeenAt: '2026-03-01T10:00:00.000Z',
+        },
+      ],
+    });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'SCHEMA#clicks', ':fp': 'FP#' } }).resolves({});
     sfn.on(DescribeExecutionCommand, { executionArn: holder }).resolves({
       startDate: new Date(NOW.getTime() - 10 * 60_000),
       status: 'RUNNING',
@@ -443,6 +464,10 @@ describe('status', () => {
     });
     const stage = await AwsStage.open(config, clients(), retry);
     const [orders, clicks] = await stage.status(NOW);
+    expect(orders!.schemaDrift).toEqual([
+      'orders: new column channel (not in the mapping), first in orders/year=2026/month=03/day=01/a.csv (schema 00000000000000aa)',
+    ]);
+    expect(clicks!.schemaDrift).toBeUndefined();
     expect(orders).toMatchObject({
       dataset: 'orders',
       lease: { holder, since: '2026-03-01T11:50:00.000Z' },

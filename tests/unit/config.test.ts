@@ -15,7 +15,11 @@ describe('dataset config', () => {
   test('fills defaults and derives resource names from stage and dataset', () => {
     const config = parseConfig(ORDERS_CONFIG);
     const clicks = config.datasets[1]!;
-    expect(clicks.crawler).toEqual({ name: 'sluice-test-clicks-raw', recrawl: 'new-folders-only' });
+    expect(clicks.crawler).toEqual({
+      name: 'sluice-test-clicks-raw',
+      recrawl: 'new-folders-only',
+      when: 'schema-change',
+    });
     expect(clicks.job.name).toBe('sluice-test-clicks-job');
     expect(clicks.debounce).toEqual({ quietSeconds: 60, maxWaitSeconds: 900, maxClaimPartitions: 10_000 });
     expect(clicks.polling).toEqual({ minSeconds: 15, maxSeconds: 300, growth: 0.25 });

@@ -3,6 +3,7 @@
  * calls, on-failure destinations for the asynchronously invoked ones, and the intake's rejected-arrivals metric.
  */
 import { MANIFEST_FOLDER } from '../../../domain/run-inputs';
+import { rawTableName } from '../../../domain/raw-table';
 import { STEP_FILES } from '../../../functions';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
@@ -75,6 +76,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
       // Issue 23: a TIMED_OUT run's registration waits for its DDL queries here.
       ...(name === 'onExecutionStatusChange' ? { timeout: 300 } : {}),
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
+      // Issue 24: the drift step lists and reads many small ranges; it stops reading at 35 s (DRIFT_READ_BUDGET_MS).
+      ...(name === 'checkSchemas' ? { timeout: 50, memorySize: 512 } : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
     };
@@ -131,6 +134,12 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
   const leaseAndClaims = table(['GetItem', ...transactional, 'Query']);
   const ledgerAndLease = table(['GetItem', ...transactional, 'Query']);
   const rawPrefixes = config.datasets.map((d) => d.raw.prefix);
+  const rawDatabase = config.names.rawDatabase;
+  const rawTables = [
+    ctx.catalogArn,
+    ctx.glueArn('database', rawDatabase),
+    ...config.datasets.map((d) => ctx.glueArn('table', `${rawDatabase}/${rawTableName(d.raw.prefix)}`)),
+  ];
   const sendTo = (queue: string) => allow(['sqs:SendMessage'], [arn(queue)]);
   // Key resolution: one HeadObject decides which form of an ambiguous key exists. HEAD needs s3:GetObject, and
   // answers 404 (not 403) for a missing key only with s3:ListBucket:
@@ -165,6 +174,19 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ],
     claimArrivals: [leaseAndClaims, ...runArtifacts],
+    // Issue 24: the partitions' files (list with the datasets' prefixes, ranged GETs of their heads and footers),
+    // the crawled raw table, the fingerprint items (GetItem after a lost conditional put), the two drift lists.
+    checkSchemas: [
+      ...listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes }),
+      allow(
+        ['s3:GetObject'],
+        rawPrefixes.map((p) => ctx.s3Objects(config.lake.rawBucket, p)),
+      ),
+      allow(['glue:GetTable'], rawTables),
+      table(['Query', 'PutItem', 'GetItem']),
+      ...runArtifacts,
+    ],
+    checkCrawledSchema: [allow(['glue:GetTable'], rawTables), table(['UpdateItem'])],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
     checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
     startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries],

@@ -43,6 +43,8 @@ export class FakeGlue {
   pollsUntilDone = 1;
   /** Names Glue knows; others answer EntityNotFoundException (undefined: every name exists). */
   knownNames?: Set<string>;
+  /** Catalog tables GetTable answers (`database.table` -> columns); others answer EntityNotFoundException. */
+  readonly tables = new Map<string, Array<{ Name: string; Type: string }>>();
   /** Where job runs write their row summaries (startAwsFakes: the S3 fake). */
   summaries?: (bucket: string, key: string, body: string) => void;
 
@@ -50,6 +52,7 @@ export class FakeGlue {
 
   reset(): void {
     this.crawlers.clear();
+    this.tables.clear();
     this.runs.length = 0;
     this.crawlOutcome = () => ({ status: 'SUCCEEDED' });
     this.jobOutcome = () => ({ state: 'SUCCEEDED' });
@@ -68,6 +71,7 @@ export class FakeGlue {
         StartJobRun: (b) => this.startJobRun(b),
         GetJobRun: (b) => this.getJobRun(b),
         GetJobRuns: (b) => this.getJobRuns(b),
+        GetTable: (b) => this.getTable(b),
       },
     });
   }
@@ -75,6 +79,12 @@ export class FakeGlue {
   private known(name: string, what: string): void {
     if (this.knownNames && !this.knownNames.has(name))
       throw new AwsFault('EntityNotFoundException', `${what} ${name} not found`);
+  }
+
+  private getTable({ DatabaseName, Name }: Body): JsonValue {
+    const columns = this.tables.get(`${DatabaseName}.${Name}`);
+    if (!columns) throw new AwsFault('EntityNotFoundException', `Table ${Name} not found.`);
+    return { Table: { Name, DatabaseName, StorageDescriptor: { Columns: columns } } };
   }
 
   private startCrawler({ Name }: Body): JsonValue {
