@@ -33,7 +33,15 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import type { ResolvedConfig } from '../../domain/config';
-import { billedRunCost, type BilledCrawl, type BilledJobRun, type RunCost } from '../../domain/run-cost-report';
+import type { RunCostPort } from '../../domain/ports';
+import {
+  billedRunCost,
+  modelledRunCost,
+  type BilledCrawl,
+  type BilledJobRun,
+  type RunCost,
+} from '../../domain/run-cost-report';
+import { RUN_COST_MODEL } from '../../domain/run-costs';
 
 export interface RunCostClients {
   sfn: SFNClient;
@@ -80,7 +88,7 @@ function queryIdsOf(output: Record<string, unknown>): string[] {
   return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
 }
 
-export class AwsRunCosts {
+export class AwsRunCosts implements RunCostPort {
   constructor(
     private readonly clients: RunCostClients,
     private readonly config: ResolvedConfig,
@@ -221,4 +229,39 @@ export class AwsRunCosts {
     }
     return bytes;
   }
+}
+
+/** One event of a local run (adapters/local/state-machine.ts LocalEvent), as far as its cost needs it. */
+export interface RunEvent {
+  type: string;
+  index?: number;
+  parentState?: { name: string };
+  state?: { name: string; output?: unknown };
+}
+
+/**
+ * A local run's cost under the model (labelled modelled): its job runs (distinct `job.runId`s its states return)
+ * each at the model's start-up, billed with the 1-minute minimum at the model's 2 DPU; a crawl (a state returning
+ * `crawl.started: true`) at the 10-minute minimum; DDL free; its transitions: every state entered, plus one per
+ * Map iteration (the child execution a Distributed Map starts), as Step Functions would count them.
+ */
+export function modelledCostOfEvents(events: readonly RunEvent[]): RunCost {
+  const jobRuns = new Set<string>();
+  let crawled = false;
+  let transitions = 0;
+  const iterations = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'StateEntered') transitions += 1;
+    if (e.index !== undefined) iterations.add(`${e.parentState?.name ?? ''}\n${e.index}`);
+    if (e.type !== 'StateExited') continue;
+    const output = (e.state?.output ?? {}) as { job?: { runId?: unknown }; crawl?: { started?: unknown } };
+    if (typeof output.job?.runId === 'string') jobRuns.add(output.job.runId);
+    if (output.crawl?.started === true) crawled = true;
+  }
+  return modelledRunCost({
+    jobRunBytes: [...jobRuns].map(() => 0),
+    dpu: RUN_COST_MODEL.glueMinimumDpu,
+    crawls: crawled ? 1 : 0,
+    transitions: transitions + iterations.size,
+  });
 }
