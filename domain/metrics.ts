@@ -30,6 +30,10 @@ export const METRICS = {
   LandingToQueryable: { unit: 'Seconds', help: 'newest claimed arrival -> its partition registered in Athena' },
   DebounceWait: { unit: 'Seconds', help: 'first pending arrival -> claim' },
   JobDuration: { unit: 'Seconds', help: 'one partition job run, start to end' },
+  RunCostUSD: {
+    unit: 'None',
+    help: 'dollars one run cost (Glue + crawler + Athena + Step Functions; domain/run-cost-report.ts), emitted where the run reports its cost',
+  },
   NewestQueryableArrival: {
     unit: 'None',
     help: 'epoch seconds of the newest arrival that became queryable; freshness = now - this',
@@ -127,8 +131,10 @@ export function stepMetrics(stepId: string, input: unknown, output: unknown, now
       return out.done === true && count(out.partitionCount)
         ? point('PartitionsQueryable', count(out.partitionCount), dataset)
         : [];
-    case 'notifyFailure':
-      return point('RunsFailed', 1, String(record(out.report).dataset ?? dataset) || NO_DATASET);
+    case 'notifyFailure': {
+      const failedDataset = String(record(out.report).dataset ?? dataset) || NO_DATASET;
+      return [...point('RunsFailed', 1, failedDataset), ...runCostPoints(record(out.report).cost, failedDataset)];
+    }
     case 'releaseLease':
       return [
         ...(inp.outcome === 'succeeded' ? point('RunsSucceeded', 1, dataset) : []),
@@ -137,6 +143,11 @@ export function stepMetrics(stepId: string, input: unknown, output: unknown, now
     default:
       return [];
   }
+}
+
+/** RunCostUSD from a run's cost report (domain/run-cost-report.ts RunCost), when the step has one. */
+export function runCostPoints(cost: unknown, dataset: string): MetricPoint[] {
+  return point('RunCostUSD', count(record(cost).total), dataset);
 }
 
 /** The intake's metrics: one arrival accepted, duplicate or rejected. */

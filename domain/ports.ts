@@ -2,7 +2,7 @@
  * Ports: the small interfaces the step cores talk through. AWS adapters (adapters/aws) and local stand-ins
  * (adapters/local) implement them; cores never create clients.
  */
-import type { ExecutionInput, PartitionValues } from '../schemas/types.generated';
+import type { ExecutionInput, PartitionValues, RunCostReport } from '../schemas/types.generated';
 import type { ArtifactStore } from './artifacts';
 import type { ClaimLimits } from './claim-limits';
 import type { ResolvedConfig } from './config';
@@ -229,6 +229,12 @@ export interface Deps {
   drift?: DriftPort;
   /** For console links in notifications. */
   consoleUrl(executionArn: string): string;
+  /** The run's cost so far, for the failure notification (issue 23 item 6). Absent: the notification has no cost. */
+  runCosts?: RunCostPort;
+}
+
+export interface RunCostPort {
+  costOf(executionArn: string, dataset: string): Promise<RunCostReport>;
 }
 
 export interface MetricsPort {

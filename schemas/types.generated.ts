@@ -132,6 +132,7 @@ export interface SluiceSchemas {
   CheckPartitionRefreshInput?: CheckPartitionRefreshInput;
   NotifyFailureInput?: NotifyFailureInput;
   FailureReport?: FailureReport;
+  RunCostReport?: RunCostReport;
   NotifyFailureOutput?: NotifyFailureOutput;
   ReleaseLeaseInput?: ReleaseLeaseInput;
   ReleaseLeaseOutput?: ReleaseLeaseOutput;
@@ -1158,6 +1159,28 @@ export interface FailureReport {
    * The Distributed Map's ResultWriter manifest: every child's result.
    */
   resultsManifest?: string;
+  cost?: RunCostReport;
+}
+/**
+ * What the run has cost so far, in dollars (domain/run-cost-report.ts RunCost): billed from AWS's figures, or modelled.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "RunCostReport".
+ */
+export interface RunCostReport {
+  glue: number;
+  crawler: number;
+  athena: number;
+  stepFunctions: number;
+  total: number;
+  basis: 'billed' | 'modelled';
+  counts: {
+    jobRuns: number;
+    crawls: number;
+    queries: number;
+    transitions: number;
+  };
+  notes?: string[];
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema

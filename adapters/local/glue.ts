@@ -11,6 +11,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
 } from 'node:fs';
@@ -86,12 +87,14 @@ interface LocalRun extends JobRunInfo {
   stats?: JobRunStats;
   /** A batch run: each partition's stats by its run key. */
   batchStats?: Map<string, JobRunStats>;
+  /** A batch run: how many of its partitions the batch statement converted (convertTogether). */
+  convertedTogether?: number;
 }
 
 const PARTITION_ARGUMENT = '--sluice_partition';
 
 /** The public view of a run: a shallow copy (arguments are frozen at start, so they need no deep clone). */
-function infoOf({ jobName: _j, stats: _s, batchStats: _b, ...info }: LocalRun): JobRunInfo {
+function infoOf({ jobName: _j, stats: _s, batchStats: _b, convertedTogether: _t, ...info }: LocalRun): JobRunInfo {
   return { ...info };
 }
 
@@ -119,6 +122,11 @@ export class LocalJobs implements JobPort {
   /** A batch run's stats of one partition (by its run key). */
   batchStatsFor(runId: string, runKey: string): JobRunStats | undefined {
     return this.byId.get(runId)?.batchStats?.get(runKey);
+  }
+
+  /** A batch run's partitions converted by its one batch statement (the rest were converted one by one). */
+  convertedTogetherIn(runId: string): number | undefined {
+    return this.byId.get(runId)?.convertedTogether;
   }
 
   allStats(): Array<{ id: string; state: string; arguments: Record<string, string>; stats?: JobRunStats }> {
@@ -191,10 +199,19 @@ export class LocalJobs implements JobPort {
       throw new Error(`batch ${batchUri} is of dataset ${batch.dataset}, not of job ${run.jobName}'s ${dataset.name}`);
     const results: JobBatchPartitionResult[] = [];
     run.batchStats = new Map();
+    const argsList = batch.partitions.map((p) => batchPartitionArguments(run.arguments, p));
+    const started = Date.now();
+    const together = await convertTogether(this.engine, this.lake, this.config, dataset, argsList, run.id);
+    // The batch statement's time, shared among the partitions it converted.
+    const sharedSeconds = together.size > 0 ? (Date.now() - started) / 1000 / together.size : 0;
+    run.convertedTogether = together.size;
     for (const [i, p] of batch.partitions.entries()) {
-      const args = batchPartitionArguments(run.arguments, p);
+      const args = argsList[i] ?? {};
       try {
-        const outcome = await this.convertOne(dataset, args, run.id, `${run.id}-${i}`);
+        const converted = together.get(i);
+        const outcome = converted
+          ? await this.publishConverted(args, run.id, converted, sharedSeconds)
+          : await this.convertOne(dataset, args, run.id, `${run.id}-${i}`);
         run.batchStats.set(p.runKey, outcome.stats);
         results.push(
           outcome.ok
@@ -213,7 +230,27 @@ export class LocalJobs implements JobPort {
       partitions: results,
     };
     await writeObject(this.lake.pathOf(batch.resultPath), JSON.stringify(result), run.id);
+    await removeBatchOutput(this.lake.bucketDir(dataset.target.bucket), run.id);
     run.state = 'SUCCEEDED';
+  }
+
+  /**
+   * A partition the batch statement converted (convertTogether): its output moved into place, then its row summary,
+   * as a single run ends (all rows written, none bad, so within any bad-row limit).
+   */
+  private async publishConverted(
+    args: Readonly<Record<string, string>>,
+    runId: string,
+    converted: ConvertedTogether,
+    sharedSeconds: number,
+  ): Promise<{ ok: true; stats: JobRunStats; summary: JobRowSummary }> {
+    const started = Date.now();
+    const folder = this.lake.pathOf(args['--sluice_target_path'] ?? '').replace(/\/$/, '');
+    await mkdir(dirname(folder), { recursive: true });
+    publishFolder(converted.output, folder);
+    const counts = { rowsIn: converted.rowsIn, rowsOut: converted.rowsIn, badRows: 0 };
+    const summary = await this.writeRowSummary(runId, args, counts);
+    return { ok: true, stats: { ...counts, seconds: sharedSeconds + (Date.now() - started) / 1000 }, summary };
   }
 
   /** The row summary of a partition that passed, written where its arguments say (when they name a place). */
@@ -577,6 +614,149 @@ function contractSqlOf(
   return sql;
 }
 
+/** A partition's data files: those its raw key layout accepts and that hold data (empty files are skipped). */
+function partitionFiles(
+  lake: LocalLake,
+  config: ResolvedConfig,
+  dataset: ResolvedDataset,
+  sourceUri: string,
+): string[] {
+  const rawRoot = lake.bucketDir(dataset.raw.bucket);
+  return listFiles(lake.pathOf(sourceUri))
+    .filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok)
+    .filter(holdsData);
+}
+
+/**
+ * The cast contract over rows of text, layered so that each value is trimmed once (t<i>) and cast once (x<i>);
+ * validity is read off both. Each layer names the columns it passes on (`keep`), the fewer the better: a
+ * partition's statement is mostly setup. Nested subqueries, not CTEs: the same plan, bound a little faster.
+ */
+function castLayers(sql: ReturnType<typeof columnSql>[], mapping: ColumnMapping[], isJson: boolean) {
+  const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
+  const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
+  const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
+  const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
+  const ts = mapping.map((_, i) => `t${i}`);
+  const typedRows = (source: string, keep: string[]) =>
+    `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
+  return { valid, allValid, typedRows };
+}
+
+/** Where the batch statement writes (beside the datasets' folders, never inside one), per job run. */
+const batchOutputOf = (targetRoot: string, runId: string): string => join(targetRoot, '_sluice_tmp', runId);
+
+/** The batch statement's leftovers (the outputs of partitions it did not keep), and its folder once empty. */
+async function removeBatchOutput(targetRoot: string, runId: string): Promise<void> {
+  const tmp = batchOutputOf(targetRoot, runId);
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(tmp));
+  } catch {
+    // another run's output is still there, or it was never made
+  }
+}
+
+/** A batch partition that the batch statement converted cleanly: every row read was written, in its own folder. */
+export interface ConvertedTogether {
+  rowsIn: number;
+  /** The partition's finished output folder (a temporary one), to be moved into place. */
+  output: string;
+}
+
+/**
+ * The partitions of a batch that can be converted together, converted by one statement (issue 25's speed: a
+ * partition's own statement is mostly setup, so 365 small partitions cost 365 setups): one COPY … PARTITION_BY over
+ * every file of those partitions, each row tagged with its partition's index, into a temporary folder per partition.
+ *
+ * Only what is certain to come out as a single run of the partition is taken from it:
+ * - candidates: CSV partitions whose files are all UTF-8 text, counted exactly by their line breaks (inspectCsv),
+ *   hold at least one row, and have every mapped column (no missing-column policy applies);
+ * - kept: a partition whose every row read was written (COPY RETURN_STATS gives each partition file's row count).
+ *   Its output is then what its own COPY writes: the same casts and filter over the same rows, no rejects, no bad
+ *   rows. A partition with a bad row (it needs its rejects file and maybe the limit's failure) is left out.
+ * Everything left out, and the whole batch when the statement fails (a ragged row or unreadable file in any one
+ * partition fails it), is converted partition by partition by the caller, so its result and message are a single
+ * run's. The returned map holds the kept partitions by their index in `argsList`.
+ */
+export async function convertTogether(
+  engine: LocalEngine,
+  lake: LocalLake,
+  config: ResolvedConfig,
+  dataset: ResolvedDataset,
+  argsList: ReadonlyArray<Readonly<Record<string, string>>>,
+  runId: string,
+): Promise<Map<number, ConvertedTogether>> {
+  const kept = new Map<number, ConvertedTogether>();
+  const first = argsList[0];
+  if (dataset.raw.format !== 'csv' || argsList.length < 2 || !first) return kept;
+  const mappingText = first['--sluice_mapping'] ?? '[]';
+  const mapping = JSON.parse(mappingText) as ColumnMapping[];
+  const targetRoot = lake.bucketDir(dataset.target.bucket);
+  const candidates: Array<{ index: number; files: SourceFile[]; rowsIn: number }> = [];
+  for (const [index, args] of argsList.entries()) {
+    // Every partition of a batch shares the run's mapping; one that does not is converted on its own.
+    if ((args['--sluice_mapping'] ?? '[]') !== mappingText) continue;
+    if (!lake.pathOf(args['--sluice_target_path'] ?? '').startsWith(`${targetRoot}/`)) continue;
+    let files: SourceFile[];
+    try {
+      files = partitionFiles(lake, config, dataset, args['--sluice_source_path'] ?? '').map((path) => ({
+        path,
+        name: basename(path),
+        ...inspectCsv(path),
+      }));
+    } catch {
+      continue; // its own run says why
+    }
+    const complete = files.every((f) => f.rows !== undefined && mapping.every((m) => f.columns?.includes(m.source)));
+    const rowsIn = files.reduce((sum, f) => sum + (f.rows ?? 0), 0);
+    if (files.length > 0 && complete && rowsIn > 0) candidates.push({ index, files, rowsIn });
+  }
+  const sql = contractSqlOf(mappingText, mapping, readOptionsOf(dataset));
+  const layers = castLayers(sql, mapping, false);
+  const tmp = batchOutputOf(targetRoot, runId);
+  let written: Record<string, unknown>[] | undefined;
+  // A read error names its file: that partition is left to its own run and the rest tried again, a few times.
+  for (let attempt = 0; attempt < 3 && !written && candidates.length >= 2; attempt += 1) {
+    const tagOf = candidates.flatMap((c) => c.files.map((f) => `(${quoteString(f.path)}, ${c.index})`));
+    // The tags are the join's build side (DuckDB builds on the right; job statements run unoptimized, as written).
+    const source = `SELECT * FROM (${sourceSql(
+      'csv',
+      candidates.flatMap((c) => c.files),
+      mapping,
+    )}) JOIN (VALUES ${tagOf.join(', ')}) AS __tags(__tag_file, __p) ON __file = __tag_file`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(dirname(tmp), { recursive: true });
+    try {
+      written = await engine.jobSession((db) =>
+        db.rows(
+          `COPY (SELECT ${mapping.map((m, i) => `x${i} AS ${quoteIdent(m.target)}`).join(', ')}, __p FROM ${layers.typedRows(source, ['__p'])} WHERE ${layers.allValid}) TO ${quoteString(tmp)} (FORMAT parquet, PARTITION_BY (__p), FILENAME_PATTERN 'part-0000{i}', RETURN_STATS)`,
+        ),
+      );
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true });
+      const file = /\n\s*file = (.+)\n/.exec((error as Error).message)?.[1]?.trim();
+      const at = candidates.findIndex((c) => c.files.some((f) => f.path === file));
+      if (at < 0) return kept; // each partition on its own: the one at fault fails with a single run's message
+      candidates.splice(at, 1);
+    }
+  }
+  if (!written) return kept;
+  const countOf = new Map<number, number>();
+  for (const file of written) {
+    const keys = file.partition_keys as Array<{ key: string; value: string }> | undefined;
+    const index = Number(keys?.find((k) => k.key === '__p')?.value);
+    countOf.set(index, (countOf.get(index) ?? 0) + Number(file.count));
+  }
+  for (const c of candidates) {
+    const output = join(tmp, `__p=${c.index}`);
+    // One file per partition folder, named as a single run names it; anything else is left to a single run.
+    if (countOf.get(c.index) === c.rowsIn && existsSync(join(output, 'part-00000.parquet')))
+      kept.set(c.index, { rowsIn: c.rowsIn, output });
+  }
+  return kept;
+}
+
 /**
  * One partition raw -> Parquet, applying the cast contract (domain/cast-contract.ts), with no temporary table:
  * 1. a count per file without casts (and, for JSON, which members each file has) — cheap, it reads no values;
@@ -593,15 +773,11 @@ export async function convertPartition(
   args: Record<string, string>,
   runId: string,
 ): Promise<Omit<JobRunStats, 'seconds'>> {
-  const source = lake.pathOf(args['--sluice_source_path'] ?? '');
   const target = lake.pathOf(args['--sluice_target_path'] ?? '');
   const mapping = JSON.parse(args['--sluice_mapping'] ?? '[]') as ColumnMapping[];
   const policy = (args['--sluice_missing_columns'] ?? missingColumnPolicyOf(dataset)) as MissingColumnPolicy;
   const format = dataset.raw.format;
-  const rawRoot = lake.bucketDir(dataset.raw.bucket);
-  const paths = listFiles(source)
-    .filter((f) => parseRawKey(config, f.slice(rawRoot.length + 1)).ok)
-    .filter(holdsData);
+  const paths = partitionFiles(lake, config, dataset, args['--sluice_source_path'] ?? '');
   if (paths.length === 0) throw new Error(`no data files under ${args['--sluice_source_path']}`);
   const sql = contractSqlOf(args['--sluice_mapping'] ?? '[]', mapping, readOptionsOf(dataset));
   return engine.jobSession(async (db) => {
@@ -609,16 +785,9 @@ export async function convertPartition(
       const files = await describeFiles(db, format, paths);
       const isJson = format === 'json';
       const source = sourceSql(format, files, mapping);
-      // Layered so that each value is trimmed once (t<i>) and cast once (x<i>); validity is read off both. Each layer
-      // names the columns it passes on (`keep`), the fewer the better: a partition's statement is mostly setup.
-      const trimmed = mapping.map((_, i) => `${sql[i]?.trimmed} AS t${i}`).join(', ');
-      const typed = mapping.map((_, i) => `${sql[i]?.valueOf(`t${i}`)} AS x${i}`).join(', ');
-      const valid = (i: number) => sql[i]?.validOf(`t${i}`, `x${i}`) ?? 'TRUE';
-      const allValid = [...(isJson ? ['__object'] : []), ...mapping.map((_, i) => valid(i))].join(' AND ');
-      const ts = mapping.map((_, i) => `t${i}`);
-      // Nested subqueries, not CTEs: the same plan, bound a little faster.
-      const typedRows = (keep: string[]) =>
-        `(SELECT ${[...keep, ...ts].join(', ')}, ${typed} FROM (SELECT ${[...keep, trimmed].join(', ')} FROM (${source})))`;
+      const layers = castLayers(sql, mapping, isJson);
+      const { valid, allValid } = layers;
+      const typedRows = (keep: string[]) => layers.typedRows(source, keep);
       const presence = isJson
         ? `, count(*) FILTER (WHERE __object) AS objects${mapping.map((_, i) => `, count(*) FILTER (WHERE p${i}) AS p${i}`).join('')}`
         : '';

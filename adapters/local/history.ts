@@ -32,6 +32,7 @@ import {
   type RunRecord,
   type StageBackend,
 } from '../operate/ports';
+import { modelledCostOfEvents } from '../operate/run-cost';
 import { STATES, viewOfExits } from '../operate/run-state';
 import type { FinishedRun, LocalRuntime } from './runtime';
 import type { LocalEvent } from './state-machine';
@@ -71,6 +72,7 @@ export function entryOf(run: FinishedRun, stoppedAt: Date = new Date()): History
   if (view.newestQueryableArrivalAt) entry.newestQueryableArrivalAt = view.newestQueryableArrivalAt;
   const rows = rowsOf(run.metrics ?? []);
   if (rows) entry.rows = rows;
+  entry.cost = modelledCostOfEvents(run.result.events);
   return entry;
 }
 

@@ -8,7 +8,9 @@ import { DynamoFingerprints } from '../aws/schema-drift';
 import { schemaDriftNotes } from '../../domain/steps/drift';
 import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GlueClient } from '@aws-sdk/client-glue';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -37,12 +39,16 @@ import {
   type StageBackend,
 } from './ports';
 import { parseRunState, type RunStateView } from './run-state';
+import { AwsRunCosts } from './run-cost';
 
 export interface AwsClients {
   cloudformation: CloudFormationClient;
   sfn: SFNClient;
   dynamodb: DynamoDBDocumentClient;
   logs: CloudWatchLogsClient;
+  /** For each run's cost (./run-cost.ts); without them, runs show no cost. */
+  glue?: GlueClient;
+  athena?: AthenaClient;
 }
 
 export function defaultClients(region?: string): AwsClients {
@@ -52,6 +58,8 @@ export function defaultClients(region?: string): AwsClients {
     sfn: new SFNClient(opts),
     dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(opts)),
     logs: new CloudWatchLogsClient(opts),
+    glue: new GlueClient(opts),
+    athena: new AthenaClient(opts),
   };
 }
 
@@ -109,6 +117,7 @@ export class AwsStage implements StageBackend {
   readonly label: string;
   private readonly datasetByName = new Map<string, string>();
   private readonly inputDataset = new Map<string, string>();
+  private readonly costs: AwsRunCosts | undefined;
 
   private constructor(
     private readonly config: ResolvedConfig,
@@ -118,6 +127,8 @@ export class AwsStage implements StageBackend {
     private readonly retry: RetryPolicy,
   ) {
     this.label = `stage ${config.stage} (stack ${resources.stackName}, ${region})`;
+    const { sfn, glue, athena } = clients;
+    this.costs = glue && athena ? new AwsRunCosts({ sfn, glue, athena }, config) : undefined;
     for (const d of config.datasets) this.datasetByName.set(d.name.replace(/_/g, '-').slice(0, 40), d.name);
   }
 
@@ -264,6 +275,7 @@ export class AwsStage implements StageBackend {
       run.failure = { step: '(execution)', error: d.error ?? e.status, cause: d.cause ?? '' };
       run.rerunInput = null;
     }
+    if (this.costs) run.cost = await this.costs.costOf(e.arn, e.dataset);
     return run;
   }
 

@@ -9,6 +9,7 @@ import type { ExecutionInput } from '../../schemas/types.generated';
 import { OperateError, type ExecutionProgress, type RunRecord, type StageBackend } from './ports';
 import { MAX_RANGE_PARTITIONS } from '../../domain/partition-range';
 import { backfillInput, MAX_PARTITIONS_PER_EXECUTION, parsePartitionArg } from './range';
+import { formatRunCost, formatRunCostShort } from '../../domain/run-cost-report';
 
 export interface Io {
   out(line: string): void;
@@ -102,13 +103,14 @@ export async function statusCommand(backend: StageBackend, io: Io): Promise<numb
           ? `RUNNING for ${formatDuration(runSeconds(s.lastRun, now))}, at ${s.lastRun.step} (${shortName(s.lastRun.executionArn)})`
           : `${s.lastRun.status} ${formatDuration(runSeconds(s.lastRun, now))}, ${formatDuration(
               secondsBetween(s.lastRun.stoppedAt ?? s.lastRun.startedAt, now),
-            )} ago (${shortName(s.lastRun.executionArn)})`
+            )} ago (${shortName(s.lastRun.executionArn)})${s.lastRun.cost ? `, cost ${formatRunCostShort(s.lastRun.cost)}` : ''}`
         : 'none',
     ]),
   );
   io.out('fresh = time since the newest arrival that is queryable');
   // Issue 24: schemas that drifted from the mapping, each named once with the first file that has it.
   for (const line of statuses.flatMap((s) => s.schemaDrift ?? [])) io.out(`schema: ${line}`);
+  for (const s of statuses) if (s.lastRun?.cost) io.out(`${s.dataset} last run cost: ${formatRunCost(s.lastRun.cost)}`);
   return 0;
 }
 
@@ -136,9 +138,22 @@ export async function runsCommand(
   const withRows = runs.some((r) => r.rows);
   const rowsCell = (r: RunRecord): string[] =>
     withRows ? [r.rows ? `${r.rows.in} in, ${r.rows.out} out, ${r.rows.bad} bad` : '-'] : [];
+  // Cost per run: billed (a stage, from AWS's figures) or modelled (local runs, marked so).
+  const withCost = runs.some((r) => r.cost);
+  const costCell = (r: RunRecord): string[] => (withCost ? [r.cost ? formatRunCostShort(r.cost) : '-'] : []);
   table(
     io,
-    ['execution', 'dataset', 'status', 'started', 'took', 'partitions', ...(withRows ? ['rows'] : []), 'failure'],
+    [
+      'execution',
+      'dataset',
+      'status',
+      'started',
+      'took',
+      'partitions',
+      ...(withRows ? ['rows'] : []),
+      ...(withCost ? ['cost'] : []),
+      'failure',
+    ],
     runs.map((r) => [
       r.name,
       r.dataset,
@@ -147,6 +162,7 @@ export async function runsCommand(
       formatDuration(runSeconds(r, now)),
       r.partitions ? `${r.partitions.processed} ok, ${r.partitions.failed} failed` : '-',
       ...rowsCell(r),
+      ...costCell(r),
       r.failure
         ? `${r.failure.step}: ${r.failure.error}: ${r.failure.cause}`.slice(0, 160)
         : r.step
@@ -154,6 +170,10 @@ export async function runsCommand(
           : '',
     ]),
   );
+  if (withCost) {
+    io.out('cost = Glue + crawler + Athena + Step Functions dollars; each run split:');
+    for (const r of runs) if (r.cost) io.out(`  ${r.name}  ${formatRunCost(r.cost)}`);
+  }
   return 0;
 }
 
@@ -201,6 +221,7 @@ export async function follow(backend: StageBackend, io: Io, executionArn: string
           `${run.status}: ${run.name}${run.partitions ? `, ${run.partitions.processed} partitions processed, ${run.partitions.failed} failed` : ''}`,
         );
         if (run.failure) io.out(`failure: ${run.failure.step}: ${run.failure.error}: ${run.failure.cause}`);
+        if (run.cost) io.out(`cost: ${formatRunCost(run.cost)}`);
         for (const line of failedPartitionLines(run)) io.out(line);
         if (run.failure && run.rerunInput) io.out(`re-run only what failed: sluice rerun ${run.name}`);
       }

@@ -4,6 +4,7 @@
  * poll moves `perPoll` items from pending through running to done; `total: 0` never starts the map, a huge total
  * never ends (to test detaching). Never used unless that variable is set.
  */
+import { billedRunCost, type RunCost } from '../../domain/run-cost-report';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import {
   OperateError,
@@ -65,9 +66,26 @@ export class FakeStage implements StageBackend {
       status: ended ? (c.failed > 0 ? 'FAILED' : 'SUCCEEDED') : 'RUNNING',
       startedAt: this.started.at,
       ...(ended
-        ? { stoppedAt: new Date().toISOString(), partitions: { processed: c.succeeded, failed: c.failed } }
+        ? {
+            stoppedAt: new Date().toISOString(),
+            partitions: { processed: c.succeeded, failed: c.failed },
+            cost: this.costOf(c.total),
+          }
         : {}),
     };
+  }
+
+  /**
+   * The cost a deployed run of this script reports, priced by the one cost model: one 90-second job run per item at
+   * 2 G.1X workers, one crawl of 0.05 DPU-hours (under the 10-minute minimum), 6 transitions per item plus 20.
+   */
+  private costOf(items: number): RunCost {
+    return billedRunCost({
+      jobRuns: Array.from({ length: items }, () => ({ ExecutionTime: 90, NumberOfWorkers: 2, WorkerType: 'G.1X' })),
+      crawls: [{ DPUHour: 0.05 }],
+      scannedBytes: [0],
+      transitions: 20 + 6 * items,
+    });
   }
 
   async start(input: ExecutionInput, kind: 'backfill' | 'rerun'): Promise<string> {

@@ -3,6 +3,7 @@
  * the command code in ./commands.ts: a deployed stack (./aws-stage.ts) and the local lake's run history
  * (adapters/local/history.ts).
  */
+import type { RunCost } from '../../domain/run-cost-report';
 import type { ExecutionInput } from '../../schemas/types.generated';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
@@ -29,6 +30,8 @@ export interface RunRecord {
    * keeps them. in = out + bad for each of them; a failed partition writes nothing and counts in `partitions`.
    */
   rows?: { in: number; out: number; bad: number };
+  /** What the run cost (issue 23 item 6): billed from AWS's figures on a stage, modelled for a local run. */
+  cost?: RunCost;
 }
 
 export interface DatasetStatus {

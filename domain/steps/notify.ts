@@ -13,6 +13,7 @@ import type { Deps, Log } from '../ports';
 import { s3Uri } from '../artifacts';
 import { readCause } from '../errors';
 import { manifestInputFor } from './summary';
+import { formatRunCost } from '../run-cost-report';
 
 export { readCause };
 import { truncate } from './jobs';
@@ -139,6 +140,20 @@ function buildReport(input: NotifyFailureInput, deps: Deps): FailureReport {
   };
 }
 
+/**
+ * The run's cost so far (issue 23 item 6), when the stage can read it. Reading it never fails the notification: a
+ * cost that cannot be read is left out and logged.
+ */
+async function costSoFar(input: NotifyFailureInput, dataset: string, deps: Deps, log: Log) {
+  if (!deps.runCosts) return undefined;
+  try {
+    return await deps.runCosts.costOf(input.executionArn, dataset);
+  } catch (error) {
+    log.warn('run cost not read', { error: (error as Error).message });
+    return undefined;
+  }
+}
+
 export function formatMessage(report: FailureReport): string {
   const lines = [
     `sluice run failed`,
@@ -150,6 +165,7 @@ export function formatMessage(report: FailureReport): string {
     `Cause:        ${report.cause}`,
     `Execution:    ${report.executionArn}`,
     `Console:      ${report.consoleUrl}`,
+    ...(report.cost ? [`Cost so far:  ${formatRunCost(report.cost)}`] : []),
   ];
   const failedCount = report.failedCount ?? report.failedPartitions.length;
   if (failedCount > 0) {
@@ -175,7 +191,9 @@ export function formatMessage(report: FailureReport): string {
 
 /** The one way out of every failure path: tell people what broke and how to re-run it. */
 export async function notifyFailure(input: NotifyFailureInput, deps: Deps, log: Log): Promise<NotifyFailureOutput> {
-  const report = buildReport(input, deps);
+  const built = buildReport(input, deps);
+  const cost = await costSoFar(input, built.dataset, deps, log);
+  const report: FailureReport = cost ? { ...built, cost } : built;
   const subject = snsSubject(`sluice ${report.stage}: ${report.dataset} failed at ${report.failedStep}`);
   const messageId = await deps.notifier.publish({
     subject,

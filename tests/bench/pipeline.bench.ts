@@ -8,7 +8,10 @@
  * compared: same rows (EXCEPT ALL both ways), same partition folders, same column types.
  *
  * The files land as a real burst does: all objects are written, then their events are delivered back to back,
- * and one debounced execution claims them all (the bench stops with an error if it took more than one).
+ * and one debounced execution claims them all (the bench stops with an error if it took more than one). That is
+ * what `sluice run --quiet-ms 0` does (adapters/local/cli.ts ingestAll), on the same runtime; the job runs are
+ * whatever the flow starts (one per batch of partitions once the Map iterates batches, issue 23). The engine alone,
+ * one batch run against one run per partition: tests/bench/local-batch.bench.ts.
  * The debounce quiet period is 0 here (a burst whose quiet period has already passed); waits between polls use
  * the local runtime's defaults.
  */
@@ -118,6 +121,8 @@ interface SideResult {
   landingMs?: number;
   jobSecondsSum?: number;
   jobSecondsMedian?: number;
+  /** Glue job runs started (one per partition, or one per batch of partitions). */
+  jobRuns?: number;
   rowsQueryable?: number;
 }
 
@@ -268,6 +273,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
     nestedStates,
     landingMs,
     jobSecondsSum: jobSeconds.reduce((a, b) => a + b, 0),
+    jobRuns: jobSeconds.length,
     jobSecondsMedian: jobSeconds[Math.floor(jobSeconds.length / 2)] ?? 0,
     rowsQueryable: Number(count?.n),
   };
@@ -443,7 +449,7 @@ async function benchSize(size: Size, reps: number, root: string, knobs: Knobs, p
     console.log(
       `   rep ${rep + 1} (${sluiceFirst ? 'sluice first' : 'direct first'}): sluice ${fmt(s.seconds)} s, direct ${fmt(d.seconds)} s, ratio ${fmt(s.seconds / d.seconds)};` +
         ` cpu ${fmt(s.cpuSeconds)} / ${fmt(d.cpuSeconds)} s${threadSplit(s.threadCpu)};` +
-        ` peak RSS ${fmt(s.maxRssMiB, 0)} / ${fmt(d.maxRssMiB, 0)} MiB; job runs sum ${fmt(s.jobSecondsSum ?? 0)} s, median ${fmt((s.jobSecondsMedian ?? 0) * 1000, 0)} ms`,
+        ` peak RSS ${fmt(s.maxRssMiB, 0)} / ${fmt(d.maxRssMiB, 0)} MiB; ${s.jobRuns ?? 0} job runs, sum ${fmt(s.jobSecondsSum ?? 0)} s, median ${fmt((s.jobSecondsMedian ?? 0) * 1000, 0)} ms`,
     );
     rmSync(lakeDir, { recursive: true, force: true });
     rmSync(directDir, { recursive: true, force: true });

@@ -127,6 +127,10 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       [ctx.tableArn],
     );
   const startExecution = allow(['states:StartExecution'], [ctx.stateMachineArn]);
+  // Map runs: arn:…:mapRun:<state machine>/<label>:<id> (DescribeMapRun, ListExecutions by map run).
+  const mapRunArns = sub(
+    `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:mapRun:${config.names.stateMachine}/*`,
+  );
   // Lease, claims and arrivals change together in TransactWriteItems (docs/protocol.md). A transaction has no IAM
   // action of its own: each action in it is authorized as PutItem, UpdateItem, DeleteItem or ConditionCheckItem
   // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
@@ -211,7 +215,17 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ctx.kmsUse,
     ],
     checkPartitionRefresh: [allow(['athena:GetQueryExecution'], [workgroupArn])],
-    notifyFailure: [allow(['sns:Publish'], [ref('RunFailureTopic')]), ctx.kmsUse],
+    notifyFailure: [
+      allow(['sns:Publish'], [ref('RunFailureTopic')]),
+      ctx.kmsUse,
+      // The run's cost so far in the notification (adapters/operate/run-cost.ts): its history and its map's
+      // children, its dataset's job runs and crawls, its registration queries.
+      allow(['states:GetExecutionHistory', 'states:ListMapRuns'], [ctx.executionArns, ctx.mapRunExecutionArns]),
+      allow(['states:DescribeMapRun', 'states:ListExecutions'], [mapRunArns]),
+      allow(['glue:GetJobRuns'], jobs),
+      allow(['glue:ListCrawls'], crawlers),
+      allow(['athena:BatchGetQueryExecution'], [workgroupArn]),
+    ],
     releaseLease: [leaseAndClaims, startExecution, ...readRunArtifacts],
     // The batched intake: markers are read in batches; poison goes to the intake's dead-letter queue with its reason.
     onArrivalBatch: [

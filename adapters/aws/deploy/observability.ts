@@ -101,6 +101,13 @@ export function dashboardBody(ctx: StackContext, deadLetterQueues: string[]): Cf
       ]),
     ),
     widget(
+      'Run cost (dollars per run: Glue + crawler + Athena + Step Functions)',
+      datasets.flatMap((d) => [
+        line(stage, d, 'RunCostUSD', { stat: 'Sum', label: `${d} dollars (sum)` }),
+        line(stage, d, 'RunCostUSD', { stat: 'Maximum', label: `${d} dollars (costliest run)` }),
+      ]),
+    ),
+    widget(
       'Job duration and debounce wait (seconds, p50 / p90 / p99)',
       datasets.flatMap((d) => [
         ...['p50', 'p90', 'p99'].map((stat) => line(stage, d, 'JobDuration', { stat })),
