@@ -96,6 +96,8 @@ export async function packagedWorld(): Promise<PackagedWorld> {
   await createTablesFromTemplate(stack, fakes.dynamoUrl);
   // Issue 12: the Distributed Map's ItemReader/ResultWriter and the bundles share the fake artifacts bucket.
   const artifacts = fakeS3Artifacts(fakes, stack.resolve({ Ref: 'ArtifactsBucket' }));
+  // Issue 24: the drift step lists the raw bucket's partitions (the stack's RawBucket exists before any run).
+  fakes.s3.createBucket(stack.resolve({ Ref: 'RawBucket' }));
   const timeouts = new Map<string, number>();
   const lambdas = new PackagedLambdas(stack, {
     env: { ...fakes.env, POWERTOOLS_LOG_LEVEL: 'WARN' },

@@ -190,7 +190,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       table(['Query', 'PutItem', 'GetItem']),
       ...runArtifacts,
     ],
-    checkCrawledSchema: [allow(['glue:GetTable'], rawTables), table(['UpdateItem'])],
+    checkCrawledSchema: [allow(['glue:GetTable'], rawTables), table(['Query', 'UpdateItem'])],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
     checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
     startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries],
