@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, watch } from '
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
+import { formatRunCost } from '../../domain/run-cost-report';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { AwsStage } from '../operate/aws-stage';
 import {
@@ -260,6 +261,7 @@ function summarize(runtime: LocalRuntime, seconds: number) {
       seconds: Number(r.seconds.toFixed(2)),
       ...(entries[i]?.failedPartitions ? { failedPartitions: entries[i]?.failedPartitions } : {}),
       rerun: r.result.status !== 'SUCCEEDED' && entries[i]?.rerunInput ? `sluice rerun ${entries[i]?.name}` : null,
+      ...(entries[i]?.cost ? { cost: entries[i]?.cost } : {}),
     })),
     partitions: {
       succeeded: entries.reduce((n, e) => n + (e.partitions?.processed ?? 0), 0),
@@ -315,6 +317,8 @@ function printSummary(summary: ReturnType<typeof summarize>): void {
   for (const u of summary.unreadable)
     out(`  crawler:     could not read ${u.file} (${u.dataset} ${u.partition}): ${u.reason}`);
   out(`  duration:    ${summary.seconds} s`);
+  // What the same runs would cost on AWS under the cost model (domain/run-costs.ts); a stage's runs show billed.
+  for (const r of summary.runs) if (r.cost) out(`  cost:        ${r.execution} ${formatRunCost(r.cost)}`);
   for (const r of summary.runs.filter((run) => run.status !== 'SUCCEEDED')) {
     out(`\n${r.execution} ${r.status}${r.failedStep ? ` at ${r.failedStep}` : ''}`);
     for (const line of failedPartitionLines(r)) out(line);

@@ -657,6 +657,20 @@ async function removeBatchOutput(targetRoot: string, runId: string): Promise<voi
   }
 }
 
+/**
+ * The folder holds exactly this one file. DuckDB keeps at most `partitioned_write_max_open_files` partition files
+ * open and starts a new file for a partition whose file it had closed, so a partition can come out in two files;
+ * a single run writes one, so such a partition is left to its own run.
+ */
+function onlyFileIs(folder: string, name: string): boolean {
+  try {
+    const entries = readdirSync(folder);
+    return entries.length === 1 && entries[0] === name;
+  } catch {
+    return false;
+  }
+}
+
 /** A batch partition that the batch statement converted cleanly: every row read was written, in its own folder. */
 export interface ConvertedTogether {
   rowsIn: number;
@@ -751,7 +765,7 @@ export async function convertTogether(
   for (const c of candidates) {
     const output = join(tmp, `__p=${c.index}`);
     // One file per partition folder, named as a single run names it; anything else is left to a single run.
-    if (countOf.get(c.index) === c.rowsIn && existsSync(join(output, 'part-00000.parquet')))
+    if (countOf.get(c.index) === c.rowsIn && onlyFileIs(output, 'part-00000.parquet'))
       kept.set(c.index, { rowsIn: c.rowsIn, output });
   }
   return kept;
