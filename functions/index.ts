@@ -3,6 +3,7 @@ import { step as prepareRun } from './prepare-run';
 import { step as claimArrivals } from './claim-arrivals';
 import { step as startCrawler } from './start-crawler';
 import { step as checkCrawler } from './check-crawler';
+import { step as planJobRuns } from './plan-job-runs';
 import { step as startJobRun } from './start-job-run';
 import { step as checkJobRun } from './check-job-run';
 import { step as summarizeJobRuns } from './summarize-job-runs';
@@ -16,6 +17,7 @@ export const STEPS = {
   claimArrivals,
   startCrawler,
   checkCrawler,
+  planJobRuns,
   startJobRun,
   checkJobRun,
   summarizeJobRuns,
@@ -30,6 +32,7 @@ export const STEP_FILES: Record<StepId, string> = {
   claimArrivals: 'functions/claim-arrivals.handler',
   startCrawler: 'functions/start-crawler.handler',
   checkCrawler: 'functions/check-crawler.handler',
+  planJobRuns: 'functions/plan-job-runs.handler',
   startJobRun: 'functions/start-job-run.handler',
   checkJobRun: 'functions/check-job-run.handler',
   summarizeJobRuns: 'functions/summarize-job-runs.handler',

@@ -30,6 +30,9 @@ export const ASYNC_FUNCTIONS: Record<string, string> = {
   scheduleCatchUp: QUEUES.recovery,
 };
 
+/** The batch files and their results (domain/steps/jobs.ts jobBatchLocation): runs/<machine>/<execution>/batches/. */
+export const BATCH_FOLDERS = 'runs/*/batches/';
+
 export const roleId = (fn: string) => `${pascal(fn)}Role`;
 
 /** The live intake: the function that logs rejected arrivals (the metric filter reads its log group). */
@@ -155,6 +158,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];
+  const readBatches = allow(['s3:GetObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]);
   return {
     prepareRun: [
       leaseAndClaims,
@@ -165,8 +169,16 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     claimArrivals: [leaseAndClaims, ...runArtifacts],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
     checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
-    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries],
-    checkJobRun: [allow(['glue:GetJobRun'], jobs), ...readJobSummaries],
+    // Issue 23 (docs/batches.md): the plan step lists each partition's raw prefix (its bytes) and writes the batch
+    // files and the Map's item list under runs/; the start step reads a batch file; the check step reads it and the
+    // run's result beside it, and writes the partitions' results there.
+    planJobRuns: [...runArtifacts, ...listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes })],
+    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, readBatches],
+    checkJobRun: [
+      allow(['glue:GetJobRun'], jobs),
+      ...readJobSummaries,
+      allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]),
+    ],
     summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
       allow(['athena:StartQueryExecution'], [workgroupArn]),

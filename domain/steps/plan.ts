@@ -1,0 +1,128 @@
+/**
+ * State "Plan the job runs" (issue 23; docs/batches.md): the run's partitions, cut into the batches of one Glue job
+ * run each (domain/job-batches.ts), written where the job runs and the Distributed Map read them:
+ *   - one JobBatch file per batch of two or more partitions (`batches/<n>.json`, jobBatch), named by the run's
+ *     `--sluice_batch`;
+ *   - the Map's item list (`job-runs.json`): one JobWorkItem per job run, the batch's first partition and its
+ *     batch reference. A batch of one stays inline (no file, no index): with `partitionsPerRun: 1` a run is exactly
+ *     the run before batching, and 100,000 single runs cost no 100,000 file writes.
+ * The state gets a reference and counts, never a list.
+ */
+import type { JobWorkItem, PartitionValues, PlanJobRunsInput, PlanJobRunsOutput } from '../../schemas/types.generated';
+import { executionPrefix, s3Uri, type ArtifactStore, type ObjectLocation } from '../artifacts';
+import { datasetNamed, type ResolvedDataset } from '../config';
+import { InvalidInputError } from '../errors';
+import { batchPlanOptions, modelPlan, planJobBatches } from '../job-batches';
+import { rawPartitionPrefix } from '../partitions';
+import type { Deps, Log } from '../ports';
+import { artifactsOf } from '../run-inputs';
+import { jobBatch, jobBatchLocation } from './jobs';
+
+/**
+ * Partitions whose bytes are listed one by one; beyond that, an evenly spread sample of this many is listed and
+ * the others count at the sample's mean. One listing per partition (about 50 ms, 16 at once) keeps a 1,000-partition
+ * plan to a few seconds of a 60 s step; a 100,000-partition backfill is planned from its sample.
+ */
+export const SIZE_SAMPLE = 1000;
+const LIST_CONCURRENCY = 16;
+const WRITE_CONCURRENCY = 16;
+
+/** The Map's item list: one JobWorkItem per job run. */
+export function jobRunsListLocation(bucket: string, executionArn: string): ObjectLocation {
+  return { bucket, key: `${executionPrefix(executionArn)}job-runs.json` };
+}
+
+export type Sizing = PlanJobRunsOutput['sized'];
+
+/** Runs `work` over the items with at most `limit` at once, in order of start. */
+export async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Each partition's input bytes under its raw prefix (the objects that landed there). Listed one by one up to
+ * SIZE_SAMPLE partitions, else for an evenly spread sample (the rest at its mean). Without a listing port: unknown.
+ */
+export async function partitionSizes(
+  dataset: ResolvedDataset,
+  partitions: readonly PartitionValues[],
+  deps: Pick<Deps, 'objects' | 'config'>,
+  sample = SIZE_SAMPLE,
+): Promise<{ sizes: number[] | undefined; sized: Sizing }> {
+  const list = deps.objects?.prefixBytes?.bind(deps.objects);
+  if (!list || partitions.length === 0) return { sizes: undefined, sized: 'unknown' };
+  const bucket = deps.config.lake.rawBucket;
+  const n = partitions.length;
+  const measured =
+    n <= sample ? partitions.map((_, i) => i) : Array.from({ length: sample }, (_, i) => Math.floor((i * n) / sample));
+  const sizes = new Array<number | undefined>(n).fill(undefined);
+  await inParallel(measured, LIST_CONCURRENCY, async (i) => {
+    sizes[i] = await list(bucket, rawPartitionPrefix(dataset, partitions[i]!));
+  });
+  if (n <= sample) return { sizes: sizes as number[], sized: 'measured' };
+  const mean = measured.reduce((sum, i) => sum + sizes[i]!, 0) / measured.length;
+  return { sizes: sizes.map((s) => s ?? Math.round(mean)), sized: 'sampled' };
+}
+
+async function readPartitions(store: ArtifactStore, items: PlanJobRunsInput['items']): Promise<PartitionValues[]> {
+  const where = s3Uri(items);
+  const text = await store.get(items);
+  if (text === null) throw new InvalidInputError(`partition list ${where} does not exist`);
+  const list = JSON.parse(text) as unknown;
+  if (!Array.isArray(list)) throw new InvalidInputError(`partition list ${where} is not a JSON array`);
+  if (items.count !== undefined && list.length !== items.count)
+    throw new InvalidInputError(`partition list ${where} holds ${list.length} partitions, expected ${items.count}`);
+  return list as PartitionValues[];
+}
+
+/** The plan's batches, its batch files and the Map's item list, written; the state gets where and how many. */
+export async function planJobRuns(input: PlanJobRunsInput, deps: Deps, log: Log): Promise<PlanJobRunsOutput> {
+  const dataset = datasetNamed(deps.config, input.dataset);
+  const store = artifactsOf(deps);
+  const partitions = await readPartitions(store, input.items);
+  const { sizes, sized } = await partitionSizes(dataset, partitions, deps);
+  const options = batchPlanOptions(deps.config, dataset);
+  // "auto" never batches blind: without sizes it cannot tell a batch that is slower than single runs (a day of
+  // 1 GB partitions in one run) from one that is cheaper, so it keeps one partition per job run.
+  const effective =
+    sized === 'unknown' && options.partitionsPerRun === 'auto' ? { ...options, partitionsPerRun: 1 } : options;
+  const sizedPartitions = partitions.map((partition, i) => ({ partition, bytes: sizes?.[i] ?? 0 }));
+  const batches = planJobBatches(sizedPartitions, effective);
+  const items: JobWorkItem[] = [];
+  const files: Array<{ location: ObjectLocation; batch: typeof sizedPartitions }> = [];
+  batches.forEach((batch, index) => {
+    if (batch.length === 1) items.push({ partition: batch[0]!.partition, batch: { count: 1 } });
+    else {
+      items.push({ partition: batch[0]!.partition, batch: { index, count: batch.length } });
+      files.push({ location: jobBatchLocation(store.bucket, input.executionArn, index), batch });
+    }
+  });
+  // Batch files before the item list: whatever the Map reads names only files that exist. Rewritten alike on a retry.
+  await inParallel(files, WRITE_CONCURRENCY, async ({ location, batch }) => {
+    const partitionsOf = batch.map((p) => (sizes ? p : { partition: p.partition }));
+    const body = jobBatch(dataset, partitionsOf, input.executionArn, location, { bucket: store.bucket });
+    await store.put(location, JSON.stringify(body), 'application/json');
+  });
+  const list = jobRunsListLocation(store.bucket, input.executionArn);
+  await store.put(list, JSON.stringify(items), 'application/json');
+  const model = modelPlan(batches, options);
+  log.info('job runs planned', {
+    partitions: partitions.length,
+    jobRuns: items.length,
+    batchFiles: files.length,
+    sized,
+    modelledGlueDollars: model.glueDollars,
+    modelledWallSeconds: model.wallSeconds,
+  });
+  return {
+    items: { ...list, count: items.length },
+    partitions: partitions.length,
+    jobRuns: items.length,
+    sized,
+    ...(sizes ? { modelledGlueDollars: model.glueDollars, modelledWallSeconds: model.wallSeconds } : {}),
+  };
+}
