@@ -926,6 +926,10 @@ export interface JobWorkItem {
 export interface PlanJobRunsInput {
   dataset: DatasetName;
   executionArn: ExecutionArn;
+  /**
+   * An automatic run converts only what fits its time budget; the rest of its claim goes back to pending at its release, for the follow-up run.
+   */
+  mode?: 'automatic' | 'manual';
   items: {
     bucket: string;
     key: string;
@@ -942,6 +946,10 @@ export interface PlanJobRunsOutput {
   items: PartitionListRef;
   partitions: number;
   jobRuns: number;
+  /**
+   * Partitions of an automatic run's claim left for the follow-up run: over the time budget.
+   */
+  deferred?: number;
   /**
    * Where the partitions' input bytes came from: listed for every partition, listed for a sample (the rest at the sample's mean), or unknown (then "auto" runs one partition per job run).
    */

@@ -12,7 +12,8 @@ import type { JobWorkItem, PartitionValues, PlanJobRunsInput, PlanJobRunsOutput 
 import { executionPrefix, s3Uri, type ArtifactStore, type ObjectLocation } from '../artifacts';
 import { datasetNamed, type ResolvedDataset } from '../config';
 import { InvalidInputError } from '../errors';
-import { batchPlanOptions, modelPlan, planJobBatches } from '../job-batches';
+import { partitionsWithinTimeBudget, timeBudgetSeconds } from '../claim-limits';
+import { batchPlanOptions, modelPlan, planJobBatches, type BatchPlanOptions } from '../job-batches';
 import { rawPartitionPrefix } from '../partitions';
 import type { Deps, Log } from '../ports';
 import { artifactsOf } from '../run-inputs';
@@ -90,7 +91,17 @@ export async function planJobRuns(input: PlanJobRunsInput, deps: Deps, log: Log)
   // 1 GB partitions in one run) from one that is cheaper, so it keeps one partition per job run.
   const effective =
     sized === 'unknown' && options.partitionsPerRun === 'auto' ? { ...options, partitionsPerRun: 1 } : options;
-  const sizedPartitions = partitions.map((partition, i) => ({ partition, bytes: sizes?.[i] ?? 0 }));
+  const claimed = partitions.map((partition, i) => ({ partition, bytes: sizes?.[i] ?? 0 }));
+  // The time budget (issue 23): an automatic run converts what the model says fits in half the execution timeout.
+  // The rest is neither processed nor named in a notification, so the release step puts it back to pending and
+  // starts the follow-up run (domain/steps/run.ts releaseLease). A manual run was held to it by prepare-run.
+  const fitting = input.mode === 'automatic' ? partitionsWithinTimeBudget(claimed, effective) : claimed.length;
+  const sizedPartitions = claimed.slice(0, fitting);
+  if (fitting < claimed.length)
+    log.warn('over the time budget: partitions left for the follow-up run', {
+      deferred: claimed.length - fitting,
+      budgetHours: timeBudgetSeconds() / 3600,
+    });
   const batches = planJobBatches(sizedPartitions, effective);
   const items: JobWorkItem[] = [];
   const files: Array<{ location: ObjectLocation; batch: typeof sizedPartitions }> = [];
@@ -120,9 +131,54 @@ export async function planJobRuns(input: PlanJobRunsInput, deps: Deps, log: Log)
   });
   return {
     items: { ...list, count: items.length },
-    partitions: partitions.length,
+    partitions: sizedPartitions.length,
     jobRuns: items.length,
+    ...(fitting < claimed.length ? { deferred: claimed.length - fitting } : {}),
     sized,
     ...(sizes ? { modelledGlueDollars: model.glueDollars, modelledWallSeconds: model.wallSeconds } : {}),
   };
+}
+
+/** The plan options as the plan step applies them: "auto" without sizes is one partition per job run. */
+export function effectivePlanOptions(options: BatchPlanOptions, sized: Sizing): BatchPlanOptions {
+  return sized === 'unknown' && options.partitionsPerRun === 'auto' ? { ...options, partitionsPerRun: 1 } : options;
+}
+
+const partitionArgument = (dataset: ResolvedDataset, p: PartitionValues): string =>
+  dataset.partitioning.keys.map((k) => `${k.name}=${p[k.name]}`).join('/');
+
+/**
+ * A manual run's time budget (issue 23): refused, touching nothing, when the model says its partitions take longer
+ * than half the execution timeout, with the limit and the commands that split it into runs that fit. Refused
+ * rather than split into consecutive executions by itself: a split would chain executions behind the one run
+ * lease, each registering part of the data, where the refusal costs one retyped command and leaves every run one
+ * request (its notification, its re-run input) as the person asked.
+ */
+export async function assertManualRunFits(
+  request: object,
+  dataset: ResolvedDataset,
+  partitions: readonly PartitionValues[],
+  deps: Pick<Deps, 'objects' | 'config'>,
+): Promise<void> {
+  const { sizes, sized } = await partitionSizes(dataset, partitions, deps);
+  const options = effectivePlanOptions(batchPlanOptions(deps.config, dataset), sized);
+  const sizedPartitions = partitions.map((partition, i) => ({ partition, bytes: sizes?.[i] ?? 0 }));
+  const fitting = partitionsWithinTimeBudget(sizedPartitions, options);
+  if (fitting >= partitions.length) return;
+  const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
+  const budget = timeBudgetSeconds();
+  const took = modelPlan(planJobBatches(sizedPartitions, options), options).wallSeconds;
+  const name = dataset.name;
+  const split =
+    'range' in request
+      ? `sluice backfill --dataset ${name} --from ${partitionArgument(dataset, partitions[0]!)} --to ${partitionArgument(dataset, partitions[fitting - 1]!)}, ` +
+        `then again --from ${partitionArgument(dataset, partitions[fitting]!)} (runs of at most ${fitting} partitions)`
+      : `split the ${'manifest' in request ? 'manifest' : 'partition list'} into runs of at most ${fitting} partitions ` +
+        `(sluice backfill --dataset ${name} --from ... --to ... for consecutive ranges)`;
+  throw new InvalidInputError(
+    `dataset '${name}': this run's ${partitions.length} partitions take ${hours(took)} under the cost model ` +
+      `(${sized === 'unknown' ? 'sizes unknown, one job run each' : `sizes ${sized}`}, job.partitionsPerRun ${JSON.stringify(options.partitionsPerRun)}), ` +
+      `over the time budget of ${hours(budget)} per execution (half the state machine's ${hours(2 * budget)} timeout); ` +
+      `at most ${fitting} fit. Split it: ${split}`,
+  );
 }

@@ -158,6 +158,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];
+  const listRawPrefixes = listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes });
   const readBatches = allow(['s3:GetObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]);
   return {
     prepareRun: [
@@ -165,6 +166,8 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       ...runArtifacts,
       allow(['s3:GetObject'], [ctx.artifactsObjects(MANIFEST_FOLDER)]),
       ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
+      // Issue 23: a manual run's time budget sizes its partitions as the plan step does (their raw prefixes).
+      ...listRawPrefixes,
     ],
     claimArrivals: [leaseAndClaims, ...runArtifacts],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
@@ -172,7 +175,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     // Issue 23 (docs/batches.md): the plan step lists each partition's raw prefix (its bytes) and writes the batch
     // files and the Map's item list under runs/; the start step reads a batch file; the check step reads it and the
     // run's result beside it, and writes the partitions' results there.
-    planJobRuns: [...runArtifacts, ...listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes })],
+    planJobRuns: [...runArtifacts, ...listRawPrefixes],
     startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, readBatches],
     checkJobRun: [
       allow(['glue:GetJobRun'], jobs),
