@@ -11,7 +11,7 @@ import { jobRunsListLocation } from '../../domain/steps/plan';
 import type { JobWorkItem, PartitionValues } from '../../schemas/types.generated';
 import { fakeWorld, ORDERS_CONFIG, type FakeWorld } from '../support/fakes';
 import { days } from '../support/limits-run';
-import { EXECUTION_ARN, runManual } from '../support/machine';
+import { arrive, EXECUTION_ARN, runAutomatic, runManual } from '../support/machine';
 
 const GB = 1_000_000_000;
 
@@ -116,4 +116,24 @@ test('"auto" never batches blind: without partition sizes, one job run per parti
   delete world.deps.objects;
   await runManual(world, { dataset: 'orders', partitions: days(6), skipCrawler: true }, { expectStatus: 'SUCCEEDED' });
   expect(world.jobs.runs).toHaveLength(6);
+});
+
+test('an automatic run over its time budget converts what fits; the rest goes back to pending for the follow-up', async () => {
+  // 1 TB partitions one per job run: 5.6 h each under the model, 5 at once, so 24 h (half the execution timeout)
+  // holds 4 waves: 20 partitions.
+  const world = sizedWorld(() => 1000 * GB, { partitionsPerRun: 1 });
+  const partitions = days(30);
+  for (const p of partitions) await arrive(world, 'orders', `year=${p.year}/month=${p.month}/day=${p.day}`);
+  world.clock.advance(3600);
+  const result = await runAutomatic(world, 'orders', { expectStatus: 'SUCCEEDED' });
+  const output = result.output as {
+    plan: { partitions: number; deferred: number };
+    jobResults: { succeededCount: number };
+  };
+  expect(output.plan).toMatchObject({ partitions: 20, deferred: 10 });
+  expect(output.jobResults.succeededCount).toBe(20);
+  expect(world.jobs.runs).toHaveLength(20);
+  // The deferred ten are pending again, and the release started the follow-up run that claims them.
+  expect((await world.arrivals.pendingSummary('orders'))?.partitions).toBe(10);
+  expect(world.executions.started).toHaveLength(1);
 });
