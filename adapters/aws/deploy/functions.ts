@@ -159,7 +159,8 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     ctx.kmsUse,
   ];
   const listRawPrefixes = listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes });
-  const readBatches = allow(['s3:GetObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]);
+  // The start step may attach to a finished batch run: then it reads its result and writes its partitions' results.
+  const batchFiles = allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]);
   return {
     prepareRun: [
       leaseAndClaims,
@@ -176,11 +177,11 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     // files and the Map's item list under runs/; the start step reads a batch file; the check step reads it and the
     // run's result beside it, and writes the partitions' results there.
     planJobRuns: [...runArtifacts, ...listRawPrefixes],
-    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, readBatches],
+    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, batchFiles],
     checkJobRun: [
       allow(['glue:GetJobRun'], jobs),
       ...readJobSummaries,
-      allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]),
+      batchFiles,
     ],
     summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
