@@ -46,7 +46,8 @@ export async function inParallel<T>(items: readonly T[], limit: number, work: (i
 
 /**
  * Each partition's input bytes under its raw prefix (the objects that landed there). Listed one by one up to
- * SIZE_SAMPLE partitions, else for an evenly spread sample (the rest at its mean). Without a listing port: unknown.
+ * SIZE_SAMPLE partitions, else for an evenly spread sample (the rest at its mean). Unknown without a listing port,
+ * or when the listing finds no bytes under any of them.
  */
 export async function partitionSizes(
   dataset: ResolvedDataset,
@@ -64,6 +65,8 @@ export async function partitionSizes(
   await inParallel(measured, LIST_CONCURRENCY, async (i) => {
     sizes[i] = await list(bucket, rawPartitionPrefix(dataset, partitions[i]!));
   });
+  // Nothing listed under any partition: the data is not where the layout says (or not visible), so no sizes.
+  if (measured.every((i) => sizes[i] === 0)) return { sizes: undefined, sized: 'unknown' };
   if (n <= sample) return { sizes: sizes as number[], sized: 'measured' };
   const mean = measured.reduce((sum, i) => sum + sizes[i]!, 0) / measured.length;
   return { sizes: sizes.map((s) => s ?? Math.round(mean)), sized: 'sampled' };

@@ -9,6 +9,8 @@ import {
   type LocalRunOptions,
   type LocalRunResult,
 } from '../../adapters/local/state-machine';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../domain/config';
 import type { StepId } from '../../functions';
 import type { WaitStepId } from '../../adapters/local/token-waits';
 import { packagedTokenTasks, type TokenWaitCounts, type TokenWaitFaults } from './token-waits';
@@ -96,6 +98,8 @@ export async function packagedWorld(): Promise<PackagedWorld> {
   await createTablesFromTemplate(stack, fakes.dynamoUrl);
   // Issue 12: the Distributed Map's ItemReader/ResultWriter and the bundles share the fake artifacts bucket.
   const artifacts = fakeS3Artifacts(fakes, stack.resolve({ Ref: 'ArtifactsBucket' }));
+  // Issue 23: the plan step (and prepare-run's time budget) list each partition's raw prefix for its bytes.
+  fakes.s3.createBucket(loadConfigFile(join('config', `${STAGE}.json`)).lake.rawBucket);
   const timeouts = new Map<string, number>();
   const lambdas = new PackagedLambdas(stack, {
     env: { ...fakes.env, POWERTOOLS_LOG_LEVEL: 'WARN' },

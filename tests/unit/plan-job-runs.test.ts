@@ -93,7 +93,8 @@ describe('Plan the job runs', () => {
     expect(await partitionSizes(dataset, days(3), world(undefined).deps)).toEqual({
       sizes: undefined,
       sized: 'unknown',
-    });
+    }); // Nothing under any partition: no sizes (the data is elsewhere or invisible), not "all empty, batch them".
+    expect(await partitionSizes(dataset, days(3), world(0).deps)).toEqual({ sizes: undefined, sized: 'unknown' });
   });
 });
 
