@@ -137,3 +137,19 @@ test('an automatic run over its time budget converts what fits; the rest goes ba
   expect((await world.arrivals.pendingSummary('orders'))?.partitions).toBe(10);
   expect(world.executions.started).toHaveLength(1);
 });
+
+test('a batch whose job run cannot start fails each partition of its batch file, with the error', async () => {
+  const world = sizedWorld(() => GB);
+  const partitions = days(12);
+  const start = world.jobs.startJobRun.bind(world.jobs);
+  let calls = 0;
+  world.jobs.startJobRun = async (job, args) => {
+    if (calls++ === 0) throw Object.assign(new Error('job sluice-test-orders not found'), { name: 'JobNotFound' });
+    return start(job, args);
+  };
+  const result = await runManual(world, { dataset: 'orders', partitions, skipCrawler: true });
+  expect(result.status).toBe('FAILED');
+  const firstBatch = (await items(world))[0]!.batch.count;
+  expect(await listed(world, 'failedPartitions')).toEqual(partitions.slice(0, firstBatch).map(keyOf).sort());
+  expect(await listed(world, 'succeededPartitions')).toEqual(partitions.slice(firstBatch).map(keyOf).sort());
+});
