@@ -78,6 +78,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
       ...(name === 'onArrivalBatch' ? intakeConsumer() : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
+      // Issue 23: the plan step reads the run's whole partition list (up to 1,000,000 by range) and plans it.
+      ...(name === 'planJobRuns' ? { memorySize: 1024 } : {}),
     };
   }
   resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, INTAKE_FUNCTION);
