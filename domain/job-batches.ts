@@ -15,9 +15,8 @@
  *   - At most MAX_PARTITIONS_PER_RUN partitions a run: a run that dies (out of memory, a lost executor) fails all of
  *     its partitions, so its blast radius is bounded, and the batch and result files stay small.
  *   - Beyond maxConcurrentRuns batches, a multiple of it: full waves, so the last wave is not one straggler.
- *   - Never slower than one run per partition (by more than a second): if the modelled wall time of the plan is
- *     longer than that of the one-per-partition plan (few, tiny partitions), more batches are tried, up to the
- *     one-per-partition plan.
+ *   - Never slower than one run per partition: if the modelled wall time of the plan is longer than that of the
+ *     one-per-partition plan (few, tiny partitions), more batches are tried, up to the one-per-partition plan.
  * The model has no per-partition cost inside a run (listing, schema, a Spark job or three per partition): the issue
  * fixes the model's parameters so that results compare; docs/batches.md says what that leaves out.
  */
@@ -94,17 +93,12 @@ export function planJobBatches<T extends SizedPartition>(
   // A few more batches fix the rare plan that is slower (few, tiny partitions); failing that, one per partition.
   for (let tries = 0; tries < GUARD_TRIES && count <= n; tries += 1, count += 1) {
     const plan = bounded(cut(partitions, works, count), options, model, maxWork);
-    if (modelPlan(plan, options, model).wallSeconds <= baseline + SLOWER_TOLERANCE_SECONDS) return plan;
+    if (modelPlan(plan, options, model).wallSeconds <= baseline) return plan;
   }
   return chunks(partitions, 1);
 }
 
 const GUARD_TRIES = 64;
-/**
- * "Never slower" up to Glue's billing second: tiny partitions batched take a few milliseconds more under the model
- * than the same partitions side by side, and refusing the batch for that would pay one run's minimum per partition.
- */
-export const SLOWER_TOLERANCE_SECONDS = 1;
 
 /** The model's figures for a plan: job runs, Glue dollars, wall time under the concurrency, the longest run. */
 export function modelPlan(

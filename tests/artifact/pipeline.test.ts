@@ -284,7 +284,8 @@ describe('redrive of a failed run (issue 9, defect 14)', () => {
 });
 
 test('batches (issue 23): the packaged plan step sizes the partitions from the raw bucket, one Glue run converts them, each partition keeps its own result', async () => {
-  const { name, input, partitions } = scenario([10, 11, 12, 13]);
+  // More tiny partitions than the job's 10 concurrent runs: one batch is faster than two waves of single runs.
+  const { name, input, partitions } = scenario([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
   const config = loadConfigFile(join('config', `${STAGE}.json`));
   const orders = config.datasets.find((d) => d.name === 'orders')!;
   for (const p of partitions)
@@ -297,10 +298,10 @@ test('batches (issue 23): the packaged plan step sizes the partitions from the r
   const run = await world.run(name, input);
   expect(run.thrown).toEqual([]);
   expect(run.status).toBe('FAILED');
-  // Small partitions: one job run, its batch file named by --sluice_batch.
+  // Tiny partitions: one job run, its batch file named by --sluice_batch.
   expect(world.fakes.glue.runs).toHaveLength(1);
   expect(world.fakes.glue.runs[0]!.Arguments['--sluice_batch']).toMatch(/\/batches\/0\.json$/);
-  expect(run.output).toMatchObject({ plan: { jobRuns: 1, partitions: 4, sized: 'measured' } });
+  expect(run.output).toMatchObject({ plan: { jobRuns: 1, partitions: 12, sized: 'measured' } });
   const report = reportOf(world.fakes.sns.published[0]!.message) as {
     failedPartitions: Array<{ partition: unknown; message: string }>;
     failedCount: number;

@@ -3,7 +3,6 @@
  * of domain/run-costs.ts. Prints one line per scenario and plan, the baseline (partitionsPerRun: 1) included.
  */
 import {
-  SLOWER_TOLERANCE_SECONDS,
   batchPlanOptions,
   MAX_PARTITIONS_PER_RUN,
   MIN_WORK_SECONDS,
@@ -140,7 +139,7 @@ describe('batch planning with the cost model (issue 23)', () => {
       const partitions = parts(count, 10 * MB);
       const auto = modelPlan(planJobBatches(partitions, ORDERS), ORDERS);
       const one = modelPlan(planJobBatches(partitions, { ...ORDERS, partitionsPerRun: 1 }), ORDERS);
-      expect([count, auto.wallSeconds <= one.wallSeconds + SLOWER_TOLERANCE_SECONDS]).toEqual([count, true]);
+      expect([count, auto.wallSeconds <= one.wallSeconds]).toEqual([count, true]);
       expect(auto.glueDollars).toBeLessThanOrEqual(one.glueDollars + 1e-12);
     }
   });
