@@ -1,3 +1,6 @@
+import { modelPlan, planJobBatches, type BatchPlanOptions, type SizedPartition } from './job-batches';
+import { RUN_COST_MODEL, type RunCostModel } from './run-costs';
+
 /**
  * How much one automatic run claims. The claim record is one DynamoDB item, and an item holds at most 400 KB
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items), names and
@@ -40,4 +43,44 @@ export function selectClaimable<P extends { key: string; firstAt: number }>(
     bytes += cost;
   }
   return taken;
+}
+
+/**
+ * The time budget of one execution (issue 23): half the state machine's 48 h TimeoutSeconds, so a run slower than
+ * the model by up to twice still ends inside it, registered and released, instead of TIMED_OUT.
+ */
+export function timeBudgetSeconds(model: RunCostModel = RUN_COST_MODEL): number {
+  return model.executionTimeoutSeconds / 2;
+}
+
+/** The modelled wall time of running these partitions the way the plan step would (domain/job-batches.ts). */
+export function modelledWallSeconds(
+  partitions: readonly SizedPartition[],
+  options: BatchPlanOptions,
+  model: RunCostModel = RUN_COST_MODEL,
+): number {
+  return modelPlan(planJobBatches(partitions, options, model), options, model).wallSeconds;
+}
+
+/**
+ * How many of the partitions, taken in order, the model says one execution converts within its time budget: all
+ * of them, or the longest prefix that fits (never none: a single partition over the budget still runs alone, as
+ * the job's own timeout bounds it). A binary search over the prefix length, each step one plan.
+ */
+export function partitionsWithinTimeBudget(
+  partitions: readonly SizedPartition[],
+  options: BatchPlanOptions,
+  budgetSeconds: number = timeBudgetSeconds(),
+  model: RunCostModel = RUN_COST_MODEL,
+): number {
+  const fits = (k: number) => modelledWallSeconds(partitions.slice(0, k), options, model) <= budgetSeconds;
+  if (partitions.length === 0 || fits(partitions.length)) return partitions.length;
+  let lo = 1; // fits, or the one partition that runs alone anyway
+  let hi = partitions.length; // does not fit
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }

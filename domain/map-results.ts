@@ -25,6 +25,7 @@ import { s3Uri, type ArtifactStore, type ObjectLocation } from './artifacts';
 import { InvalidOutputError, readCause } from './errors';
 import { failureMessage } from './failure-message';
 import { writeRerunManifest, writeSucceededList } from './run-inputs';
+import { readJobBatch } from './steps/jobs';
 import { validate } from './validation';
 
 /** Failures the summary (and so the notification) lists; the rest are in the failed-partitions object. */
@@ -79,8 +80,60 @@ export interface MapRunTally {
   failed: JobRunResult[];
 }
 
-/** Every child of the Map Run, read from the result files the manifest lists. */
-export async function readMapRun(store: ArtifactStore, manifestAt: ObjectLocation): Promise<MapRunTally> {
+/**
+ * A batch child's partitions, one result each (docs/batches.md): a child that returned its batch's result has
+ * them in the results object its check step wrote; any other (the job run could not be started or checked, the
+ * child failed or never ran) failed as a whole, so each partition of its batch file fails with its message.
+ */
+async function batchOutcomes(
+  record: MapResultRecord,
+  index: number,
+  executionArn: string,
+  store: ArtifactStore,
+  where: string,
+): Promise<JobRunResult[]> {
+  const whole = outcomeOf(record, where);
+  if (record.Status === 'SUCCEEDED') {
+    const output = parseJson<PartitionOutcome & Pick<JobRunResult, 'batch'>>(
+      record.Output,
+      `Output of ${record.ExecutionArn} in ${where}`,
+    );
+    if (output.batch) {
+      const at = output.batch.results;
+      const text = await store.get(at);
+      if (text === null)
+        throw new InvalidOutputError(`batch results ${s3Uri(at)} of child ${record.ExecutionArn} do not exist`);
+      const results = parseJson<JobRunResult[]>(text, `batch results ${s3Uri(at)}`);
+      if (!Array.isArray(results) || results.length !== output.batch.count)
+        throw new InvalidOutputError(
+          `batch results ${s3Uri(at)} do not hold the batch's ${output.batch.count} partitions`,
+        );
+      return results;
+    }
+  }
+  const { batch } = await readJobBatch(store, executionArn, index);
+  return batch.partitions.map((p) => ({
+    partition: p.partition,
+    ok: false,
+    state: whole.state,
+    message: whole.message ?? `job run ended ${whole.state}`,
+  }));
+}
+
+const batchIndexOf = (record: MapResultRecord): number | undefined => {
+  const input = JSON.parse(record.Input) as { batch?: { index?: unknown } };
+  return typeof input.batch?.index === 'number' ? input.batch.index : undefined;
+};
+
+/**
+ * Every partition of the Map Run, read from the result files the manifest lists: a child of one partition is
+ * that partition's result; a batch child (its Input names a batch index) gives each of its partitions' results.
+ */
+export async function readMapRun(
+  store: ArtifactStore,
+  manifestAt: ObjectLocation,
+  executionArn?: string,
+): Promise<MapRunTally> {
   const where = s3Uri(manifestAt);
   const text = await store.get(manifestAt);
   if (text === null) throw new InvalidOutputError(`ResultWriter manifest ${where} does not exist`);
@@ -98,25 +151,21 @@ export async function readMapRun(store: ArtifactStore, manifestAt: ObjectLocatio
       if (body === null)
         throw new InvalidOutputError(`result file ${s3Uri(location)} listed in ${where} does not exist`);
       for (const record of parseResultFile(body, s3Uri(location))) {
-        const outcome = outcomeOf(record, s3Uri(location));
-        if (outcome.ok) tally.succeeded.push(outcome.partition);
-        else tally.failed.push(outcome);
+        const index = batchIndexOf(record);
+        if (index !== undefined && executionArn === undefined)
+          throw new InvalidOutputError(`child ${record.ExecutionArn} ran a batch: its execution is needed to read it`);
+        const outcomes =
+          index === undefined
+            ? [outcomeOf(record, s3Uri(location))]
+            : await batchOutcomes(record, index, executionArn!, store, s3Uri(location));
+        for (const outcome of outcomes) {
+          if (outcome.ok) tally.succeeded.push(outcome.partition);
+          else tally.failed.push(outcome);
+        }
       }
     }
   }
   return tally;
-}
-
-/** The JobRunResult list a pre-job check wrote (none when absent); a missing object is an error, not "none". */
-async function readPreJobFailures(
-  store: ArtifactStore,
-  ref: SummarizeMapRunInput['preJobFailures'],
-): Promise<JobRunResult[]> {
-  if (!ref || ref.count === 0) return [];
-  const where = s3Uri(ref);
-  const text = await store.get(ref);
-  if (text === null) throw new InvalidOutputError(`pre-job failures ${where} do not exist`);
-  return parseJson<JobRunResult[]>(text, `pre-job failures ${where}`);
 }
 
 /**
@@ -129,9 +178,10 @@ export async function summarizeMapRun(
   listed = LISTED_FAILURES,
 ): Promise<MapRunSummary> {
   const manifestAt = { bucket: input.mapRun.ResultWriterDetails.Bucket, key: input.mapRun.ResultWriterDetails.Key };
-  const { succeeded, failed: jobFailed } = await readMapRun(store, manifestAt);
-  // Issue 24: partitions failed before any job run (breaking schema drift) count as failed like any other.
-  const failed = [...(await readPreJobFailures(store, input.preJobFailures)), ...jobFailed];
+  const { succeeded, failed: jobFailed } = await readMapRun(store, manifestAt, input.executionArn);
+  // Partitions failed before any job run (breaking schema drift, issue 24) count as failed like any other.
+  const pre = input.preJobFailures;
+  const failed = [...(pre && pre.count !== 0 ? await readPreJobFailures(store, pre) : []), ...jobFailed];
   const succeededRef = succeeded.length > 0 ? await writeSucceededList(store, input.executionArn, succeeded) : null;
   const rerun =
     failed.length > 0
@@ -153,6 +203,31 @@ export async function summarizeMapRun(
     failed: rerun?.failed ?? null,
     rerunInput: rerun?.rerunInput ?? null,
   };
+}
+
+/**
+ * Partitions that failed before any job run (the drift step's breaking changes): a JSON array of JobRunResult,
+ * each counted as a failed partition, exactly as one whose job failed (re-run input, notification, metrics).
+ */
+export async function readPreJobFailures(store: ArtifactStore, at: ObjectLocation): Promise<JobRunResult[]> {
+  const where = s3Uri(at);
+  const text = await store.get(at);
+  if (text === null) throw new InvalidOutputError(`pre-job failures ${where} do not exist`);
+  const list = parseJson<unknown>(text, `pre-job failures ${where}`);
+  if (!Array.isArray(list)) throw new InvalidOutputError(`pre-job failures ${where} is not a JSON array`);
+  return list.map((item, i) => {
+    const r = item as Partial<JobRunResult>;
+    if (!r || typeof r !== 'object' || !r.partition || typeof r.partition !== 'object' || r.ok !== false)
+      throw new InvalidOutputError(
+        `pre-job failures ${where} /${i}: not a failed partition result {partition, ok: false, state}`,
+      );
+    return {
+      partition: r.partition,
+      ok: false,
+      state: String(r.state ?? 'FAILED'),
+      message: clip(r.message ?? `failed ${r.state ?? ''}`.trim()),
+    };
+  });
 }
 
 /**

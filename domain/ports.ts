@@ -64,6 +64,11 @@ export interface JobPort {
 export interface ObjectStorePort {
   /** 'exists' or 'missing'; other failures (throttling, access) throw, so the event is retried. */
   headObject(bucket: string, key: string): Promise<'exists' | 'missing'>;
+  /**
+   * The bytes of every object under a prefix (S3 ListObjectsV2, paginated). Batch planning sizes partitions with
+   * it (issue 23); absent, a plan has no sizes and "auto" runs one partition per job run.
+   */
+  prefixBytes?(bucket: string, prefix: string): Promise<number>;
 }
 
 export type QueryStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';

@@ -16,7 +16,6 @@
  * CSV to Parquet at 25 MB/s per DPU. AWS publishes no DPU count for a crawl: the model bills one crawl as 1 DPU for
  * its 10-minute minimum; a deployed run reads the real figure from ListCrawls' CrawlerHistory.DPUHour.
  */
-import { PRICE } from './wait-costs';
 
 export const RUN_COST_MODEL = {
   glueDpuHourUsd: 0.44,
@@ -30,7 +29,9 @@ export const RUN_COST_MODEL = {
   crawlerMinimumBilledSeconds: 600,
   crawlerDpu: 1,
   athenaUsdPerTerabyteScanned: 5,
-  transitionUsd: PRICE.transition,
+  /** $0.025 per 1,000 (the same price as wait-costs.ts PRICE.transition; not imported: wait-costs imports the
+   * waits and through them the config, which imports the claim limits, which use this model). */
+  transitionUsd: 0.025 / 1000,
   /** The state machine's TimeoutSeconds (48 h). */
   executionTimeoutSeconds: 172_800,
 } as const;

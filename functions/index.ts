@@ -5,6 +5,7 @@ import { step as checkSchemas } from './check-schemas';
 import { step as checkCrawledSchema } from './check-crawled-schema';
 import { step as startCrawler } from './start-crawler';
 import { step as checkCrawler } from './check-crawler';
+import { step as planJobRuns } from './plan-job-runs';
 import { step as startJobRun } from './start-job-run';
 import { step as checkJobRun } from './check-job-run';
 import { step as summarizeJobRuns } from './summarize-job-runs';
@@ -20,6 +21,7 @@ export const STEPS = {
   startCrawler,
   checkCrawler,
   checkCrawledSchema,
+  planJobRuns,
   startJobRun,
   checkJobRun,
   summarizeJobRuns,
@@ -36,6 +38,7 @@ export const STEP_FILES: Record<StepId, string> = {
   startCrawler: 'functions/start-crawler.handler',
   checkCrawler: 'functions/check-crawler.handler',
   checkCrawledSchema: 'functions/check-crawled-schema.handler',
+  planJobRuns: 'functions/plan-job-runs.handler',
   startJobRun: 'functions/start-job-run.handler',
   checkJobRun: 'functions/check-job-run.handler',
   summarizeJobRuns: 'functions/summarize-job-runs.handler',

@@ -125,6 +125,10 @@ export interface SluiceSchemas {
   JobRunState?: JobRunState;
   StartJobRunInput?: StartJobRunInput;
   CheckJobRunInput?: CheckJobRunInput;
+  JobBatchRef?: JobBatchRef;
+  JobWorkItem?: JobWorkItem;
+  PlanJobRunsInput?: PlanJobRunsInput;
+  PlanJobRunsOutput?: PlanJobRunsOutput;
   SummarizeJobRunsInput?: SummarizeJobRunsInput;
   JobRunSummary?: JobRunSummary;
   RefreshState?: RefreshState;
@@ -180,6 +184,19 @@ export interface JobRunResult {
   state: string;
   message?: string;
   rows?: JobRowCounts;
+  /**
+   * A batch job run's result (docs/batches.md): its partitions' own results are in the `results` object (a JSON array of JobRunResult), read by the summary; `ok` is true when every partition succeeded.
+   */
+  batch?: {
+    index: number;
+    count: number;
+    succeededCount: number;
+    failedCount: number;
+    results: {
+      bucket: string;
+      key: string;
+    };
+  };
 }
 /**
  * Rows of one partition job run, from the summary object it wrote: read (in), written to the curated zone (out), kept in rejects files (bad); in = out + bad.
@@ -1004,7 +1021,21 @@ export interface JobRunState {
 export interface StartJobRunInput {
   dataset: DatasetName;
   partition: PartitionValues;
+  batch?: JobBatchRef;
   executionArn: ExecutionArn;
+}
+/**
+ * Which job run of the run's plan a Map item is (docs/batches.md): `index` names the batch file runs/<state machine>/<execution>/batches/<index>.json. A batch of one partition has no file and no index: its partition travels inline, as before batching.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobBatchRef".
+ */
+export interface JobBatchRef {
+  index?: number;
+  /**
+   * Partitions in the batch.
+   */
+  count: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -1013,8 +1044,59 @@ export interface StartJobRunInput {
 export interface CheckJobRunInput {
   dataset: DatasetName;
   partition: PartitionValues;
+  batch?: JobBatchRef;
   job: JobRunState;
   executionArn: ExecutionArn;
+}
+/**
+ * One item of the Distributed Map's list, written by "Plan the job runs": one Glue job run. `partition` is the batch's first partition (the only one of a batch of one).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "JobWorkItem".
+ */
+export interface JobWorkItem {
+  partition: PartitionValues;
+  batch: JobBatchRef;
+}
+/**
+ * State "Plan the job runs": the run's partition list (a JSON array of partitions in the artifacts bucket).
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PlanJobRunsInput".
+ */
+export interface PlanJobRunsInput {
+  dataset: DatasetName;
+  executionArn: ExecutionArn;
+  /**
+   * An automatic run converts only what fits its time budget; the rest of its claim goes back to pending at its release, for the follow-up run.
+   */
+  mode?: 'automatic' | 'manual';
+  items: {
+    bucket: string;
+    key: string;
+    count?: number;
+  };
+}
+/**
+ * The plan: the Map's item list (one JobWorkItem per Glue job run) and the model's figures for it.
+ *
+ * This interface was referenced by `SluiceSchemas`'s JSON-Schema
+ * via the `definition` "PlanJobRunsOutput".
+ */
+export interface PlanJobRunsOutput {
+  items: PartitionListRef2;
+  partitions: number;
+  jobRuns: number;
+  /**
+   * Partitions of an automatic run's claim left for the follow-up run: over the time budget.
+   */
+  deferred?: number;
+  /**
+   * Where the partitions' input bytes came from: listed for every partition, listed for a sample (the rest at the sample's mean), or unknown (then "auto" runs one partition per job run).
+   */
+  sized: 'measured' | 'sampled' | 'unknown';
+  modelledGlueDollars?: number;
+  modelledWallSeconds?: number;
 }
 /**
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
@@ -1221,6 +1303,7 @@ export interface ReleaseLeaseOutput {
 export interface AwaitJobRunInput {
   dataset: DatasetName;
   partition: PartitionValues;
+  batch?: JobBatchRef;
   job: JobRunState;
   executionArn: ExecutionArn;
   taskToken: TaskToken;

@@ -7,7 +7,7 @@
  * has s3:GetObject on the raw objects and s3:ListBucket on the raw bucket, and a 403 is an error (retried, then
  * dead-lettered), never read as "missing".
  */
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStorePort } from '../../domain/ports';
 
 export class S3Objects implements ObjectStorePort {
@@ -22,5 +22,16 @@ export class S3Objects implements ObjectStorePort {
       if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return 'missing';
       throw error;
     }
+  }
+
+  /**
+   * Sums Size over ListObjectsV2 pages (up to 1,000 keys a page:
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html). Needs s3:ListBucket with this prefix.
+   */
+  async prefixBytes(bucket: string, prefix: string): Promise<number> {
+    let bytes = 0;
+    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix }))
+      for (const object of page.Contents ?? []) bytes += object.Size ?? 0;
+    return bytes;
   }
 }

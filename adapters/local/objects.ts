@@ -1,5 +1,5 @@
 /** The local lake's HeadObject: an object exists when its file does (adapters/local/lake.ts keeps S3 as folders). */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStorePort } from '../../domain/ports';
 import type { LocalLake } from './lake';
@@ -15,5 +15,26 @@ export class LocalObjects implements ObjectStorePort {
     } catch {
       return 'missing';
     }
+  }
+
+  /** The bytes of the files under the prefix (a folder, when the prefix ends in '/'), 0 when there is none. */
+  async prefixBytes(bucket: string, prefix: string): Promise<number> {
+    const root = this.lake.bucketDir(bucket);
+    const sizeOf = (dir: string): number => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return 0;
+      }
+      let bytes = 0;
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) bytes += sizeOf(path);
+        else if (entry.isFile()) bytes += statSync(path).size;
+      }
+      return bytes;
+    };
+    return sizeOf(join(root, prefix));
   }
 }

@@ -9,7 +9,7 @@ import type {
   StartJobRunInput,
   SummarizeJobRunsInput,
 } from '../../schemas/types.generated';
-import { executionPrefix, parseS3Uri, s3Uri, type ObjectLocation } from '../artifacts';
+import { executionPrefix, parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from '../artifacts';
 import { glueContractArguments } from '../cast-contract';
 import { datasetNamed, type ResolvedDataset } from '../config';
 import { ConcurrentRunsExceededError, InvalidInputError, JobSummaryMissingError } from '../errors';
@@ -18,6 +18,8 @@ import { jobSummaryLocation, parseJobBatchResult, parseJobSummary, readJobRows, 
 import { jobRowMetrics } from '../metrics';
 import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
 import { nextPollSeconds, secondsBetween } from '../polling';
+import { artifactsOf } from '../run-inputs';
+import { validate } from '../validation';
 import { FINISHED_JOB_STATES, type Deps, type JobRunInfo, type Log } from '../ports';
 import type { PartitionValues } from '../../schemas/types.generated';
 
@@ -289,6 +291,7 @@ function isOtherWriterOf(run: JobRunInfo, dataset: string, partition: PartitionV
  * rather than starting a run blindly.
  */
 export async function startJobRun(input: StartJobRunInput, deps: Deps, log: Log): Promise<JobRunState> {
+  if (input.batch?.index !== undefined) return startBatchRun(input, input.batch.index, deps, log);
   const dataset = datasetNamed(deps.config, input.dataset);
   const partition = assertPartition(dataset, input.partition);
   const runKey = jobRunKey(input.executionArn, partitionKey(dataset, partition));
@@ -333,7 +336,10 @@ export async function checkJobRun(input: CheckJobRunInput, deps: Deps, log: Log)
   const dataset = datasetNamed(deps.config, input.dataset);
   const run = await deps.jobs.getJobRun(dataset.job.name, input.job.runId);
   if (isFinished(run.state)) {
-    const result = await finishedResult(input.partition, run, { ...input, dataset: dataset.name }, deps, log);
+    const result =
+      input.batch?.index !== undefined
+        ? await finishedBatchResult(input.batch.index, run, { ...input, dataset: dataset.name }, deps, log)
+        : await finishedResult(input.partition, run, { ...input, dataset: dataset.name }, deps, log);
     (result.ok ? log.info : log.warn).call(log, 'job run finished', {
       runId: run.id,
       state: run.state,
@@ -344,6 +350,101 @@ export async function checkJobRun(input: CheckJobRunInput, deps: Deps, log: Log)
   const waitSeconds = nextPollSeconds(secondsBetween(input.job.startedAt, deps.clock.now()), dataset.polling);
   log.debug('job run still running', { runId: run.id, state: run.state, waitSeconds });
   return { ...input.job, done: false, waitSeconds };
+}
+
+/** The JobBatch file of batch `index` of this execution, validated (the plan step wrote it). */
+export async function readJobBatch(
+  store: ArtifactStore,
+  executionArn: string,
+  index: number,
+): Promise<{ batch: JobBatch; location: ObjectLocation }> {
+  const location = jobBatchLocation(store.bucket, executionArn, index);
+  const text = await store.get(location);
+  if (text === null) throw new InvalidInputError(`batch ${s3Uri(location)} does not exist (the plan step writes it)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(`batch ${s3Uri(location)} is not JSON: ${(error as Error).message}`);
+  }
+  return { batch: validate<JobBatch>('JobBatch', parsed, `batch ${s3Uri(location)}`), location };
+}
+
+/** Where the check step writes a batch's per-partition results (a JSON array of JobRunResult), beside its file. */
+export function batchResultsLocation(batch: ObjectLocation): ObjectLocation {
+  return { bucket: batch.bucket, key: batch.key.replace(/\.json$/, '') + '.partitions.json' };
+}
+
+/**
+ * Starts the Glue job run of one planned batch (docs/batches.md), or attaches to the run an earlier attempt of
+ * this step started: the batch's key is its run key, as a partition's is for a single run.
+ * A single run also waits for another execution's unfinished run of its partition; a batch does not look for
+ * one (that would read every recent batch file): the lease lets one execution run a dataset at a time, and a dead
+ * execution's run still going is the rare case a single run guards against.
+ */
+async function startBatchRun(input: StartJobRunInput, index: number, deps: Deps, log: Log): Promise<JobRunState> {
+  const dataset = datasetNamed(deps.config, input.dataset);
+  const { batch, location } = await readJobBatch(artifactsOf(deps), input.executionArn, index);
+  const jobName = dataset.job.name;
+  const recent = await deps.jobs.listRecentJobRuns(jobName, RUN_LOOKUP_LIMIT);
+  const earlier = recent.find((run) => run.arguments[RUN_KEY_ARGUMENT] === batch.batchKey);
+  const now = deps.clock.now().toISOString();
+  const base = { runKey: batch.batchKey, waitSeconds: dataset.polling.minSeconds };
+  if (earlier && (!isFinished(earlier.state) || earlier.state === 'SUCCEEDED')) {
+    const done = earlier.state === 'SUCCEEDED';
+    log.info('attached to an earlier run of this batch', { runId: earlier.id, state: earlier.state, index });
+    const state: JobRunState = {
+      ...base,
+      runId: earlier.id,
+      attached: true,
+      startedAt: earlier.startedAt ?? now,
+      done,
+    };
+    if (done) {
+      state.waitSeconds = 0;
+      state.result = await finishedBatchResult(index, earlier, { ...input, dataset: dataset.name }, deps, log);
+    }
+    return state;
+  }
+  const runId = await deps.jobs.startJobRun(jobName, jobBatchArguments(dataset, batch, location));
+  log.info('batch job run started', { runId, jobName, index, partitions: batch.partitions.length });
+  return { ...base, runId, attached: false, startedAt: now, done: false };
+}
+
+/**
+ * A finished batch run as one result: its partitions' own results (batchPartitionResults) written beside the
+ * batch file for the summary, their counts, and the rows they add up to (recorded as RowsIn/RowsOut/RowsBad, once
+ * per job run as for a single run; the metrics are per dataset, so the sum records what each partition would).
+ * Small whatever the batch's size: a Map child's output stays far under Step Functions' 256 KiB.
+ */
+async function finishedBatchResult(
+  index: number,
+  run: JobRunInfo,
+  where: { dataset: string; executionArn: string },
+  deps: Deps,
+  log: Log,
+): Promise<JobRunResult> {
+  const store = artifactsOf(deps);
+  const { batch, location } = await readJobBatch(store, where.executionArn, index);
+  const results = await batchPartitionResults(batch, run, store);
+  const resultsAt = batchResultsLocation(location);
+  await store.put(resultsAt, JSON.stringify(results), 'application/json');
+  const failed = results.filter((r) => !r.ok);
+  const rows = results.reduce(
+    (sum, r) => (r.rows ? { in: sum.in + r.rows.in, out: sum.out + r.rows.out, bad: sum.bad + r.rows.bad } : sum),
+    { in: 0, out: 0, bad: 0 },
+  );
+  const succeeded = results.length - failed.length;
+  if (succeeded > 0) deps.metrics?.record(jobRowMetrics(where.dataset, rows), where.executionArn);
+  if (failed.length > 0) log.warn('batch partitions failed', { runId: run.id, index, failed: failed.length });
+  return {
+    partition: batch.partitions[0]!.partition,
+    ok: failed.length === 0,
+    state: run.state,
+    ...(failed[0]?.message ? { message: failed[0].message } : {}),
+    ...(succeeded > 0 ? { rows } : {}),
+    batch: { index, count: results.length, succeededCount: succeeded, failedCount: failed.length, results: resultsAt },
+  };
 }
 
 export async function summarizeJobRuns(input: SummarizeJobRunsInput, _deps: Deps, log: Log): Promise<JobRunSummary> {

@@ -16,7 +16,8 @@ import type { ResolvedDataset } from '../config';
 import { summarizeMapRun } from '../map-results';
 import { assertPartition, partitionKey } from '../partitions';
 import type { Deps, Log } from '../ports';
-import { artifactsOf, prepareManualItems, writePartitionList } from '../run-inputs';
+import { artifactsOf, manualPartitions, writePartitionList } from '../run-inputs';
+import { assertManualRunFits } from './plan';
 
 /** Where this run's Distributed Map writes its results (ResultWriter Bucket and Prefix). */
 export function artifactsContext(
@@ -38,7 +39,11 @@ export async function prepareManualDebounce(
   deps: Deps,
   executionArn: string,
 ): Promise<ClaimArrivalsOutput> {
-  const items = await prepareManualItems(request, dataset, artifactsOf(deps), executionArn);
+  const store = artifactsOf(deps);
+  const partitions = await manualPartitions(request, dataset, store);
+  // Issue 23: no execution takes more than the model says fits in half its timeout; refused before anything is written.
+  await assertManualRunFits(request, dataset, partitions, deps);
+  const items = await writePartitionList(store, executionArn, partitions);
   return { settled: true, waitSeconds: 0, partitionCount: 0, claimedAt: deps.clock.now().toISOString(), items };
 }
 
@@ -111,4 +116,3 @@ export const manifestInputFor = (
   list: { bucket: string; key: string },
   skipCrawler: boolean,
 ): ExecutionInput => ({ dataset, manifest: s3Uri(list), skipCrawler });
-

@@ -227,8 +227,10 @@ test('IAM: the Glue role may put summaries of its own dataset only; the job-run 
       .map((r) => world.stack.resolve(r))
       .filter((r) => r.includes('-artifacts-'));
   const bucket = world.stack.resolve(world.stack.functions.checkJobRun!.environment.SLUICE_ARTIFACTS_BUCKET);
-  expect(targets('JobRoleOrders', 's3:PutObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/orders/*`]);
-  expect(targets('CheckJobRunRole', 's3:GetObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/*`]);
-  expect(targets('StartJobRunRole', 's3:GetObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/*`]);
-  expect(targets('CheckJobRunRole', 's3:PutObject')).toEqual([]);
+  // Issue 23: besides, a batch run's file and result (runs/*/batches/): the job reads and writes them, the steps too.
+  const batches = `arn:aws:s3:::${bucket}/runs/*/batches/*`;
+  expect(targets('JobRoleOrders', 's3:PutObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/orders/*`, batches]);
+  expect(targets('CheckJobRunRole', 's3:GetObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/*`, batches]);
+  expect(targets('StartJobRunRole', 's3:GetObject')).toEqual([`arn:aws:s3:::${bucket}/job-summaries/*`, batches]);
+  expect(targets('CheckJobRunRole', 's3:PutObject')).toEqual([batches]);
 });

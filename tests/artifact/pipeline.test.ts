@@ -5,7 +5,10 @@
  * Every scenario asserts the run's final status and output: an assertion inside a Task could be swallowed by Catch.
  */
 import { unsuccessfulStates } from '../../adapters/local/state-machine';
-import { reportOf, usePackagedWorld, type PackagedWorld } from './support';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../domain/config';
+import { rawPartitionPrefix } from '../../domain/partitions';
+import { reportOf, STAGE, usePackagedWorld, type PackagedWorld } from './support';
 import { faults } from '../support/aws-fakes';
 
 let world: PackagedWorld;
@@ -279,3 +282,33 @@ describe('redrive of a failed run (issue 9, defect 14)', () => {
     expect(world.fakes.athena.queries).toHaveLength(2);
   }, 60_000);
 });
+
+test('batches (issue 23): the packaged plan step sizes the partitions from the raw bucket, one Glue run converts them, each partition keeps its own result', async () => {
+  // More tiny partitions than the job's 10 concurrent runs: one batch is faster than two waves of single runs.
+  const { name, input, partitions } = scenario([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+  const config = loadConfigFile(join('config', `${STAGE}.json`));
+  const orders = config.datasets.find((d) => d.name === 'orders')!;
+  for (const p of partitions)
+    world.fakes.s3.put(config.lake.rawBucket, `${rawPartitionPrefix(orders, p)}f.csv`, 'id,amount\n1,2\n');
+  const bad = partitions[2]!;
+  world.fakes.glue.jobOutcome = () => ({
+    state: 'SUCCEEDED',
+    partitionFailure: (p) => (p.day === bad.day ? 'bad rows over the limit in f.csv' : undefined),
+  });
+  const run = await world.run(name, input);
+  expect(run.thrown).toEqual([]);
+  expect(run.status).toBe('FAILED');
+  // Tiny partitions: one job run, its batch file named by --sluice_batch.
+  expect(world.fakes.glue.runs).toHaveLength(1);
+  expect(world.fakes.glue.runs[0]!.Arguments['--sluice_batch']).toMatch(/\/batches\/0\.json$/);
+  const report = reportOf(world.fakes.sns.published[0]!.message) as {
+    failedPartitions: Array<{ partition: unknown; message: string }>;
+    failedCount: number;
+  };
+  expect(report.failedCount).toBe(1);
+  expect(report.failedPartitions).toEqual([
+    expect.objectContaining({ partition: bad, message: 'bad rows over the limit in f.csv' }),
+  ]);
+  // The three good partitions are registered.
+  expect(world.fakes.athena.queries.map((q) => q.sql).join('\n')).toContain(`\`day\` = 13`);
+}, 60_000);

@@ -16,7 +16,15 @@ import type {
   QueryPort,
   QueryStateName,
 } from '../../domain/ports';
-import type { ExecutionInput, JobRowCounts, JobRowSummary } from '../../schemas/types.generated';
+import type {
+  ExecutionInput,
+  JobBatch,
+  JobBatchResult,
+  JobRowCounts,
+  JobRowSummary,
+  PartitionValues,
+} from '../../schemas/types.generated';
+import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
 import { parseS3Uri, type ArtifactStore } from '../../domain/artifacts';
 import { SUMMARY_ARGUMENT } from '../../domain/job-summary';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
@@ -89,6 +97,8 @@ export interface JobScript {
   errorMessage?: string;
   /** What a SUCCEEDED run reports in its row summary (default 10 in, 10 out, 0 bad); 'none': it writes none. */
   rows?: JobRowCounts | 'none';
+  /** A batch run (docs/batches.md): the message of each partition of the batch that fails, undefined when it succeeds. */
+  partitionFailure?: (partition: PartitionValues) => string | undefined;
 }
 
 export class FakeJobs implements JobPort {
@@ -158,6 +168,7 @@ export class FakeJobs implements JobPort {
 
   /** The Glue script's last act before success (adapters/aws/glue/convert_partition.py write_job_summary). */
   private async writeSummary(run: JobRunInfo & { script: JobScript }): Promise<void> {
+    if (run.arguments[BATCH_ARGUMENT] !== undefined) return this.writeBatchResult(run);
     const uri = run.arguments[SUMMARY_ARGUMENT];
     const store = this.summaries();
     if (uri === undefined || !store || run.script.rows === 'none') return;
@@ -173,6 +184,38 @@ export class FakeJobs implements JobPort {
       rejectsPath: null,
     };
     await store.put(parseS3Uri(uri), JSON.stringify(summary));
+  }
+
+  /** A batch run's last act before success: each partition's outcome in the batch's JobBatchResult. */
+  private async writeBatchResult(run: JobRunInfo & { script: JobScript }): Promise<void> {
+    const store = this.summaries();
+    if (!store) return;
+    const text = await store.get(parseS3Uri(run.arguments[BATCH_ARGUMENT]!));
+    if (text === null) throw new Error(`batch ${run.arguments[BATCH_ARGUMENT]} does not exist`);
+    const batch = JSON.parse(text) as JobBatch;
+    const rows = run.script.rows === 'none' || !run.script.rows ? { in: 10, out: 10, bad: 0 } : run.script.rows;
+    const result: JobBatchResult = {
+      version: 1,
+      jobRunId: run.id,
+      dataset: batch.dataset,
+      batchKey: batch.batchKey,
+      partitions: batch.partitions.map((p) => {
+        const message = run.script.partitionFailure?.(p.partition);
+        if (message !== undefined) return { partition: p.partition, runKey: p.runKey, ok: false, message };
+        const summary: JobRowSummary = {
+          version: 1,
+          jobRunId: run.id,
+          runKey: p.runKey,
+          dataset: batch.dataset,
+          rowsIn: rows.in,
+          rowsOut: rows.out,
+          rowsBad: rows.bad,
+          rejectsPath: null,
+        };
+        return { partition: p.partition, runKey: p.runKey, ok: true, summary };
+      }),
+    };
+    await store.put(parseS3Uri(batch.resultPath), JSON.stringify(result));
   }
 
   async listRecentJobRuns(_jobName: string, limit: number): Promise<JobRunInfo[]> {

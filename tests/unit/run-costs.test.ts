@@ -44,3 +44,8 @@ describe('the run cost model', () => {
     expect(costSplit({ glue: 1, crawler: 0.5, athena: 0.25, stepFunctions: 0.125 }).total).toBe(1.875);
   });
 });
+
+test('one Step Functions price: the run model and the waits model agree', async () => {
+  const { PRICE } = await import('../../domain/wait-costs');
+  expect(RUN_COST_MODEL.transitionUsd).toBe(PRICE.transition);
+});

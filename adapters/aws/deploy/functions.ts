@@ -31,6 +31,9 @@ export const ASYNC_FUNCTIONS: Record<string, string> = {
   scheduleCatchUp: QUEUES.recovery,
 };
 
+/** The batch files and their results (domain/steps/jobs.ts jobBatchLocation): runs/<machine>/<execution>/batches/. */
+export const BATCH_FOLDERS = 'runs/*/batches/';
+
 export const roleId = (fn: string) => `${pascal(fn)}Role`;
 
 /** The live intake: the function that logs rejected arrivals (the metric filter reads its log group). */
@@ -80,6 +83,8 @@ export function functionsAndRoles(ctx: StackContext): Family {
       ...(name === 'checkSchemas' ? { timeout: 50, memorySize: 512 } : {}),
       // Issue 12: the summary reads every ResultWriter record (~1 KB per partition, 100 MB at 100,000).
       ...(name === 'summarizeJobRuns' ? { memorySize: 1024 } : {}),
+      // Issue 23: the plan step reads the run's whole partition list (up to 1,000,000 by range) and plans it.
+      ...(name === 'planJobRuns' ? { memorySize: 1024 } : {}),
     };
   }
   resources.RejectedArrivalsMetricFilter = rejectedArrivalsMetric(ctx, INTAKE_FUNCTION);
@@ -170,12 +175,17 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];
+  const listRawPrefixes = listBucket(ctx.s3Bucket(config.lake.rawBucket), { folders: rawPrefixes });
+  // The start step may attach to a finished batch run: then it reads its result and writes its partitions' results.
+  const batchFiles = allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]);
   return {
     prepareRun: [
       leaseAndClaims,
       ...runArtifacts,
       allow(['s3:GetObject'], [ctx.artifactsObjects(MANIFEST_FOLDER)]),
       ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
+      // Issue 23: a manual run's time budget sizes its partitions as the plan step does (their raw prefixes).
+      ...listRawPrefixes,
     ],
     claimArrivals: [leaseAndClaims, ...runArtifacts],
     // Issue 24: the partitions' files (list with the datasets' prefixes, ranged GETs of their heads and footers),
@@ -193,8 +203,16 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     checkCrawledSchema: [allow(['glue:GetTable'], rawTables), table(['Query', 'UpdateItem'])],
     startCrawler: [allow(['glue:GetCrawler', 'glue:StartCrawler'], crawlers)],
     checkCrawler: [allow(['glue:GetCrawler'], crawlers)],
-    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries],
-    checkJobRun: [allow(['glue:GetJobRun'], jobs), ...readJobSummaries],
+    // Issue 23 (docs/batches.md): the plan step lists each partition's raw prefix (its bytes) and writes the batch
+    // files and the Map's item list under runs/; the start step reads a batch file; the check step reads it and the
+    // run's result beside it, and writes the partitions' results there.
+    planJobRuns: [...runArtifacts, ...listRawPrefixes],
+    startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, batchFiles],
+    checkJobRun: [
+      allow(['glue:GetJobRun'], jobs),
+      ...readJobSummaries,
+      batchFiles,
+    ],
     summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
       allow(['athena:StartQueryExecution'], [workgroupArn]),

@@ -5,6 +5,7 @@
 import type { PartitionKeySpec } from '../../../schemas/types.generated';
 import { REJECTED_FOLDER, type ResolvedDataset } from '../../../domain/config';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
+import { BATCH_FOLDERS } from './functions';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { glueScriptArtifact } from './glue-script';
@@ -200,7 +201,9 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
       ),
       // Issue 15: the run's row summary, its last write before success (domain/job-summary.ts), this dataset's only.
       allow(['s3:PutObject'], [ctx.artifactsObjects(`${JOB_SUMMARY_PREFIX}${d.name}/`)]),
-      allow(['kms:Encrypt'], [ctx.keyArn]),
+      // Issue 23 (docs/batches.md): a batch run reads its batch file and writes its result beside it.
+      allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]),
+      allow(['kms:Encrypt', 'kms:Decrypt'], [ctx.keyArn]),
       allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': 'Glue' } }),
     ]),
     [`Job${id}`]: {

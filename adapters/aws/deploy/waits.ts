@@ -16,7 +16,7 @@ import { AWAIT_STEP_FILES } from '../../../functions';
 import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
 import { allow, arn, functionLogicalId, listBucket, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
-import { lambdaRole, roleId } from './functions';
+import { BATCH_FOLDERS, lambdaRole, roleId } from './functions';
 import { queueDepthAlarm } from './state';
 
 export const WAIT_FUNCTIONS: Record<string, string> = {
@@ -57,6 +57,8 @@ export function waits(ctx: StackContext): Family {
     allow(['glue:GetCrawler'], crawlers),
     allow(['athena:GetQueryExecution'], [workgroup]),
     allow(['s3:GetObject'], [ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
+    // Issue 23: a batch run's check reads its batch file and result and writes its partitions' results beside them.
+    allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]),
     ...listBucket(ctx.artifactsArn, { existenceChecks: true }),
     ctx.kmsUse,
   ];

@@ -13,6 +13,8 @@ export interface JobOutcome {
    * counts (default 10 in, 10 out, 0 bad), raw text to write instead (`{ body }`), or 'none' (the script wrote none).
    */
   rows?: { in: number; out: number; bad: number } | { body: string } | 'none';
+  /** A batch run (`--sluice_batch`, docs/batches.md): each failing partition's message (undefined: it succeeds). */
+  partitionFailure?: (partition: Record<string, string>) => string | undefined;
 }
 
 interface Crawler {
@@ -47,6 +49,8 @@ export class FakeGlue {
   readonly tables = new Map<string, Array<{ Name: string; Type: string }>>();
   /** Where job runs write their row summaries (startAwsFakes: the S3 fake). */
   summaries?: (bucket: string, key: string, body: string) => void;
+  /** Where a batch run reads its batch file (startAwsFakes: the S3 fake). */
+  objects?: (bucket: string, key: string) => string | undefined;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -139,6 +143,7 @@ export class FakeGlue {
 
   /** The Glue script's last act before success (adapters/aws/glue/convert_partition.py write_job_summary). */
   private writeSummary(run: JobRun, outcome: JobOutcome): void {
+    if (run.Arguments['--sluice_batch'] !== undefined) return this.writeBatchResult(run, outcome);
     const uri = run.Arguments['--sluice_summary_path'];
     const match = uri ? /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
     if (!match || !this.summaries || outcome.rows === 'none') return;
@@ -157,6 +162,44 @@ export class FakeGlue {
             rejectsPath: null,
           });
     this.summaries(match[1]!, match[2]!, body);
+  }
+
+  /** A batch run's last act before success (convert_partition.py convert_batch): its JobBatchResult. */
+  private writeBatchResult(run: JobRun, outcome: JobOutcome): void {
+    const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(run.Arguments['--sluice_batch']!);
+    const text = at && this.objects?.(at[1]!, at[2]!);
+    if (!text || !this.summaries) throw new AwsFault('EntityNotFoundException', 'batch file not found');
+    const batch = JSON.parse(text) as {
+      dataset: string;
+      batchKey: string;
+      resultPath: string;
+      partitions: Array<{ partition: Record<string, string>; runKey: string }>;
+    };
+    const rows =
+      outcome.rows && outcome.rows !== 'none' && 'in' in outcome.rows ? outcome.rows : { in: 10, out: 10, bad: 0 };
+    const result = {
+      version: 1,
+      jobRunId: run.Id,
+      dataset: batch.dataset,
+      batchKey: batch.batchKey,
+      partitions: batch.partitions.map(({ partition, runKey }) => {
+        const message = outcome.partitionFailure?.(partition);
+        if (message !== undefined) return { partition, runKey, ok: false, message };
+        const summary = {
+          version: 1,
+          jobRunId: run.Id,
+          runKey,
+          dataset: batch.dataset,
+          rowsIn: rows.in,
+          rowsOut: rows.out,
+          rowsBad: rows.bad,
+          rejectsPath: null,
+        };
+        return { partition, runKey, ok: true, summary };
+      }),
+    };
+    const to = /^s3:\/\/([^/]+)\/(.+)$/.exec(batch.resultPath)!;
+    this.summaries(to[1]!, to[2]!, JSON.stringify(result));
   }
 
   private wire(run: JobRun): JsonValue {

@@ -43,6 +43,7 @@ export async function startAwsFakes(region: string): Promise<AwsFakes> {
   const s3 = new FakeS3(server);
   await s3.start();
   glue.summaries = (bucket, key, body) => s3.put(bucket, key, body, 'application/json');
+  glue.objects = (bucket, key) => s3.text(bucket, key);
   const dynamo = await startMoto();
   const dynamoUrl = dynamo.endpoint;
   const env = {
