@@ -289,7 +289,7 @@ test('batches (issue 23): the packaged plan step sizes the partitions from the r
   const config = loadConfigFile(join('config', `${STAGE}.json`));
   const orders = config.datasets.find((d) => d.name === 'orders')!;
   for (const p of partitions)
-    world.fakes.s3.put(config.lake.rawBucket, `${rawPartitionPrefix(orders, p)}f.csv`, 'id,amount\n1,2\n');
+    world.fakes.s3.put(config.lake.rawBucket, `${rawPartitionPrefix(orders, p)}f.csv`, 'order_id,customer,amount,ordered_at\n1,c1,2.00,2024-01-05T00:00:00Z\n');
   const bad = partitions[2]!;
   world.fakes.glue.jobOutcome = () => ({
     state: 'SUCCEEDED',
