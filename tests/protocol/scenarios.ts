@@ -656,7 +656,13 @@ export const SCENARIOS: ScenarioSpec[] = [
     batches: [['1/1'], ['1/1']],
     faultActors: ['intake1'],
   },
-  { name: 'an arrival while the run ends (late event)', maxFaults: 1, batches: [['1/1']], lateBatches: [['2/2']] },
+  {
+    name: 'an arrival while the run ends (late event)',
+    maxFaults: 1,
+    batches: [['1/1']],
+    lateBatches: [['2/2']],
+    faultActors: ['late1'],
+  },
   { name: 'a manual run racing an automatic one', maxFaults: 1, batches: [['1/1']], manual: [3] },
   { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
   {
