@@ -16,6 +16,7 @@ module.exports = {
     '<rootDir>/tests/unit/polling-and-debounce.test.ts',
     '<rootDir>/tests/protocol/protocol-details.test.ts',
     '<rootDir>/tests/protocol/arrival-batches.test.ts',
+    '<rootDir>/tests/protocol/run-steps.test.ts',
     '<rootDir>/tests/protocol/defects.test.ts',
     '<rootDir>/tests/protocol/checker.test.ts',
     '<rootDir>/tests/integration/intake.test.ts',
