@@ -68,6 +68,14 @@ describe('recordEvents', () => {
     expect(store.items(TABLE)).toHaveLength(0);
   });
 
+  test('a transaction throttled outright is the mapped, retryable error', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} });
+    const failing = { send: async () => Promise.reject(throttled) } as unknown as DynamoDBDocumentClient;
+    await expect(
+      new DynamoArrivalBatches(failing, TABLE).recordEvents('orders', PARTITION, [event(1)], AT),
+    ).rejects.toBeInstanceOf(AwsThrottledError);
+  });
+
   test(`at most ${RECORD_CHUNK} events per call (one transaction of 100 actions)`, async () => {
     const { batches } = world();
     const many = Array.from({ length: RECORD_CHUNK + 1 }, (_, i) => event(i + 1));
