@@ -28,7 +28,7 @@ export default {
     configFile: 'jest.stryker.config.js',
     enableFindRelatedTests: false,
   },
-  // String literals are log lines and error texts here (the DynamoDB expressions are guarded by the dynalite tests
+  // String literals are log lines and error texts here (the DynamoDB expressions are guarded by the moto tests
   // all the same); leaving them out keeps a run within an hour on a shared 2-core machine.
   mutator: { excludedMutations: ['StringLiteral'] },
   // Static mutants (module-level constants) would each run every test: left out for time (reported as ignored).
