@@ -15,6 +15,8 @@ module.exports = {
     '<rootDir>/tests/unit/steps.test.ts',
     '<rootDir>/tests/unit/polling-and-debounce.test.ts',
     '<rootDir>/tests/protocol/protocol-details.test.ts',
+    '<rootDir>/tests/protocol/arrival-batches.test.ts',
+    '<rootDir>/tests/protocol/run-steps.test.ts',
     '<rootDir>/tests/protocol/defects.test.ts',
     '<rootDir>/tests/protocol/checker.test.ts',
     '<rootDir>/tests/integration/intake.test.ts',
