@@ -99,6 +99,10 @@ function timedOutMessage(dataset: string, executionArn: string, registered: numb
       `Console: ${deps.consoleUrl(executionArn)}`,
     ].join('\n'),
     attributes: { dataset, executionArn, status: 'TIMED_OUT' },
+    // One message per timed-out execution on the FIFO run-failure topic (issue 21, I6): a duplicate status-change
+    // event or a retry after a publish SNS accepted delivers nothing new within the deduplication window.
+    deduplicationId: `${executionArn}#timed-out`,
+    group: dataset,
   };
 }
 

@@ -277,7 +277,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
       allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
       allow(['s3:GetObject'], [ctx.artifactsObjects('runs/'), ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
-      allow(['sns:Publish'], [ref('FailureTopic')]),
+      allow(['sns:Publish'], [ref('RunFailureTopic')]),
       ctx.kmsUse,
     ],
     // Replays dead letters through the single-event intake (domain/intake.ts).
