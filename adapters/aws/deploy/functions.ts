@@ -126,6 +126,23 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
   );
   const targetTables = config.datasets.map((d) => ctx.glueArn('table', `${d.target.database}/${d.target.table}`));
   const targetDatabases = [...new Set(config.datasets.map((d) => ctx.glueArn('database', d.target.database)))];
+  // Athena partition DDL (ALTER TABLE ADD PARTITION): the catalog calls it makes on the target tables, and its
+  // results folder. The registration step and the TIMED_OUT path (which registers what was converted) both run it.
+  const partitionDdl = [
+    allow(
+      [
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+        'glue:BatchCreatePartition',
+        'glue:CreatePartition',
+      ],
+      [ctx.catalogArn, ...targetDatabases, ...targetTables],
+    ),
+    allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
+    allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+  ];
   const table = (actions: string[]) =>
     allow(
       actions.map((a) => `dynamodb:${a}`),
@@ -216,19 +233,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
       allow(['athena:StartQueryExecution'], [workgroupArn]),
-      allow(
-        [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:GetPartition',
-          'glue:GetPartitions',
-          'glue:BatchCreatePartition',
-          'glue:CreatePartition',
-        ],
-        [ctx.catalogArn, ...targetDatabases, ...targetTables],
-      ),
-      allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
-      allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+      ...partitionDdl,
       allow(['s3:GetObject'], [ctx.artifactsObjects('runs/')]),
       ctx.kmsUse,
     ],
@@ -263,19 +268,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       startExecution,
       sendTo(QUEUES.recovery),
       allow(['athena:StartQueryExecution', 'athena:GetQueryExecution'], [workgroupArn]),
-      allow(
-        [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:GetPartition',
-          'glue:GetPartitions',
-          'glue:BatchCreatePartition',
-          'glue:CreatePartition',
-        ],
-        [ctx.catalogArn, ...targetDatabases, ...targetTables],
-      ),
-      allow(['s3:GetBucketLocation', 's3:ListBucket'], [ctx.artifactsArn]),
-      allow(['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [ctx.artifactsObjects('athena-results/')]),
+      ...partitionDdl,
       allow(['s3:GetObject'], [ctx.artifactsObjects('runs/'), ctx.artifactsObjects(JOB_SUMMARY_PREFIX)]),
       allow(['sns:Publish'], [ref('RunFailureTopic')]),
       ctx.kmsUse,
