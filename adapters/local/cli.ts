@@ -9,7 +9,8 @@ import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import { formatRunCost } from '../../domain/run-cost-report';
-import type { ExecutionInput } from '../../schemas/types.generated';
+import type { ExecutionInput, JobBatch } from '../../schemas/types.generated';
+import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
 import { AwsStage } from '../operate/aws-stage';
 import {
   backfillCommand,
@@ -26,7 +27,8 @@ import { OperateError, type StageBackend } from '../operate/ports';
 import { datasetOfExecution, displayPath, jsonRows, localPaths, nodeVersionProblem } from './cli-format';
 import { installCompiledValidators } from './compiled-validators';
 import { sampleFiles, SAMPLE_QUERY } from './demo-data';
-import { entryOf, LocalStage, rowsOf } from './history';
+import { entryOf, LocalStage, mapItemsOf, rowsOf } from './history';
+import type { JobRunStats } from './glue';
 import { LocalRuntime, type FinishedRun } from './runtime';
 import type { LocalEvent } from './state-machine';
 
@@ -152,7 +154,7 @@ const out = (line: string): void => {
 /** Progress lines; each names its run's dataset in full (names with `-` or `_` included). */
 function liveView(json: boolean, datasetsOf: () => readonly string[]) {
   const started = new Map<string, number>();
-  const mapTotals = new Map<string, { total: number; done: number; failed: number }>();
+  const mapTotals = new Map<string, { total: number; done: number; failed: number; unit: string }>();
   return (arn: string, event: LocalEvent) => {
     if (json) return;
     const datasets = datasetsOf();
@@ -166,16 +168,15 @@ function liveView(json: boolean, datasetsOf: () => readonly string[]) {
       if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
       out(`${prefix} ▶ ${event.state.name}`);
       if (event.state.type === 'Map') {
-        // ItemReader (issue 12): the Map's input names the claimed list and its count, not the list.
-        const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
-        const items = input?.partitions?.length ?? input?.debounce?.items?.count ?? 0;
-        mapTotals.set(arn, { total: items, done: 0, failed: 0 });
+        // ItemReader: the Map's input names the plan's list of job runs and its count, not the list.
+        const items = mapItemsOf(event.state.input);
+        mapTotals.set(arn, { total: items.total, done: 0, failed: 0, unit: items.unit });
       }
     } else if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
       const progress = mapTotals.get(arn);
       if (!progress) return;
       progress.done += 1;
-      out(`${prefix}   partitions ${String(progress.done).padStart(3)}/${progress.total} finished`);
+      out(`${prefix}   ${progress.unit} ${String(progress.done).padStart(3)}/${progress.total} finished`);
     } else if (event.type === 'ExecutionSucceeded') out(`${prefix} ✔ run succeeded`);
     else if (event.type === 'ExecutionFailed' && event.index === undefined) out(`${prefix} ✘ run failed`);
   };
@@ -247,9 +248,7 @@ function summarize(runtime: LocalRuntime, seconds: number) {
   }
   // The rejects files this command's job runs left, the newest per partition (older ones are superseded).
   const newest = new Map<string, string | undefined>();
-  for (const j of runtime.jobs.allStats())
-    if (j.stats)
-      newest.set(`${j.arguments['--sluice_dataset']}\n${j.arguments['--sluice_partition']}`, j.stats.rejectsFile);
+  for (const j of partitionJobStats(runtime)) newest.set(`${j.dataset}\n${j.partition}`, j.stats.rejectsFile);
   const rejectsFiles = [...newest.values()].filter((f): f is string => f !== undefined && existsSync(f));
   return {
     seconds: Number(seconds.toFixed(2)),
@@ -278,6 +277,29 @@ function summarize(runtime: LocalRuntime, seconds: number) {
     unreadable: unreadableFiles(runtime),
     notifications: runtime.notifier.published.map((n) => n.subject),
   };
+}
+
+/**
+ * What each partition's conversion left, in the order the job runs started: a job run of one partition has its
+ * stats; a batch job run (docs/batches.md, `--sluice_batch`) has one per partition of its batch file, by run key.
+ */
+function partitionJobStats(runtime: LocalRuntime): Array<{ dataset: string; partition: string; stats: JobRunStats }> {
+  return runtime.jobs.allStats().flatMap((j) => {
+    const dataset = j.arguments['--sluice_dataset'] ?? '';
+    const batchUri = j.arguments[BATCH_ARGUMENT];
+    if (batchUri === undefined)
+      return j.stats ? [{ dataset, partition: j.arguments['--sluice_partition'] ?? '', stats: j.stats }] : [];
+    let batch: JobBatch;
+    try {
+      batch = JSON.parse(readFileSync(runtime.lake.pathOf(batchUri), 'utf8')) as JobBatch;
+    } catch {
+      return []; // the run failed on its batch file: it converted nothing
+    }
+    return batch.partitions.flatMap((p) => {
+      const stats = runtime.jobs.batchStatsFor(j.id, p.runKey);
+      return stats ? [{ dataset, partition: JSON.stringify(p.partition), stats }] : [];
+    });
+  });
 }
 
 /** What the crawls of this command's runs could not read, against its partition (issue 25, item 3). */
