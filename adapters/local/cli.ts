@@ -9,8 +9,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import { formatRunCost } from '../../domain/run-cost-report';
-import type { ExecutionInput, JobBatch } from '../../schemas/types.generated';
-import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
+import type { ExecutionInput } from '../../schemas/types.generated';
 import { AwsStage } from '../operate/aws-stage';
 import {
   backfillCommand,
@@ -28,7 +27,7 @@ import { datasetOfExecution, displayPath, jsonRows, localPaths, nodeVersionProbl
 import { installCompiledValidators } from './compiled-validators';
 import { sampleFiles, SAMPLE_QUERY } from './demo-data';
 import { entryOf, LocalStage, mapItemsOf, rowsOf } from './history';
-import type { JobRunStats } from './glue';
+import { partitionJobStats } from './job-stats';
 import { LocalRuntime, type FinishedRun } from './runtime';
 import type { LocalEvent } from './state-machine';
 
@@ -248,7 +247,9 @@ function summarize(runtime: LocalRuntime, seconds: number) {
   }
   // The rejects files this command's job runs left, the newest per partition (older ones are superseded).
   const newest = new Map<string, string | undefined>();
-  for (const j of partitionJobStats(runtime)) newest.set(`${j.dataset}\n${j.partition}`, j.stats.rejectsFile);
+  for (const j of partitionJobStats(runtime.jobs, runtime.lake))
+    if (j.stats)
+      newest.set(`${j.arguments['--sluice_dataset']}\n${j.arguments['--sluice_partition']}`, j.stats.rejectsFile);
   const rejectsFiles = [...newest.values()].filter((f): f is string => f !== undefined && existsSync(f));
   return {
     seconds: Number(seconds.toFixed(2)),
@@ -277,29 +278,6 @@ function summarize(runtime: LocalRuntime, seconds: number) {
     unreadable: unreadableFiles(runtime),
     notifications: runtime.notifier.published.map((n) => n.subject),
   };
-}
-
-/**
- * What each partition's conversion left, in the order the job runs started: a job run of one partition has its
- * stats; a batch job run (docs/batches.md, `--sluice_batch`) has one per partition of its batch file, by run key.
- */
-function partitionJobStats(runtime: LocalRuntime): Array<{ dataset: string; partition: string; stats: JobRunStats }> {
-  return runtime.jobs.allStats().flatMap((j) => {
-    const dataset = j.arguments['--sluice_dataset'] ?? '';
-    const batchUri = j.arguments[BATCH_ARGUMENT];
-    if (batchUri === undefined)
-      return j.stats ? [{ dataset, partition: j.arguments['--sluice_partition'] ?? '', stats: j.stats }] : [];
-    let batch: JobBatch;
-    try {
-      batch = JSON.parse(readFileSync(runtime.lake.pathOf(batchUri), 'utf8')) as JobBatch;
-    } catch {
-      return []; // the run failed on its batch file: it converted nothing
-    }
-    return batch.partitions.flatMap((p) => {
-      const stats = runtime.jobs.batchStatsFor(j.id, p.runKey);
-      return stats ? [{ dataset, partition: JSON.stringify(p.partition), stats }] : [];
-    });
-  });
 }
 
 /** What the crawls of this command's runs could not read, against its partition (issue 25, item 3). */

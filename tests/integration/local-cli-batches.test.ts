@@ -6,7 +6,7 @@
  * the failed partitions.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -184,5 +184,19 @@ describe('issue 25 on a batched run: messages, counts and rerun through the CLI'
     expect(latest.name).not.toBe(record.name);
     expect(latest.partitions).toEqual({ processed: 0, failed: 2 });
     expect(latest.failedPartitions).toEqual(record.failedPartitions);
+  }, 120_000);
+
+  test("a batch partition's rejects file is superseded when the partition is read again", () => {
+    const folder = join(lake, 'curated', '_rejected', 'orders');
+    const rejects = () => readdirSync(folder).filter((f) => f.endsWith('.csv'));
+    const [first] = rejects();
+    expect(rejects()).toHaveLength(1);
+    const current = JSON.parse(readFileSync(join(folder, '_current.json'), 'utf8')) as Record<string, string | null>;
+    expect(current[json(SOME_BAD)]).toBe(first);
+    // A new file lands in the partition: the next run reads it again, with one bad row again.
+    writeFileSync(join(lake, 'raw', 'orders', SOME_BAD, 'more.csv'), `${HEADER}\n1,c,1.50,2024-01-23 11:00:00\n`);
+    expect(sluice(false, 'run', '--lake', lake).stdout).toMatch(/rejects: {5}1 file of rejected rows in /);
+    expect(rejects()).toHaveLength(1);
+    expect(rejects()).not.toContain(first);
   }, 120_000);
 });
