@@ -23,6 +23,7 @@ import {
 } from '../operate/commands';
 import { FakeStage } from '../operate/fake-stage';
 import { OperateError, type StageBackend } from '../operate/ports';
+import { STATES } from '../operate/run-state';
 import { datasetOfExecution, displayPath, jsonRows, localPaths, nodeVersionProblem } from './cli-format';
 import { installCompiledValidators } from './compiled-validators';
 import { sampleFiles, SAMPLE_QUERY } from './demo-data';
@@ -166,7 +167,8 @@ function liveView(json: boolean, datasetsOf: () => readonly string[]) {
     if (event.type === 'StateEntered' && event.index === undefined && event.state) {
       if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
       out(`${prefix} ▶ ${event.state.name}`);
-      if (event.state.type === 'Map') {
+      // By name: the local runner stands a Task in for the Distributed Map (withLocalDistributedMaps).
+      if (event.state.name === STATES.mapState) {
         // ItemReader: the Map's input names the plan's list of job runs and its count, not the list.
         const items = mapItemsOf(event.state.input);
         mapTotals.set(arn, { total: items.total, done: 0, failed: 0, unit: items.unit });

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { mapItemsOf } from '../../adapters/local/history';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -101,6 +102,18 @@ describe('issue 25 on a batched run: messages, counts and rerun through the CLI'
     expect(record.cost?.counts.jobRuns).toBeLessThan(PARTITIONS);
     expect(existsSync(join(lake, 'local-artifacts/runs/sluice-local', record.name, 'batches/0.json'))).toBe(true);
     expect(runJson.json.runs[0]?.cost?.counts.jobRuns).toBeLessThan(PARTITIONS);
+    // Progress counts the Map's items, the plan's job runs, and says so.
+    const jobRuns = record.cost!.counts.jobRuns;
+    expect(run.stdout).toMatch(new RegExp(`orders +job runs +${jobRuns}/${jobRuns} finished`));
+  });
+
+  test('the Map items of a plan: job runs when batched, partitions when not', () => {
+    const plan = (partitions: number, jobRuns: number) => ({
+      plan: { items: { count: jobRuns }, partitions, jobRuns },
+    });
+    expect(mapItemsOf(plan(23, 1))).toEqual({ total: 1, unit: 'job runs' });
+    expect(mapItemsOf(plan(3, 3))).toEqual({ total: 3, unit: 'partitions' });
+    expect(mapItemsOf({ debounce: { items: { count: 4 } } })).toEqual({ total: 4, unit: 'partitions' });
   });
 
   test('failure messages lead with the file and line; the same text in run, logs, runs, notification, history', () => {
