@@ -23,10 +23,12 @@ import {
 } from '../operate/commands';
 import { FakeStage } from '../operate/fake-stage';
 import { OperateError, type StageBackend } from '../operate/ports';
+import { STATES } from '../operate/run-state';
 import { datasetOfExecution, displayPath, jsonRows, localPaths, nodeVersionProblem } from './cli-format';
 import { installCompiledValidators } from './compiled-validators';
 import { sampleFiles, SAMPLE_QUERY } from './demo-data';
-import { entryOf, LocalStage, rowsOf } from './history';
+import { entryOf, LocalStage, mapItemsOf, rowsOf } from './history';
+import { partitionJobStats } from './job-stats';
 import { LocalRuntime, type FinishedRun } from './runtime';
 import type { LocalEvent } from './state-machine';
 
@@ -152,7 +154,7 @@ const out = (line: string): void => {
 /** Progress lines; each names its run's dataset in full (names with `-` or `_` included). */
 function liveView(json: boolean, datasetsOf: () => readonly string[]) {
   const started = new Map<string, number>();
-  const mapTotals = new Map<string, { total: number; done: number; failed: number }>();
+  const mapTotals = new Map<string, { total: number; done: number; failed: number; unit: string }>();
   return (arn: string, event: LocalEvent) => {
     if (json) return;
     const datasets = datasetsOf();
@@ -165,17 +167,17 @@ function liveView(json: boolean, datasetsOf: () => readonly string[]) {
     if (event.type === 'StateEntered' && event.index === undefined && event.state) {
       if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
       out(`${prefix} ▶ ${event.state.name}`);
-      if (event.state.type === 'Map') {
-        // ItemReader (issue 12): the Map's input names the claimed list and its count, not the list.
-        const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
-        const items = input?.partitions?.length ?? input?.debounce?.items?.count ?? 0;
-        mapTotals.set(arn, { total: items, done: 0, failed: 0 });
+      // By name: the local runner stands a Task in for the Distributed Map (withLocalDistributedMaps).
+      if (event.state.name === STATES.mapState) {
+        // ItemReader: the Map's input names the plan's list of job runs and its count, not the list.
+        const items = mapItemsOf(event.state.input);
+        mapTotals.set(arn, { total: items.total, done: 0, failed: 0, unit: items.unit });
       }
     } else if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
       const progress = mapTotals.get(arn);
       if (!progress) return;
       progress.done += 1;
-      out(`${prefix}   partitions ${String(progress.done).padStart(3)}/${progress.total} finished`);
+      out(`${prefix}   ${progress.unit} ${String(progress.done).padStart(3)}/${progress.total} finished`);
     } else if (event.type === 'ExecutionSucceeded') out(`${prefix} ✔ run succeeded`);
     else if (event.type === 'ExecutionFailed' && event.index === undefined) out(`${prefix} ✘ run failed`);
   };
@@ -247,7 +249,7 @@ function summarize(runtime: LocalRuntime, seconds: number) {
   }
   // The rejects files this command's job runs left, the newest per partition (older ones are superseded).
   const newest = new Map<string, string | undefined>();
-  for (const j of runtime.jobs.allStats())
+  for (const j of partitionJobStats(runtime.jobs, runtime.lake))
     if (j.stats)
       newest.set(`${j.arguments['--sluice_dataset']}\n${j.arguments['--sluice_partition']}`, j.stats.rejectsFile);
   const rejectsFiles = [...newest.values()].filter((f): f is string => f !== undefined && existsSync(f));

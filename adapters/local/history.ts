@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { ResolvedConfig } from '../../domain/config';
 import type { MetricPoint } from '../../domain/metrics';
 import { executionNameFor } from '../../domain/runs';
-import type { ExecutionInput } from '../../schemas/types.generated';
+import type { ExecutionInput, JobRunResult } from '../../schemas/types.generated';
 import {
   OperateError,
   type DatasetStatus,
@@ -86,31 +86,86 @@ export function rowsOf(points: MetricPoint[]): { in: number; out: number; bad: n
 
 const LOGGED_STATE_TYPES = new Set(['Task', 'Map', 'Fail', 'Succeed']);
 
-/** The run's step lines: Task/Map states entered and exited, failures, and each partition job's result. */
-function logLinesOf(run: FinishedRun): LogLine[] {
+const partitionText = (partition: Record<string, string>): string =>
+  Object.entries(partition)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('/');
+
+/** A job run's result as a Map child's state output carries it (domain/steps/jobs.ts). */
+type JobResultOutput = Pick<JobRunResult, 'state' | 'message' | 'rows' | 'batch'>;
+
+/**
+ * The per-partition results of a batch job run: the check step writes them beside the batch file
+ * (`<n>.partitions.json`, batchResultsLocation), in the artifacts bucket, a folder of the lake. Undefined when the
+ * file cannot be read (a lake copied without its artifacts): the batch's own line still says how many failed.
+ */
+function batchResultsIn(lakeDir: string, results: { bucket: string; key: string }): JobRunResult[] | undefined {
+  try {
+    return JSON.parse(readFileSync(join(lakeDir, results.bucket, results.key), 'utf8')) as JobRunResult[];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The run's step lines: Task/Map states entered and exited, failures, and each partition job's result. A job run
+ * of one partition is one line that names it (jobState, jobMessage, jobRows). A batch job run (docs/batches.md) is
+ * its line, naming the batch and its counts, followed by one line per partition of it, read from its results, in
+ * the same form as a single run's: its state is the partition's outcome, not the run's (a batch run SUCCEEDS with
+ * failed partitions), and a failure is the partition's own message.
+ */
+function logLinesOf(run: FinishedRun, lakeDir: string): LogLine[] {
   return run.result.events
     .filter((e) =>
       e.state ? LOGGED_STATE_TYPES.has(e.state.type) : e.type.startsWith('Execution') || /Failed/.test(e.type),
     )
-    .map((e) => {
-      const input = (e.state?.input ?? {}) as { partition?: Record<string, string> };
-      const output = (e.state?.output ?? {}) as { job?: { result?: { state?: string; message?: string } } };
+    .flatMap((e) => {
+      const input = (e.state?.input ?? {}) as {
+        partition?: Record<string, string>;
+        batch?: { index?: number; count?: number };
+      };
+      const output = (e.state?.output ?? {}) as { job?: { result?: JobResultOutput } };
       const failed = /Failed|Aborted|TimedOut/.test(e.type);
+      const timestamp = new Date(e.timestamp).toISOString();
+      const step = e.state?.name ?? (e.parentState?.name || 'execution');
       const message: Record<string, unknown> = {
         level: failed ? 'ERROR' : 'INFO',
         message: e.type,
-        step: e.state?.name ?? (e.parentState?.name || 'execution'),
+        step,
         executionArn: run.executionArn,
       };
-      if (input.partition)
-        message.partition = Object.entries(input.partition)
-          .map(([k, v]) => `${k}=${v}`)
-          .join('/');
-      if (e.type === 'StateExited' && output.job?.result?.state) message.jobState = output.job.result.state;
-      if (e.type === 'StateExited' && output.job?.result?.message) message.jobMessage = output.job.result.message;
+      const result = e.type === 'StateExited' ? output.job?.result : undefined;
+      const batch = result?.batch;
+      // A batch's Map child names its first partition (for AWS's console); its lines name the batch instead.
+      const ofBatch =
+        batch ?? (input.batch?.index !== undefined && (input.batch.count ?? 1) > 1 ? input.batch : undefined);
+      if (ofBatch) message.batch = `job run ${(ofBatch.index ?? 0) + 1}, ${ofBatch.count ?? '?'} partitions`;
+      else if (input.partition) message.partition = partitionText(input.partition);
+      if (result?.state) message.jobState = result.state;
+      if (batch) message.partitions = { succeeded: batch.succeededCount, failed: batch.failedCount };
+      else {
+        if (result?.message) message.jobMessage = result.message;
+        if (result?.rows) message.jobRows = result.rows;
+      }
       if (e.Error) message.error = e.Error;
       if (e.Cause) message.cause = e.Cause;
-      return { timestamp: new Date(e.timestamp).toISOString(), source: 'local', message };
+      const line: LogLine = { timestamp, source: 'local', message };
+      if (!batch) return [line];
+      const partitions = (batchResultsIn(lakeDir, batch.results) ?? []).map((r): LogLine => ({
+        timestamp,
+        source: 'local',
+        message: {
+          level: r.ok ? 'INFO' : 'ERROR',
+          message: 'PartitionResult',
+          step,
+          executionArn: run.executionArn,
+          partition: partitionText(r.partition),
+          jobState: r.state,
+          ...(r.message ? { jobMessage: r.message } : {}),
+          ...(r.rows ? { jobRows: r.rows } : {}),
+        },
+      }));
+      return [line, ...partitions];
     });
 }
 
@@ -122,7 +177,7 @@ export function appendRunHistory(lakeDir: string, run: FinishedRun): void {
   appendFileSync(join(dir, 'runs.jsonl'), JSON.stringify(entry) + '\n');
   writeFileSync(
     join(dir, `${safeFile(entry.name)}.jsonl`),
-    logLinesOf(run)
+    logLinesOf(run, lakeDir)
       .map((l) => JSON.stringify(l))
       .join('\n') + '\n',
   );
@@ -143,6 +198,25 @@ function withoutFreshness(entry: HistoryEntry): RunRecord {
 }
 
 /**
+ * The Map's items when it starts, from its state input: one item per job run, as the plan lists them
+ * (`plan.items.count`, docs/batches.md); `unit` says whether an item is a partition or a job run of several (a
+ * batched plan). Older states read the claimed list (`debounce.items.count`) or carried it (`partitions`).
+ */
+export function mapItemsOf(input: unknown): { total: number; unit: 'partitions' | 'job runs' } {
+  const state = (input ?? {}) as {
+    plan?: { items?: { count?: number }; partitions?: number; jobRuns?: number };
+    partitions?: unknown[];
+    debounce?: { items?: { count?: number } };
+  };
+  const planned = state.plan?.items?.count;
+  if (typeof planned === 'number') {
+    const batched = (state.plan?.jobRuns ?? planned) < (state.plan?.partitions ?? planned);
+    return { total: planned, unit: batched ? 'job runs' : 'partitions' };
+  }
+  return { total: state.partitions?.length ?? state.debounce?.items?.count ?? 0, unit: 'partitions' };
+}
+
+/**
  * A run in flight, as a file (`<lake>/history/live/<execution>.json`) that the runtime keeps while the run goes on
  * and removes when it ends (issue 25): `status` and `runs` in another terminal show it, during a `watch` debounce or
  * a detached `backfill`. It names the process, so a file left by a process that died is not shown as running.
@@ -154,7 +228,7 @@ export interface LiveRunRecord {
   startedAt: string;
   pid: number;
   step: string;
-  map?: { total: number; done: number; failed: number };
+  map?: { total: number; done: number; failed: number; unit?: 'partitions' | 'job runs' };
 }
 
 /** The step of a run whose first state has not begun yet. */
@@ -188,12 +262,8 @@ export class LiveRunFile {
       if (event.state.type === 'Choice' || event.state.type === 'Pass') return;
       this.record.step = event.state.name;
       if (event.state.name === STATES.mapState) {
-        const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
-        this.record.map = {
-          total: input?.partitions?.length ?? input?.debounce?.items?.count ?? 0,
-          done: 0,
-          failed: 0,
-        };
+        const items = mapItemsOf(event.state.input);
+        this.record.map = { total: items.total, done: 0, failed: 0, unit: items.unit };
       }
       this.write();
     } else if (this.record.map && (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed')) {
@@ -250,7 +320,7 @@ export function readLiveRuns(lakeDir: string): LiveRunRecord[] {
 /** A run in flight as the operate commands show runs. */
 export function recordOfLive(live: LiveRunRecord): RunRecord {
   const step = live.map
-    ? `${live.step}: ${live.map.done}/${live.map.total} partitions${live.map.failed ? `, ${live.map.failed} failed` : ''}`
+    ? `${live.step}: ${live.map.done}/${live.map.total} ${live.map.unit ?? 'partitions'}${live.map.failed ? `, ${live.map.failed} failed` : ''}`
     : live.step;
   return {
     executionArn: live.executionArn,
@@ -342,10 +412,8 @@ export class LocalStage implements StageBackend {
     const live = this.live.get(arn) ?? { map: null };
     this.live.set(arn, live);
     if (event.type === 'StateEntered' && event.index === undefined && event.state?.name === STATES.mapState) {
-      // The Map reads its items from the claimed list (ItemReader: `debounce.items.count`, issue 12); older
-      // states carried the list itself in `partitions`.
-      const input = event.state.input as { partitions?: unknown[]; debounce?: { items?: { count?: number } } };
-      const items = input?.partitions?.length ?? input?.debounce?.items?.count ?? 0;
+      // The Map reads its items (one per job run) from the plan's list (ItemReader, docs/batches.md).
+      const items = mapItemsOf(event.state.input).total;
       live.map = { total: items, succeeded: 0, failed: 0, running: 0, pending: items };
     } else if (live.map && event.type === 'MapIterationStarted') {
       live.map.running += 1;

@@ -18,6 +18,7 @@ import { LocalArtifactStore } from './artifact-store';
 import { installCompiledValidators } from './compiled-validators';
 import { LocalEngine } from './duckdb';
 import { appendRunHistory, LiveRunFile } from './history';
+import { partitionJobStats } from './job-stats';
 import { RejectsIndex } from './rejects';
 import { LocalCrawlers } from './crawler';
 import { LocalJobs } from './glue';
@@ -259,7 +260,8 @@ export class LocalRuntime implements ExecutionStarter {
       const run: FinishedRun = { executionArn, input, result, seconds: (Date.now() - started) / 1000, metrics };
       this.runs.push(run);
       appendRunHistory(this.options.lakeDir, run); // sluice status/runs/logs
-      this.rejects.supersede(this.jobs.allStats());
+      // Per partition: a batch job run's partitions each supersede their older rejects file (docs/batches.md).
+      this.rejects.supersede(partitionJobStats(this.jobs, this.lake));
     } finally {
       live.remove();
     }

@@ -182,9 +182,10 @@ export async function runsCommand(
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
 /**
- * The Distributed Map's items: "finished" is an item (one partition) that ran to its end, "failed" an item whose
- * child execution failed. Each item catches its own job failure and reports it as its result, so a partition whose
- * job failed counts as finished here; the line after the bar gives the partitions processed and failed.
+ * The Distributed Map's items: "finished" is an item (one job run: a partition, or a batch of them when the plan
+ * batched, docs/batches.md) that ran to its end, "failed" an item whose child execution failed. Each item catches
+ * its own job failure and reports it as its result, so a partition whose job failed counts as finished here; the
+ * line after the bar gives the partitions processed and failed.
  */
 export function progressBar(p: ExecutionProgress, width = 30): string {
   const map = p.map;
