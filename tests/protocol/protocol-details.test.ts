@@ -18,6 +18,7 @@ import {
   returnClaimsOfOthers,
   RUN_LEASE_SECONDS,
   RUN_TIMEOUT_SECONDS,
+  startRunIfNeeded,
   STARTUP_LEASE_SECONDS,
 } from '../../domain/runs';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
@@ -575,6 +576,54 @@ describe('the catch-up schedule: which datasets it starts, and its failure', () 
     expect(w.executions.started.map((s) => s.input.dataset)).toEqual(['clicks']);
     // The next schedule, with orders well again, catches it up too (nothing pending there: nothing started).
     expect(await catchUpAll(w.deps, log)).toEqual({ orders: null, clicks: null });
+  });
+});
+
+describe('starting a run when the lease changes under the starter', () => {
+  test('its give-back applied and the SDK retried it (the retry’s condition fails): the lease is free, nothing started', async () => {
+    const w = await dynamoWorld(dynamo);
+    const dead = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:dead';
+    expect(await w.deps.leases.acquire('orders', dead, w.clock.now(), RUN_LEASE_SECONDS)).toBe(true);
+    const faults = injectFaults(dynamo, (c) =>
+      c.kind === 'UpdateCommand' && c.sk === 'LEASE' && String(c.input.UpdateExpression).startsWith('REMOVE')
+        ? 'applied-then-retried'
+        : undefined,
+    );
+    const event = {
+      detail: { executionArn: dead, status: 'FAILED', input: '{"dataset":"orders","trigger":"arrival"}' },
+    };
+    let out;
+    try {
+      out = await releaseLeaseOfDeadExecution(event, w.deps, log);
+    } finally {
+      faults.restore();
+    }
+    expect(out).toEqual({ released: true, followUp: null });
+    expect(await w.deps.leases.current('orders')).toBeNull();
+    expect(w.executions.started).toEqual([]);
+  });
+
+  test('its start re-issued by another and its first step already run: the lease is the run’s now, not started again', async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    const first = w.executions.executionArnFor(w.executions.started[0]!.name);
+    expect(await w.deps.leases.release('orders', first)).toBe(true); // pending, lease free
+    const current = w.deps.leases.current.bind(w.deps.leases);
+    let ranFirstStep = false;
+    jest.spyOn(w.deps.leases, 'current').mockImplementation(async (dataset) => {
+      const lease = await current(dataset);
+      if (!ranFirstStep && lease?.starting) {
+        ranFirstStep = true; // meanwhile: another caller re-issued this StartExecution and the run's first step ran
+        await prepareRun({ request: lease.starting.input, executionArn: lease.owner }, w.deps, log);
+        return current(dataset);
+      }
+      return lease;
+    });
+    const out = await startRunIfNeeded('orders', 'schedule', w.deps, log);
+    expect(ranFirstStep).toBe(true);
+    expect(out).toEqual({ acquired: true, startedExecution: null });
+    expect(w.executions.started).toHaveLength(1); // the intake's only: this caller made no StartExecution
+    expect((await current('orders'))?.starting).toBeUndefined();
   });
 });
 
