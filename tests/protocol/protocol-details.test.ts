@@ -614,7 +614,11 @@ describe('starting a run when the lease changes under the starter', () => {
       const lease = await current(dataset);
       if (!ranFirstStep && lease?.starting) {
         ranFirstStep = true; // meanwhile: another caller re-issued this StartExecution and the run's first step ran
-        await prepareRun({ request: lease.starting.input, executionArn: lease.owner }, w.deps, log);
+        await prepareRun(
+          { request: { dataset: 'orders', trigger: 'schedule' }, executionArn: lease.owner },
+          w.deps,
+          log,
+        );
         return current(dataset);
       }
       return lease;
