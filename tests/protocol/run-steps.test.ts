@@ -269,3 +269,48 @@ test("a retried release finds its lease handed on: released false, the follow-up
   expect(w.executions.started).toHaveLength(1);
   expect((await w.leases.current('orders'))?.owner).toBe(first.followUpExecutionArn);
 });
+
+// Structured logs are what an operator searches by (the brief: dataset, partition, execution): each step's line
+// says what it decided, with its figures, and only when it happened. Found by the same mutation run (log lines
+// emptied or always/never written survived).
+test("the steps' log lines: what each decided, with its figures, and only when it happened", async () => {
+  const lines: Array<{ message: string; extra?: Record<string, unknown> }> = [];
+  const recording: Log = {
+    debug: (message, extra) => lines.push({ message, extra }),
+    info: (message, extra) => lines.push({ message, extra }),
+    warn: (message, extra) => lines.push({ message, extra }),
+    error: (message, extra) => lines.push({ message, extra }),
+  };
+  const said = (pattern: RegExp) => lines.filter((l) => pattern.test(l.message)).map((l) => l.extra ?? null);
+
+  const manual = fakeWorld();
+  await prepareRun({ request: { dataset: 'orders', partitions: [P] }, executionArn: ARN }, manual.deps, recording);
+  expect(said(/^manual run/)).toEqual([{ partitions: 1, skipCrawler: false }]);
+
+  const w = fakeWorld();
+  await prepareRun({ request: { dataset: 'orders', trigger: 'arrival' }, executionArn: ARN }, w.deps, recording);
+  expect(said(/^automatic run/)).toEqual([{ trigger: 'arrival' }]);
+  await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, recording);
+  expect(said(/^nothing pending/)).toEqual([null]);
+  await arrival(w, PARTITION, 'a', new Date(w.clock.current).toISOString());
+  const wait = await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, recording);
+  expect(said(/not settled yet/)).toEqual([{ waitSeconds: wait.waitSeconds, pendingPartitions: 1 }]);
+  w.clock.advance(3600);
+  await claimArrivals({ dataset: 'orders', executionArn: ARN }, w.deps, recording);
+  expect(said(/^claimed settled arrivals/)).toEqual([{ partitions: 1 }]);
+
+  const release = {
+    dataset: 'orders',
+    executionArn: ARN,
+    outcome: 'failed' as const,
+    runStartedAt: '2024-03-01T10:00:00Z',
+  };
+  lines.length = 0;
+  await releaseLease({ ...release, state: {} }, w.deps, recording); // nothing processed: the claim goes back
+  expect(said(/went back to pending/)).toEqual([{ partitions: 1 }]);
+  expect(said(/lease not held/)).toEqual([]);
+  lines.length = 0;
+  await releaseLease({ ...release, state: {} }, w.deps, recording); // the retry: nothing back, lease handed on
+  expect(said(/went back to pending/)).toEqual([]);
+  expect(said(/lease not held/)).toEqual([null]);
+});
