@@ -8,7 +8,18 @@ import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynam
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { MemoryDynamo } from '../../adapters/memory/dynamo';
 import { AwsThrottledError } from '../../domain/errors';
-import { eventId, RECORD_CHUNK, type ObjectEvent } from '../../domain/intake-batch';
+import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import {
+  acceptBatch,
+  eventId,
+  RECORD_CHUNK,
+  RESOLVE_RESERVE_MS,
+  type BatchDeps,
+  type ObjectEvent,
+  type SqsRecord,
+} from '../../domain/intake-batch';
+import type { ObjectStorePort } from '../../domain/ports';
+import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
 
 const TABLE = 'state';
 const PARTITION = 'year=2024/month=03/day=01';
@@ -134,5 +145,120 @@ describe('recordedEvents', () => {
     const { doc, batches } = world();
     jest.spyOn(doc, 'send').mockImplementation((async () => ({})) as never);
     expect((await batches.recordedEvents([event(1)])).size).toBe(0);
+  });
+});
+
+// The batch intake's key-resolution deadline (domain/intake-batch.ts parseAll), on fake timers so it never
+// depends on machine speed. tests/integration/intake-key-resolution.test.ts holds the same on S3's real adapter
+// with real time; it is not in the mutation run, so these keep its mutants guarded there.
+describe('the batch intake stops resolving keys at its deadline', () => {
+  const START = Date.parse('2024-03-01T10:00:00Z');
+  /** An event whose key reads two ways ('+' literal, or a space): only HeadObject can tell. */
+  const ambiguous = (n: number): SqsRecord => ({
+    messageId: `m-${n}`,
+    body: JSON.stringify({
+      version: '0',
+      id: `id-${n}`,
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      time: '2024-03-01T10:00:00Z',
+      detail: {
+        bucket: { name: 'raw-bucket' },
+        object: { key: `orders/year=2024/month=01/day=01/red+flower-${n}.csv`, size: 120, sequencer: `0${n}` },
+        reason: 'PutObject',
+      },
+    }),
+  });
+  function batchDeps(headObject: ObjectStorePort['headObject']): BatchDeps {
+    const store = new MemoryDynamo(() => START);
+    store.createTable('t');
+    const doc = store.doc as never;
+    const clock = new TickingClock(START, 0);
+    return {
+      config: testConfig(),
+      clock,
+      arrivals: new DynamoArrivalLedger(doc, 't', () => clock.now()),
+      leases: new DynamoRunLeases(doc, 't'),
+      executions: new RecordingExecutions(),
+      batches: new DynamoArrivalBatches(doc, 't'),
+      poison: { send: async () => undefined },
+      objects: { headObject },
+    };
+  }
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const numberOf = (key: string) => Number(/flower-(\d+)/.exec(key)![1]);
+  beforeEach(() => jest.useFakeTimers({ now: START }));
+  afterEach(() => jest.useRealTimers());
+
+  test('keys that hang past it are failures to retry, with the reason; those answered in time are recorded', async () => {
+    const deps = batchDeps(async (_bucket, key) => {
+      if (numberOf(key) % 2 === 1) await new Promise(() => undefined); // never answers
+      return 'exists';
+    });
+    const records = Array.from({ length: 40 }, (_, n) => ambiguous(n));
+    const pending = acceptBatch({ Records: records }, deps, quiet, { remainingMs: () => RESOLVE_RESERVE_MS + 1_000 });
+    await jest.advanceTimersByTimeAsync(999);
+    let done = false;
+    void pending.then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(done).toBe(false); // the deadline has not come: the resolution is still waiting
+    await jest.advanceTimersByTimeAsync(1);
+    const outcome = await pending;
+    const statusOf = (n: number) => outcome.records.find((r) => r.messageId === `m-${n}`)!;
+    // 16 at a time: the odd keys up to 31 hang and hold every slot; every even key before them was answered.
+    for (let n = 0; n < 40; n += 1) {
+      if (n % 2 === 0 && n <= 30) expect(statusOf(n)).toMatchObject({ status: 'accepted' });
+      else
+        expect(statusOf(n)).toEqual({
+          messageId: `m-${n}`,
+          status: 'failed',
+          reason: "its key was not resolved before the invocation's deadline; retried",
+        });
+    }
+    expect(outcome.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      outcome.records.filter((r) => r.status === 'failed').map((r) => r.messageId),
+    );
+    expect(outcome.startedExecutions).toHaveLength(1);
+  });
+
+  test('a key answered after the deadline is still a failure (what was reported is not changed later)', async () => {
+    const deps = batchDeps(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // answers, but after the deadline
+      return 'exists';
+    });
+    const pending = acceptBatch({ Records: [ambiguous(0)] }, deps, quiet, {
+      remainingMs: () => RESOLVE_RESERVE_MS + 1_000,
+    });
+    await jest.advanceTimersByTimeAsync(1_000);
+    const outcome = await pending;
+    expect(outcome.records).toEqual([expect.objectContaining({ messageId: 'm-0', status: 'failed' })]);
+    await jest.advanceTimersByTimeAsync(1_000); // the late answer comes: the outcome stays as reported
+    expect(outcome.records).toEqual([expect.objectContaining({ messageId: 'm-0', status: 'failed' })]);
+  });
+
+  test('no time left at all: no key is resolved, every record is retried', async () => {
+    const headObject = jest.fn(async () => 'exists' as const);
+    const pending = acceptBatch({ Records: [ambiguous(0), ambiguous(1)] }, batchDeps(headObject), quiet, {
+      remainingMs: () => RESOLVE_RESERVE_MS - 5_000,
+    });
+    await jest.advanceTimersByTimeAsync(0);
+    const outcome = await pending;
+    expect(headObject).not.toHaveBeenCalled();
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }]);
+  });
+
+  test('a key whose HeadObject fails (throttled) is retried alone, with the error named; a non-Error too', async () => {
+    const deps = batchDeps(async (_bucket, key) => {
+      if (numberOf(key) === 1) throw Object.assign(new Error('Slow Down'), { name: 'AwsThrottledError' });
+      if (numberOf(key) === 2) throw 'connection reset'; // not an Error: reported through String()
+      return 'exists';
+    });
+    const outcome = await acceptBatch({ Records: [ambiguous(0), ambiguous(1), ambiguous(2)] }, deps, quiet);
+    expect(outcome.records).toEqual([
+      expect.objectContaining({ messageId: 'm-0', status: 'accepted' }),
+      { messageId: 'm-1', status: 'failed', reason: 'AwsThrottledError: Slow Down' },
+      { messageId: 'm-2', status: 'failed', reason: 'Error: connection reset' },
+    ]);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }]);
   });
 });

@@ -18,6 +18,7 @@ import {
   returnClaimsOfOthers,
   RUN_LEASE_SECONDS,
   RUN_TIMEOUT_SECONDS,
+  startRunIfNeeded,
   STARTUP_LEASE_SECONDS,
 } from '../../domain/runs';
 import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
@@ -272,6 +273,37 @@ describe('the status-change handler', () => {
   });
 });
 
+describe('the status-change handler with the lease free', () => {
+  // With the lease still held, an event that should be ignored and one that is acted on can end alike (the
+  // acquire fails either way): here the lease is free and an arrival pending, so acting on it would start a run.
+  test('ignores events that are not a death, or say not whose, or carry no dataset: no lease taken, no run', async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    const dead = w.executions.executionArnFor(w.executions.started[0]!.name);
+    expect(await w.deps.leases.release('orders', dead)).toBe(true);
+    const input = '{"dataset":"orders","trigger":"arrival"}';
+    for (const detail of [
+      { executionArn: dead, status: 'SUCCEEDED', input },
+      { status: 'ABORTED', input },
+      { executionArn: '', status: 'FAILED', input },
+      { executionArn: dead, input },
+      { executionArn: dead, status: 'TIMED_OUT' },
+      { executionArn: dead, status: 'TIMED_OUT', input: null },
+      { executionArn: dead, status: 'FAILED', input: '{"dataset":7}' },
+    ])
+      expect(await releaseLeaseOfDeadExecution({ detail }, w.deps, log)).toEqual({ released: false, followUp: null });
+    expect(await w.deps.leases.current('orders')).toBeNull();
+    expect(w.executions.started).toHaveLength(1);
+    // The same arrival and free lease with a real death: a run starts (so the events above were refused, not idle).
+    const out = await releaseLeaseOfDeadExecution(
+      { detail: { executionArn: dead, status: 'FAILED', input } },
+      w.deps,
+      log,
+    );
+    expect(out).toEqual({ released: true, followUp: expect.any(String) });
+  });
+});
+
 describe('the first step of a run started by hand', () => {
   const prepare = (w: World, arn: string) =>
     prepareRun({ request: { dataset: 'orders', trigger: 'arrival' }, executionArn: arn }, w.deps, log);
@@ -494,6 +526,111 @@ describe('the catch-up schedule', () => {
   });
 });
 
+describe('the catch-up schedule: which datasets it starts, and its failure', () => {
+  // Found by `npx stryker run stryker.config.mjs --mutate domain/runs.ts` (the checker's catch-up scenarios reach
+  // these paths but are not in the mutation run).
+  test('a start-up lease with nothing pending and no claim: its StartExecution is made (it may never have been)', async () => {
+    const w = await dynamoWorld(dynamo);
+    const name = executionNameFor('orders', w.clock.now(), 'follow-up');
+    const input = { dataset: 'orders', trigger: 'follow-up' as const };
+    const arn = w.executions.executionArnFor(name);
+    expect(
+      await w.deps.leases.acquire('orders', arn, w.clock.now(), STARTUP_LEASE_SECONDS, undefined, { name, input }),
+    ).toBe(true);
+    expect(await catchUpAll(w.deps, log)).toEqual({ orders: null, clicks: null });
+    expect(w.executions.started).toEqual([{ name, input }]);
+  });
+
+  test('a claim whose run lease expired (the item still there): a run starts and takes the claim back', async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    const dead = w.executions.executionArnFor(w.executions.started[0]!.name);
+    expect(await w.deps.leases.acquire('orders', dead, w.clock.now(), RUN_LEASE_SECONDS)).toBe(true);
+    expect(await w.deps.arrivals.claimPending('orders', dead, w.clock.now())).toEqual([day(1)]);
+    w.clock.advance(RUN_LEASE_SECONDS + 1);
+    const started = await catchUpAll(w.deps, log);
+    expect(started).toEqual({ orders: expect.any(String), clicks: null });
+    expect(await w.deps.arrivals.claimOwners('orders')).toEqual([]);
+    expect((await w.deps.arrivals.pendingSummary('orders'))?.partitions).toBe(1);
+  });
+
+  test('one dataset fails: the others are caught up, then the catch-up fails naming only that dataset', async () => {
+    const w = await dynamoWorld(dynamo);
+    await w.deps.arrivals.recordArrival({
+      dataset: 'clicks',
+      partitionKey: 'dt=2024-03-01/hour=10',
+      objectKey: 'events/clicks/2024-03-01/10/a.json',
+      sequencer: '09',
+      size: 10,
+      arrivedAt: '2024-03-01T10:00:00Z',
+    });
+    const stuck = injectFaults(dynamo, (c) => (JSON.stringify(c.input).includes('DS#orders') ? 'throttle' : undefined));
+    let failure: unknown;
+    try {
+      await catchUpAll(w.deps, log).catch((error: unknown) => (failure = error));
+    } finally {
+      stuck.restore();
+    }
+    expect(failure).toMatchObject({ name: 'AwsThrottledError', message: expect.stringContaining('orders') });
+    expect((failure as Error).message).not.toMatch(/clicks/);
+    expect(w.executions.started.map((s) => s.input.dataset)).toEqual(['clicks']);
+    // The next schedule, with orders well again, catches it up too (nothing pending there: nothing started).
+    expect(await catchUpAll(w.deps, log)).toEqual({ orders: null, clicks: null });
+  });
+});
+
+describe('starting a run when the lease changes under the starter', () => {
+  test('its give-back applied and the SDK retried it (the retry’s condition fails): the lease is free, nothing started', async () => {
+    const w = await dynamoWorld(dynamo);
+    const dead = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:dead';
+    expect(await w.deps.leases.acquire('orders', dead, w.clock.now(), RUN_LEASE_SECONDS)).toBe(true);
+    const faults = injectFaults(dynamo, (c) =>
+      c.kind === 'UpdateCommand' && c.sk === 'LEASE' && String(c.input.UpdateExpression).startsWith('REMOVE')
+        ? 'applied-then-retried'
+        : undefined,
+    );
+    const event = {
+      detail: { executionArn: dead, status: 'FAILED', input: '{"dataset":"orders","trigger":"arrival"}' },
+    };
+    let out;
+    try {
+      out = await releaseLeaseOfDeadExecution(event, w.deps, log);
+    } finally {
+      faults.restore();
+    }
+    expect(out).toEqual({ released: true, followUp: null });
+    expect(await w.deps.leases.current('orders')).toBeNull();
+    expect(w.executions.started).toEqual([]);
+  });
+
+  test('its start re-issued by another and its first step already run: the lease is the run’s now, not started again', async () => {
+    const w = await dynamoWorld(dynamo);
+    await land(w, 1);
+    const first = w.executions.executionArnFor(w.executions.started[0]!.name);
+    expect(await w.deps.leases.release('orders', first)).toBe(true); // pending, lease free
+    const current = w.deps.leases.current.bind(w.deps.leases);
+    let ranFirstStep = false;
+    jest.spyOn(w.deps.leases, 'current').mockImplementation(async (dataset) => {
+      const lease = await current(dataset);
+      if (!ranFirstStep && lease?.starting) {
+        ranFirstStep = true; // meanwhile: another caller re-issued this StartExecution and the run's first step ran
+        await prepareRun(
+          { request: { dataset: 'orders', trigger: 'schedule' }, executionArn: lease.owner },
+          w.deps,
+          log,
+        );
+        return current(dataset);
+      }
+      return lease;
+    });
+    const out = await startRunIfNeeded('orders', 'schedule', w.deps, log);
+    expect(ranFirstStep).toBe(true);
+    expect(out).toEqual({ acquired: true, startedExecution: null });
+    expect(w.executions.started).toHaveLength(1); // the intake's only: this caller made no StartExecution
+    expect((await current('orders'))?.starting).toBeUndefined();
+  });
+});
+
 describe('execution names', () => {
   test('are valid Step Functions names (at most 80 of [A-Za-z0-9-_]), unique, and say dataset, trigger and time', () => {
     const at = new Date('2024-03-01T10:00:00.123Z');
@@ -507,6 +644,13 @@ describe('execution names', () => {
       }
     }
   });
+});
+
+test('execution names turn a dataset’s underscores into hyphens (the dataset part reads like the rest of the name)', () => {
+  const at = new Date('2024-03-01T10:00:00.123Z');
+  expect(executionNameFor('web_orders_eu', at, 'schedule')).toMatch(
+    /^web-orders-eu-schedule-20240301100000123-[a-z0-9]{1,6}$/,
+  );
 });
 
 describe('logs (structured: what an operator searches by)', () => {
