@@ -1,7 +1,7 @@
 /** State "Check the Athena registration". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { checkPartitionRefresh } from '../domain/steps/athena';
+import { checkPartitionRefresh } from '../domain/steps';
 import type { CheckPartitionRefreshInput, RefreshState } from '../schemas/types.generated';
 
 export const step = defineStep<CheckPartitionRefreshInput, RefreshState>({

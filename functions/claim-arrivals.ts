@@ -1,7 +1,7 @@
 /** State "Claim the settled arrivals". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { claimArrivals } from '../domain/steps/run';
+import { claimArrivals } from '../domain/steps';
 import type { ClaimArrivalsInput, ClaimArrivalsOutput } from '../schemas/types.generated';
 
 export const step = defineStep<ClaimArrivalsInput, ClaimArrivalsOutput>({

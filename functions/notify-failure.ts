@@ -2,8 +2,8 @@
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
 import { AwsRunCosts, defaultRunCostClients } from '../adapters/operate/run-cost';
-import type { Deps } from '../domain/ports';
-import { notifyFailure } from '../domain/steps/notify';
+import type { Deps } from '../domain/deps';
+import { notifyFailure } from '../domain/steps';
 import type { NotifyFailureInput, NotifyFailureOutput } from '../schemas/types.generated';
 
 export const step = defineStep<NotifyFailureInput, NotifyFailureOutput>({

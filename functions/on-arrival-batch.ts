@@ -7,8 +7,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { intakeDeps } from '../adapters/aws/intake-deps';
 import { asLog, publishMetrics, rootLogger } from '../adapters/lambda/step';
-import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch } from '../domain/intake-batch';
-import { arrivalMetrics, type MetricPoint } from '../domain/metrics';
+import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch } from '../domain/intake';
+import { arrivalMetrics } from '../domain/intake';
+import type { MetricPoint } from '../domain/metrics';
 
 /**
  * The same arrival metrics as the single-record intake, summed per metric and dataset for the batch. A record that
@@ -40,22 +41,24 @@ export function batchMetrics(records: RecordOutcome[]): MetricPoint[] {
   return [...sums.values()];
 }
 
-export const handler = middy(async (event: SqsBatch, context: { getRemainingTimeInMillis(): number }): Promise<BatchResponse> => {
-  const log = asLog(rootLogger, { step: 'onArrivalBatch' });
-  const deps = intakeDeps();
-  // Issue 23 item 5: keys are resolved in parallel, and only until the deadline allows; the rest come back.
-  const outcome = await acceptBatch(event, deps, log, { remainingMs: () => context.getRemainingTimeInMillis() });
-  publishMetrics(batchMetrics(outcome.records), deps.config.stage);
-  const counts: Record<string, number> = {};
-  for (const r of outcome.records) {
-    counts[r.status] = (counts[r.status] ?? 0) + 1;
-    if (r.status === 'rejected')
-      log.warn('arrival rejected', { reason: r.reason, key: r.key, metric: 'RejectedArrivals' });
-    else if (r.status === 'poison')
-      log.error('poison record sent to the dead-letter queue', { messageId: r.messageId, reason: r.reason });
-    else if (r.status === 'failed')
-      log.warn('record failed; it comes back alone', { messageId: r.messageId, reason: r.reason });
-  }
-  log.info('batch taken in', { ...counts, startedExecutions: outcome.startedExecutions });
-  return { batchItemFailures: outcome.batchItemFailures };
-}).use(injectLambdaContext(rootLogger, { resetKeys: true }));
+export const handler = middy(
+  async (event: SqsBatch, context: { getRemainingTimeInMillis(): number }): Promise<BatchResponse> => {
+    const log = asLog(rootLogger, { step: 'onArrivalBatch' });
+    const deps = intakeDeps();
+    // Issue 23 item 5: keys are resolved in parallel, and only until the deadline allows; the rest come back.
+    const outcome = await acceptBatch(event, deps, log, { remainingMs: () => context.getRemainingTimeInMillis() });
+    publishMetrics(batchMetrics(outcome.records), deps.config.stage);
+    const counts: Record<string, number> = {};
+    for (const r of outcome.records) {
+      counts[r.status] = (counts[r.status] ?? 0) + 1;
+      if (r.status === 'rejected')
+        log.warn('arrival rejected', { reason: r.reason, key: r.key, metric: 'RejectedArrivals' });
+      else if (r.status === 'poison')
+        log.error('poison record sent to the dead-letter queue', { messageId: r.messageId, reason: r.reason });
+      else if (r.status === 'failed')
+        log.warn('record failed; it comes back alone', { messageId: r.messageId, reason: r.reason });
+    }
+    log.info('batch taken in', { ...counts, startedExecutions: outcome.startedExecutions });
+    return { batchItemFailures: outcome.batchItemFailures };
+  },
+).use(injectLambdaContext(rootLogger, { resetKeys: true }));

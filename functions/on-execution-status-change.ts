@@ -3,9 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsDeps } from '../adapters/aws/deps';
 import { asLog, rootLogger } from '../adapters/lambda/step';
-import type { Deps, Log } from '../domain/ports';
+import type { Deps } from '../domain/deps';
+import type { Log } from '../domain/common';
 import { releaseLeaseOfDeadExecution, type ExecutionStatusChange } from '../domain/runs';
-import { handleTimedOut } from '../domain/timed-out';
+import { handleTimedOut } from '../domain/steps';
 
 /**
  * TIMED_OUT goes its own way (issue 23, domain/timed-out.ts): converted partitions registered, the rest pending

@@ -1,7 +1,7 @@
 /** State "Validate the run request". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { prepareRun } from '../domain/steps/run';
+import { prepareRun } from '../domain/steps';
 import type { PrepareRunInput, PrepareRunOutput } from '../schemas/types.generated';
 
 export const step = defineStep<PrepareRunInput, PrepareRunOutput>({

@@ -1,7 +1,7 @@
 /** State "Release the run lease". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { releaseLease } from '../domain/steps/run';
+import { releaseLease } from '../domain/steps';
 import type { ReleaseLeaseInput, ReleaseLeaseOutput } from '../schemas/types.generated';
 
 export const step = defineStep<ReleaseLeaseInput, ReleaseLeaseOutput>({

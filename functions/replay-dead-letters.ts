@@ -5,8 +5,8 @@ import middy from '@middy/core';
 import { awsDeps } from '../adapters/aws/deps';
 import { SqsDeadLetters } from '../adapters/aws/sqs';
 import { asLog, rootLogger } from '../adapters/lambda/step';
-import { replayDeadLetters } from '../domain/dead-letters';
-import { ConfigError } from '../domain/errors';
+import { replayDeadLetters } from '../domain/intake';
+import { ConfigError } from '../domain/common';
 
 export const handler = middy(async (event: { maxMessages?: number } | undefined) => {
   const queueUrl = process.env.SLUICE_DEAD_LETTER_QUEUE_URL;

@@ -1,7 +1,7 @@
 /** State "Start the crawler". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { startCrawler } from '../domain/steps/crawler';
+import { startCrawler } from '../domain/steps';
 import type { StartCrawlerInput, CrawlState } from '../schemas/types.generated';
 
 export const step = defineStep<StartCrawlerInput, CrawlState>({

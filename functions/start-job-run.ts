@@ -1,7 +1,7 @@
 /** State "Start the job run". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { startJobRun } from '../domain/steps/jobs';
+import { startJobRun } from '../domain/steps';
 import type { StartJobRunInput, JobRunState } from '../schemas/types.generated';
 
 export const step = defineStep<StartJobRunInput, JobRunState>({

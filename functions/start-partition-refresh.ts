@@ -1,7 +1,7 @@
 /** State "Register the new partitions in Athena". */
 import { awsDeps } from '../adapters/aws/deps';
 import { defineStep, lambdaHandler } from '../adapters/lambda/step';
-import { startPartitionRefresh } from '../domain/steps/athena';
+import { startPartitionRefresh } from '../domain/steps';
 import type { StartPartitionRefreshInput, RefreshState } from '../schemas/types.generated';
 
 export const step = defineStep<StartPartitionRefreshInput, RefreshState>({

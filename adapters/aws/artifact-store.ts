@@ -1,6 +1,6 @@
 /** Run artifacts in the stage's artifacts bucket (SSE-KMS by the bucket's default encryption). */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ArtifactStore, ObjectLocation } from '../../domain/artifacts';
+import type { ArtifactStore, ObjectLocation } from '../../domain/common';
 import { call, mapAwsError } from './errors';
 
 export class S3ArtifactStore implements ArtifactStore {

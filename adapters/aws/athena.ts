@@ -1,5 +1,5 @@
 import { GetQueryExecutionCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
-import type { QueryPort, QueryStateName } from '../../domain/ports';
+import type { QueryPort, QueryStateName } from '../../domain/common';
 import { call } from './errors';
 
 export class AthenaQueries implements QueryPort {

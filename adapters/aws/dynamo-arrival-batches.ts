@@ -12,8 +12,8 @@
  * are asked for again.
  */
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AwsThrottledError } from '../../domain/errors';
-import { eventId, RECORD_CHUNK, type ArrivalBatchStore, type ObjectEvent } from '../../domain/intake-batch';
+import { AwsThrottledError } from '../../domain/common';
+import { eventId, RECORD_CHUNK, type ArrivalBatchStore, type ObjectEvent } from '../../domain/intake';
 import { bumpArrivals, cancellationCodes, openPending, putMarker, transact } from './dynamo-state';
 import { call, mapAwsError } from './errors';
 

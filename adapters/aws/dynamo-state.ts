@@ -31,8 +31,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { selectClaimable, type ClaimLimits } from '../../domain/claim-limits';
-import { AwsThrottledError, LeaseHeldError } from '../../domain/errors';
+import { selectClaimable, type ClaimLimits } from '../../domain/runs';
+import { AwsThrottledError, LeaseHeldError } from '../../domain/common';
 import type {
   Arrival,
   ArrivalLedger,
@@ -41,7 +41,7 @@ import type {
   ReturnClaimOptions,
   RunLeaseStore,
   StartIntent,
-} from '../../domain/ports';
+} from '../../domain/runs';
 import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 

@@ -13,7 +13,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Delivery } from '../../schemas/types.generated';
-import type { WaitRecord, WaitStore } from '../../domain/wait-ports';
+import type { WaitRecord, WaitStore } from '../../domain/waits';
 import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 

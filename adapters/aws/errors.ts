@@ -3,7 +3,7 @@ import {
   AwsThrottledError,
   ConcurrentRunsExceededError,
   GlueEntityNotFoundError,
-} from '../../domain/errors';
+} from '../../domain/common';
 
 const TRANSIENT = new Set([
   'ThrottlingException',

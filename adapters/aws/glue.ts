@@ -8,7 +8,7 @@ import {
   type GlueClient,
   type JobRun,
 } from '@aws-sdk/client-glue';
-import type { Clock, CrawlerPort, CrawlerStatus, JobPort, JobRunInfo, JobRunStateName } from '../../domain/ports';
+import type { Clock, CrawlerPort, CrawlerStatus, JobPort, JobRunInfo, JobRunStateName } from '../../domain/common';
 import { call, mapAwsError } from './errors';
 
 export class GlueCrawlers implements CrawlerPort {

@@ -2,8 +2,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConfigError } from '../../domain/errors';
-import type { BatchDeps } from '../../domain/intake-batch';
+import { ConfigError } from '../../domain/common';
+import type { BatchDeps } from '../../domain/intake';
 import { awsDeps } from './deps';
 import { DynamoArrivalBatches } from './dynamo-arrival-batches';
 import { SqsPoisonSink } from './poison-sink';

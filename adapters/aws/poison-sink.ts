@@ -5,8 +5,8 @@
  * any failed entry makes the whole send fail, so the records are retried and never acknowledged unsent.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { AwsThrottledError } from '../../domain/errors';
-import type { PoisonSink } from '../../domain/intake-batch';
+import { AwsThrottledError } from '../../domain/common';
+import type { PoisonSink } from '../../domain/intake';
 import { call } from './errors';
 
 const ENTRIES_PER_CALL = 10;

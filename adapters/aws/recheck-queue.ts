@@ -4,8 +4,8 @@
  * consumer is functions/recheck-wait.ts; its own DLQ keeps a message that keeps failing.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MAX_RECHECK_DELAY_SECONDS } from '../../domain/waits';
-import type { RecheckQueue } from '../../domain/wait-ports';
+import { MAX_RECHECK_DELAY_SECONDS } from '../../domain/config';
+import type { RecheckQueue } from '../../domain/waits';
 import { call } from './errors';
 
 export class SqsRecheckQueue implements RecheckQueue {

@@ -5,7 +5,7 @@
  * An empty object has no satisfiable range (416 InvalidRange): it reads as no bytes.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ReadRange } from '../../domain/schema-drift';
+import type { ReadRange } from '../../domain/drift';
 
 export function s3RangeReader(s3: S3Client, bucket: string, key: string): ReadRange {
   return async (range) => {

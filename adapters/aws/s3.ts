@@ -8,7 +8,7 @@
  * dead-lettered), never read as "missing".
  */
 import { HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectStorePort } from '../../domain/ports';
+import type { ObjectStorePort } from '../../domain/common';
 
 export class S3Objects implements ObjectStorePort {
   constructor(private readonly s3: S3Client) {}

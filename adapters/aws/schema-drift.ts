@@ -13,7 +13,7 @@ import {
   type FingerprintRecord,
   type FingerprintStore,
   type ReadRange,
-} from '../../domain/schema-drift';
+} from '../../domain/drift';
 import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 import { getRawTableColumns } from './glue';

@@ -1,5 +1,5 @@
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { ExecutionStarter } from '../../domain/ports';
+import type { ExecutionStarter } from '../../domain/runs';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { mapAwsError } from './errors';
 

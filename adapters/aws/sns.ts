@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Notification, NotifierPort } from '../../domain/ports';
-import { snsSubject } from '../../domain/steps/notify';
+import type { Notification, NotifierPort } from '../../domain/common';
+import { snsSubject } from '../../domain/steps';
 import { call } from './errors';
 
 /**

@@ -1,5 +1,5 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetter, DeadLetterQueue } from '../../domain/dead-letters';
+import type { DeadLetter, DeadLetterQueue } from '../../domain/intake';
 import { call } from './errors';
 
 export class SqsDeadLetters implements DeadLetterQueue {

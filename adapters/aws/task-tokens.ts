@@ -13,7 +13,7 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { SendOutcome, TaskTokenSender } from '../../domain/wait-ports';
+import type { SendOutcome, TaskTokenSender } from '../../domain/waits';
 import { mapAwsError } from './errors';
 
 const CLOSED: Record<string, SendOutcome> = {

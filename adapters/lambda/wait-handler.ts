@@ -6,9 +6,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { Deps, Log } from '../../domain/ports';
-import type { WaitDeps } from '../../domain/wait-ports';
-import type { SchemaName } from '../../domain/validation';
+import type { Deps } from '../../domain/deps';
+import type { Log } from '../../domain/common';
+import type { WaitDeps } from '../../domain/waits';
+import type { SchemaName } from '../../domain/common';
 import { invokeStep, rootLogger } from './step';
 
 export interface WaitStepDefinition<I, O> {

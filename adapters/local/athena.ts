@@ -4,9 +4,9 @@
  * invisible, exactly as in Athena).
  */
 import { existsSync } from 'node:fs';
-import { duckdbPartitionType, duckdbType, partitionColumnType } from '../../domain/cast-contract';
+import { duckdbPartitionType, duckdbType, partitionColumnType } from '../../domain/rows';
 import type { ResolvedConfig } from '../../domain/config';
-import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/ports';
+import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/common';
 import { quoteIdent, quoteString, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
 import { athenaQueryStateChange, StateChangeEmitter } from './state-change-events';

@@ -17,7 +17,7 @@ import {
   standaloneSource,
   validatorsFingerprint,
   type SchemaName,
-} from '../../domain/validation';
+} from '../../domain/common';
 
 /** Read on each use, so a test (or a user) can point it elsewhere after this module is loaded. */
 const cacheDir = (): string => process.env.SLUICE_CACHE_DIR ?? join(__dirname, '..', '..', '.sluice', 'cache');

@@ -4,8 +4,8 @@
  */
 import { dirname, join } from 'node:path';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
-import { parseRawKey, partitionKey } from '../../domain/partitions';
-import type { Clock, CrawlerPort, CrawlerStatus } from '../../domain/ports';
+import { parseRawKey, partitionKey } from '../../domain/config';
+import type { Clock, CrawlerPort, CrawlerStatus } from '../../domain/common';
 import { quoteString, readerFor, type LocalEngine } from './duckdb';
 import { holdsData, listFiles } from './glue';
 import type { CatalogColumn, LocalLake, UnreadableFile } from './lake';

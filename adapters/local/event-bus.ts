@@ -5,7 +5,7 @@
  * subscribers receive them asynchronously, like a rule target. Tests may withhold (lose) or duplicate events.
  */
 import type { WaitStateChangeEvent } from '../../schemas/types.generated';
-import { validate } from '../../domain/validation';
+import { validate } from '../../domain/common';
 
 export type EventHandler = (event: WaitStateChangeEvent) => Promise<unknown>;
 

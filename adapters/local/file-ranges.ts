@@ -1,6 +1,6 @@
 /** Ranged reads of one local raw file, the local twin of adapters/aws/s3-ranges.ts (same clamping rules). */
 import { open } from 'node:fs/promises';
-import type { ReadRange } from '../../domain/schema-drift';
+import type { ReadRange } from '../../domain/drift';
 
 export function fileRangeReader(path: string): ReadRange {
   return async (range) => {

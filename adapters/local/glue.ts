@@ -29,14 +29,14 @@ import {
   readOptionsOf,
   type MissingColumnPolicy,
   type ReadOptions,
-} from '../../domain/cast-contract';
+} from '../../domain/rows';
 import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
-import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/job-summary';
-import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
-import { validate } from '../../domain/validation';
-import { parseRawKey } from '../../domain/partitions';
+import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/rows';
+import { BATCH_ARGUMENT } from '../../domain/steps';
+import { validate } from '../../domain/common';
+import { parseRawKey } from '../../domain/config';
 import { glueJobStateChange, StateChangeEmitter } from './state-change-events';
-import type { Clock, JobPort, JobRunInfo } from '../../domain/ports';
+import type { Clock, JobPort, JobRunInfo } from '../../domain/common';
 import type {
   ColumnMapping,
   JobBatch,

@@ -4,8 +4,8 @@
  * transitions in `<lake>/history/<execution>.jsonl` for `sluice logs`. `LocalStage` answers the operate commands
  * (status, runs, backfill, rerun, logs) over it, so the local CLI shows the same numbers as a deployed stage.
  */
-import { schemaDriftNotes } from '../../domain/steps/drift';
-import type { FingerprintRecord } from '../../domain/schema-drift';
+import { schemaDriftNotes } from '../../domain/steps';
+import type { FingerprintRecord } from '../../domain/drift';
 import { FileFingerprints, FINGERPRINTS_FILE } from './schema-drift';
 import {
   appendFileSync,
@@ -20,7 +20,7 @@ import {
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../domain/config';
 import type { MetricPoint } from '../../domain/metrics';
-import { executionNameFor } from '../../domain/runs';
+import { executionNameFor } from '../../domain/config';
 import type { ExecutionInput, JobRunResult } from '../../schemas/types.generated';
 import {
   OperateError,
@@ -34,8 +34,7 @@ import {
 } from '../operate/ports';
 import { modelledCostOfEvents } from '../operate/run-cost';
 import { STATES, viewOfExits } from '../operate/run-state';
-import type { FinishedRun, LocalRuntime } from './runtime';
-import type { LocalEvent } from './state-machine';
+import type { LocalEvent, LocalRunResult } from './state-machine';
 
 export interface HistoryEntry extends RunRecord {
   newestQueryableArrivalAt?: string;
@@ -45,6 +44,24 @@ const historyDir = (lakeDir: string): string => join(lakeDir, 'history');
 const liveDir = (lakeDir: string): string => join(historyDir(lakeDir), 'live');
 const nameOf = (arn: string): string => arn.split(':').pop() ?? arn;
 const safeFile = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/** One run the local runtime finished (its history entry's source). */
+export interface FinishedRun {
+  executionArn: string;
+  input: ExecutionInput;
+  result: LocalRunResult;
+  seconds: number;
+  /** What the cores recorded through deps.metrics while it ran (the rows of its job runs). */
+  metrics?: MetricPoint[];
+}
+
+/** What the local stage needs of the runtime (adapters/local/runtime.ts LocalRuntime), so neither imports the other. */
+export interface RuntimeHandle {
+  readonly runs: readonly FinishedRun[];
+  startExecution(name: string, input: ExecutionInput): Promise<string>;
+  idle(): Promise<void>;
+  close(): void;
+}
 
 /** What one finished local run says about itself: the same fields `runs` shows for a deployed stage. */
 export function entryOf(run: FinishedRun, stoppedAt: Date = new Date()): HistoryEntry {
@@ -339,12 +356,12 @@ interface LiveRun {
 export class LocalStage implements StageBackend {
   readonly label: string;
   private readonly live = new Map<string, LiveRun>();
-  private runtime: LocalRuntime | undefined;
+  private runtime: RuntimeHandle | undefined;
 
   constructor(
     private readonly config: ResolvedConfig,
     private readonly lakeDir: string,
-    private readonly openRuntime: (onEvent: (arn: string, e: LocalEvent) => void) => Promise<LocalRuntime>,
+    private readonly openRuntime: (onEvent: (arn: string, e: LocalEvent) => void) => Promise<RuntimeHandle>,
     lakeLabel = lakeDir,
   ) {
     this.label = `local lake ${lakeLabel}`;
@@ -425,7 +442,7 @@ export class LocalStage implements StageBackend {
     }
   }
 
-  private async ensureRuntime(): Promise<LocalRuntime> {
+  private async ensureRuntime(): Promise<RuntimeHandle> {
     this.runtime ??= await this.openRuntime((arn, e) => this.observe(arn, e));
     return this.runtime;
   }

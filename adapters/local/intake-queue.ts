@@ -12,8 +12,8 @@ import {
   type PoisonSink,
   type RecordOutcome,
   type SqsRecord,
-} from '../../domain/intake-batch';
-import type { Log } from '../../domain/ports';
+} from '../../domain/intake';
+import type { Log } from '../../domain/common';
 
 export class FileDeadLetters implements PoisonSink {
   constructor(readonly file: string) {}

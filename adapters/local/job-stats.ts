@@ -3,7 +3,7 @@
  * the rejects line of `sluice run` and the rejects index (./rejects.ts) read it per partition.
  */
 import { readFileSync } from 'node:fs';
-import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
+import { BATCH_ARGUMENT } from '../../domain/steps';
 import type { JobBatch } from '../../schemas/types.generated';
 import type { JobRunStats, LocalJobs } from './glue';
 import type { LocalLake } from './lake';

@@ -1,7 +1,7 @@
 /** The local lake's HeadObject: an object exists when its file does (adapters/local/lake.ts keeps S3 as folders). */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ObjectStorePort } from '../../domain/ports';
+import type { ObjectStorePort } from '../../domain/common';
 import type { LocalLake } from './lake';
 
 export class LocalObjects implements ObjectStorePort {

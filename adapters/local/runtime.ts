@@ -8,8 +8,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import type { IntakeOutcome } from '../../domain/intake';
 import type { MetricPoint } from '../../domain/metrics';
-import type { RecordOutcome } from '../../domain/intake-batch';
-import type { Clock, Deps, ExecutionStarter } from '../../domain/ports';
+import type { RecordOutcome } from '../../domain/intake';
+import type { Clock } from '../../domain/common';
+import type { Deps } from '../../domain/deps';
+import type { ExecutionStarter } from '../../domain/runs';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { asLog } from '../lambda/step';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../memory/state';
@@ -17,7 +19,7 @@ import { LedgerArrivalBatches } from './arrival-batches';
 import { LocalArtifactStore } from './artifact-store';
 import { installCompiledValidators } from './compiled-validators';
 import { LocalEngine } from './duckdb';
-import { appendRunHistory, LiveRunFile } from './history';
+import { appendRunHistory, LiveRunFile, type FinishedRun, type RuntimeHandle } from './history';
 import { partitionJobStats } from './job-stats';
 import { RejectsIndex } from './rejects';
 import { LocalCrawlers } from './crawler';
@@ -67,16 +69,9 @@ export interface RuntimeOptions {
   logLevel?: string;
 }
 
-export interface FinishedRun {
-  executionArn: string;
-  input: ExecutionInput;
-  result: LocalRunResult;
-  seconds: number;
-  /** What the cores recorded through deps.metrics while it ran (the rows of its job runs). */
-  metrics?: MetricPoint[];
-}
+export type { FinishedRun };
 
-export class LocalRuntime implements ExecutionStarter {
+export class LocalRuntime implements ExecutionStarter, RuntimeHandle {
   readonly deps: Deps;
   readonly runs: FinishedRun[] = [];
   readonly intake: IntakeOutcome[] = [];

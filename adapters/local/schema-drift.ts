@@ -14,7 +14,7 @@ import {
   type FingerprintStore,
   type RawColumn,
   type ReadRange,
-} from '../../domain/schema-drift';
+} from '../../domain/drift';
 import { fileRangeReader } from './file-ranges';
 import { holdsData, listFiles } from './glue';
 import type { LocalLake } from './lake';

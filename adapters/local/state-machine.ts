@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { STEPS, type StepId } from '../../functions';
-import type { Deps } from '../../domain/ports';
+import type { Deps } from '../../domain/deps';
 import { invokeStep, rootLogger } from '../lambda/step';
 import type { LocalEventBus } from './event-bus';
 import {
@@ -24,7 +24,7 @@ import {
   type AwaitIntercept,
   type WaitStepId,
 } from './token-waits';
-import type { ArtifactStore } from '../../domain/artifacts';
+import type { ArtifactStore } from '../../domain/common';
 import { validatedBefore } from './validated-definitions';
 import { installJsonPathFastPath } from './jsonpath-fast-path';
 import {

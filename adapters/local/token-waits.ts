@@ -9,8 +9,8 @@
  * States.HeartbeatTimeout when the re-check path is broken).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Deps } from '../../domain/ports';
-import type { WaitDeps } from '../../domain/wait-ports';
+import type { Deps } from '../../domain/deps';
+import type { WaitDeps } from '../../domain/waits';
 import { step as awaitCrawler } from '../../functions/await-crawler';
 import { step as awaitJobRun } from '../../functions/await-job-run';
 import { step as awaitPartitionRefresh } from '../../functions/await-partition-refresh';

@@ -1,5 +1,5 @@
 /** Run artifacts in a Map, for unit tests and the in-memory world. */
-import type { ArtifactStore, ObjectLocation } from '../../domain/artifacts';
+import type { ArtifactStore, ObjectLocation } from '../../domain/common';
 
 export class MemoryArtifactStore implements ArtifactStore {
   readonly objects = new Map<string, string>();

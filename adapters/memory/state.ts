@@ -11,8 +11,8 @@
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../aws/dynamo-state';
-import type { Clock } from '../../domain/ports';
-import type { ClaimLimits } from '../../domain/claim-limits';
+import type { Clock } from '../../domain/common';
+import type { ClaimLimits } from '../../domain/runs';
 import { MemoryDynamo } from './dynamo';
 
 export const MEMORY_STATE_TABLE = 'state';

@@ -4,7 +4,7 @@
  * `.waitForTaskToken` Tasks.
  */
 import type { Delivery } from '../../schemas/types.generated';
-import type { RecheckQueue, SendOutcome, TaskTokenSender, WaitRecord, WaitStore } from '../../domain/wait-ports';
+import type { RecheckQueue, SendOutcome, TaskTokenSender, WaitRecord, WaitStore } from '../../domain/waits';
 
 export class MemoryWaitStore implements WaitStore {
   private readonly bySubject = new Map<string, Map<string, WaitRecord>>();

@@ -5,7 +5,7 @@
  * standard credential chain and region; nothing here asks for or handles secrets.
  */
 import { DynamoFingerprints } from '../aws/schema-drift';
-import { schemaDriftNotes } from '../../domain/steps/drift';
+import { schemaDriftNotes } from '../../domain/steps';
 import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResolvedConfig } from '../../domain/config';
-import { executionNameFor } from '../../domain/runs';
+import { executionNameFor } from '../../domain/config';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../aws/dynamo-state';
 import {

@@ -4,12 +4,12 @@
  */
 import type { ResolvedConfig } from '../../domain/config';
 import { datasetNamed } from '../../domain/config';
-import { partitionKey } from '../../domain/partitions';
+import { partitionKey } from '../../domain/config';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { OperateError, type ExecutionProgress, type RunRecord, type StageBackend } from './ports';
-import { MAX_RANGE_PARTITIONS } from '../../domain/partition-range';
+import { MAX_RANGE_PARTITIONS } from '../../domain/inputs';
 import { backfillInput, MAX_PARTITIONS_PER_EXECUTION, parsePartitionArg } from './range';
-import { formatRunCost, formatRunCostShort } from '../../domain/run-cost-report';
+import { formatRunCost, formatRunCostShort } from '../../domain/cost';
 
 export interface Io {
   out(line: string): void;

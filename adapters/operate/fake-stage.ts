@@ -4,7 +4,7 @@
  * poll moves `perPoll` items from pending through running to done; `total: 0` never starts the map, a huge total
  * never ends (to test detaching). Never used unless that variable is set.
  */
-import { billedRunCost, type RunCost } from '../../domain/run-cost-report';
+import { billedRunCost, type RunCost } from '../../domain/cost';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import {
   OperateError,

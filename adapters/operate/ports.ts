@@ -3,7 +3,7 @@
  * the command code in ./commands.ts: a deployed stack (./aws-stage.ts) and the local lake's run history
  * (adapters/local/history.ts).
  */
-import type { RunCost } from '../../domain/run-cost-report';
+import type { RunCost } from '../../domain/cost';
 import type { ExecutionInput } from '../../schemas/types.generated';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';

@@ -5,9 +5,9 @@
  * at most 5,000, schemas/execution-input.schema.json).
  */
 import type { ResolvedDataset } from '../../domain/config';
-import { expandRange, MAX_RANGE_PARTITIONS } from '../../domain/partition-range';
-import { assertPartition, partitionFromKey } from '../../domain/partitions';
-import { validatorFor } from '../../domain/validation';
+import { expandRange, MAX_RANGE_PARTITIONS } from '../../domain/inputs';
+import { assertPartition, partitionFromKey } from '../../domain/config';
+import { validatorFor } from '../../domain/common';
 import type { ExecutionInput, PartitionValues } from '../../schemas/types.generated';
 
 /** ManualRunInput.partitions maxItems in schemas/execution-input.schema.json. */

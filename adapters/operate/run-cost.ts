@@ -33,15 +33,9 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import type { ResolvedConfig } from '../../domain/config';
-import type { RunCostPort } from '../../domain/ports';
-import {
-  billedRunCost,
-  modelledRunCost,
-  type BilledCrawl,
-  type BilledJobRun,
-  type RunCost,
-} from '../../domain/run-cost-report';
-import { RUN_COST_MODEL } from '../../domain/run-costs';
+import type { RunCostPort } from '../../domain/cost';
+import { billedRunCost, modelledRunCost, type BilledCrawl, type BilledJobRun, type RunCost } from '../../domain/cost';
+import { RUN_COST_MODEL } from '../../domain/cost';
 
 export interface RunCostClients {
   sfn: SFNClient;

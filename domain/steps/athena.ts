@@ -7,11 +7,12 @@ import type {
   StartPartitionRefreshInput,
 } from '../../schemas/types.generated';
 import { datasetNamed, type ResolvedDataset } from '../config';
-import { AthenaQueryFailedError, AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../errors';
-import { assertPartition, targetPartitionPrefix } from '../partitions';
-import { nextPollSeconds, secondsBetween } from '../polling';
-import type { Deps, Log } from '../ports';
-import { artifactsOf, readPartitionList } from '../run-inputs';
+import { AthenaQueryFailedError, AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../common';
+import { assertPartition, targetPartitionPrefix } from '../config';
+import { nextPollSeconds, secondsBetween } from '../config';
+import type { Deps } from '../deps';
+import type { Log } from '../common';
+import { artifactsOf, readPartitionList } from '../inputs';
 
 /**
  * DDL cannot take parameters: values are pattern-checked by assertPartition, and each literal is checked again

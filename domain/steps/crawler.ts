@@ -1,8 +1,9 @@
 import type { CheckCrawlerInput, CrawlState, StartCrawlerInput } from '../../schemas/types.generated';
 import { datasetNamed } from '../config';
-import { CrawlerFailedError } from '../errors';
-import { nextPollSeconds, secondsBetween } from '../polling';
-import type { CrawlerStatus, Deps, Log } from '../ports';
+import { CrawlerFailedError } from '../common';
+import { nextPollSeconds, secondsBetween } from '../config';
+import type { CrawlerStatus, Log } from '../common';
+import type { Deps } from '../deps';
 
 /** A crawl that has not shown up this long after we started it is treated as lost, not awaited forever. */
 export const CRAWL_START_GRACE_SECONDS = 600;

@@ -21,13 +21,14 @@ import type {
   PartitionValues,
   SchemaDrift,
 } from '../../schemas/types.generated';
-import { runArtifacts, type ArtifactStore, type ObjectLocation } from '../artifacts';
+import { runArtifacts, type ArtifactStore, type ObjectLocation } from '../common';
 import { datasetNamed, type ResolvedDataset } from '../config';
-import { InvalidInputError } from '../errors';
-import { failureMessage } from '../failure-message';
-import { rawPartitionPrefix } from '../partitions';
-import type { Deps, Log } from '../ports';
-import { artifactsOf } from '../run-inputs';
+import { InvalidInputError } from '../common';
+import { failureMessage } from '../common';
+import { rawPartitionPrefix } from '../config';
+import type { Deps } from '../deps';
+import type { Log } from '../common';
+import { artifactsOf } from '../inputs';
 import {
   catalogColumnType,
   classifyDrift,
@@ -40,7 +41,7 @@ import {
   type DriftPort,
   type FileSchema,
   type FingerprintRecord,
-} from '../schema-drift';
+} from '../drift';
 
 /** Listings and ranged reads at once (each a short S3 round trip; S3 allows 5,500 GET/HEAD per second per prefix). */
 export const DRIFT_READ_CONCURRENCY = 32;

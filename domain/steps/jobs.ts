@@ -9,18 +9,19 @@ import type {
   StartJobRunInput,
   SummarizeJobRunsInput,
 } from '../../schemas/types.generated';
-import { executionPrefix, parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from '../artifacts';
-import { glueContractArguments } from '../cast-contract';
+import { executionPrefix, parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
+import { glueContractArguments } from '../rows';
 import { datasetNamed, type ResolvedDataset } from '../config';
-import { ConcurrentRunsExceededError, InvalidInputError, JobSummaryMissingError } from '../errors';
-import { failureMessage } from '../failure-message';
-import { jobSummaryLocation, parseJobBatchResult, parseJobSummary, readJobRows, summaryArgument } from '../job-summary';
+import { ConcurrentRunsExceededError, InvalidInputError, JobSummaryMissingError } from '../common';
+import { failureMessage } from '../common';
+import { jobSummaryLocation, parseJobBatchResult, parseJobSummary, readJobRows, summaryArgument } from '../rows';
 import { jobRowMetrics } from '../metrics';
-import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../partitions';
-import { nextPollSeconds, secondsBetween } from '../polling';
-import { artifactsOf } from '../run-inputs';
-import { validate } from '../validation';
-import { FINISHED_JOB_STATES, type Deps, type JobRunInfo, type Log } from '../ports';
+import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../config';
+import { nextPollSeconds, secondsBetween } from '../config';
+import { artifactsOf } from '../inputs';
+import { validate } from '../common';
+import { FINISHED_JOB_STATES, type JobRunInfo, type Log } from '../common';
+import type { Deps } from '../deps';
 import type { PartitionValues } from '../../schemas/types.generated';
 
 export const RUN_KEY_ARGUMENT = '--sluice_run_key';

@@ -9,11 +9,12 @@ import type {
   NotifyFailureOutput,
   PartitionValues,
 } from '../../schemas/types.generated';
-import type { Deps, Log } from '../ports';
-import { s3Uri } from '../artifacts';
-import { readCause } from '../errors';
+import type { Deps } from '../deps';
+import type { Log } from '../common';
+import { s3Uri } from '../common';
+import { readCause } from '../common';
 import { manifestInputFor } from './summary';
-import { formatRunCost } from '../run-cost-report';
+import { formatRunCost } from '../cost';
 
 export { readCause };
 import { truncate } from './jobs';

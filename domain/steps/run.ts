@@ -8,13 +8,14 @@ import type {
   ReleaseLeaseInput,
   ReleaseLeaseOutput,
 } from '../../schemas/types.generated';
-import { defaultClaimLimits } from '../claim-limits';
+import { defaultClaimLimits } from '../runs';
 import { datasetNamed } from '../config';
-import { decideSettled } from '../debounce';
-import { LeaseHeldError } from '../errors';
-import { partitionFromKey } from '../partitions';
-import type { Deps, Log } from '../ports';
-import { validateRunRequest } from '../run-inputs';
+import { decideSettled } from '../runs';
+import { LeaseHeldError } from '../common';
+import { partitionFromKey } from '../config';
+import type { Deps } from '../deps';
+import type { Log } from '../common';
+import { validateRunRequest } from '../inputs';
 import { returnClaimsOfOthers, RUN_LEASE_SECONDS, startRunIfNeeded } from '../runs';
 import { artifactsContext, partitionsDealtWith, prepareManualDebounce, writeClaimedList } from './summary';
 

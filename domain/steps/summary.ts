@@ -11,12 +11,13 @@ import type {
   RunContext,
   SummarizeMapRunInput,
 } from '../../schemas/types.generated';
-import { parseS3Uri, runArtifacts, s3Uri } from '../artifacts';
+import { parseS3Uri, runArtifacts, s3Uri } from '../common';
 import type { ResolvedDataset } from '../config';
-import { summarizeMapRun } from '../map-results';
-import { assertPartition, partitionKey } from '../partitions';
-import type { Deps, Log } from '../ports';
-import { artifactsOf, manualPartitions, writePartitionList } from '../run-inputs';
+import { summarizeMapRun } from './map-results';
+import { assertPartition, partitionKey } from '../config';
+import type { Deps } from '../deps';
+import type { Log } from '../common';
+import { artifactsOf, manualPartitions, writePartitionList } from '../inputs';
 import { assertManualRunFits } from './plan';
 
 /** Where this run's Distributed Map writes its results (ResultWriter Bucket and Prefix). */

@@ -7,7 +7,7 @@
 import { unsuccessfulStates } from '../../adapters/local/state-machine';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../domain/config';
-import { rawPartitionPrefix } from '../../domain/partitions';
+import { rawPartitionPrefix } from '../../domain/config';
 import { reportOf, STAGE, usePackagedWorld, type PackagedWorld } from './support';
 import { faults } from '../support/aws-fakes';
 
@@ -289,7 +289,11 @@ test('batches (issue 23): the packaged plan step sizes the partitions from the r
   const config = loadConfigFile(join('config', `${STAGE}.json`));
   const orders = config.datasets.find((d) => d.name === 'orders')!;
   for (const p of partitions)
-    world.fakes.s3.put(config.lake.rawBucket, `${rawPartitionPrefix(orders, p)}f.csv`, 'order_id,customer,amount,ordered_at\n1,c1,2.00,2024-01-05T00:00:00Z\n');
+    world.fakes.s3.put(
+      config.lake.rawBucket,
+      `${rawPartitionPrefix(orders, p)}f.csv`,
+      'order_id,customer,amount,ordered_at\n1,c1,2.00,2024-01-05T00:00:00Z\n',
+    );
   const bad = partitions[2]!;
   world.fakes.glue.jobOutcome = () => ({
     state: 'SUCCEEDED',

@@ -4,7 +4,7 @@
  * the same fake bucket the packaged bundles reach through AWS_ENDPOINT_URL_S3. Step Functions itself does this part
  * on AWS; the bundles then read and write the same objects.
  */
-import type { ArtifactStore, ObjectLocation } from '../../domain/artifacts';
+import type { ArtifactStore, ObjectLocation } from '../../domain/common';
 import type { AwsFakes } from '../support/aws-fakes';
 
 export function fakeS3Artifacts(fakes: AwsFakes, bucket: string): ArtifactStore {

@@ -26,12 +26,18 @@
  */
 import './quiet-logs';
 import { parseArgs } from 'node:util';
-import { parseS3Uri } from '../../domain/artifacts';
-import { partitionsWithinTimeBudget } from '../../domain/claim-limits';
-import { parseConfig } from '../../domain/config';
-import { batchPlanOptions, modelPlan, planJobBatches } from '../../domain/job-batches';
-import { crawlDollars, jobRunDollars, jobRunSeconds, transitionDollars, wallSecondsOf } from '../../domain/run-costs';
-import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
+import { parseS3Uri } from '../../domain/common';
+import { partitionsWithinTimeBudget } from '../../domain/runs';
+import { parseConfig } from '../../domain/config/config';
+import { batchPlanOptions, modelPlan, planJobBatches } from '../../domain/cost';
+import {
+  crawlDollars,
+  jobRunDollars,
+  jobRunSeconds,
+  transitionDollars,
+  wallSecondsOf,
+} from '../../domain/cost/run-costs';
+import { BATCH_ARGUMENT } from '../../domain/steps';
 import type { JobBatch, PartitionValues } from '../../schemas/types.generated';
 import { fakeWorld, ORDERS_CONFIG, type FakeWorld } from '../support/fakes';
 import { days } from '../support/limits-run';

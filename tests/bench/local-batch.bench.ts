@@ -44,7 +44,7 @@ function generate(rawDir: string, rows: number, partitions: number): void {
 }
 
 async function side(mode: string, lakeDir: string, partitions: number): Promise<{ seconds: number; rows: number }> {
-  const { loadConfigFile } = await import('../../domain/config');
+  const { loadConfigFile } = await import('../../domain/config/config');
   const config = loadConfigFile(join(ROOT, 'config', 'local.json'));
   const dataset = config.datasets.find((d) => d.name === 'orders');
   if (!dataset) throw new Error('config/local.json has no orders dataset');
@@ -58,7 +58,7 @@ async function side(mode: string, lakeDir: string, partitions: number): Promise<
     return Number(reader.getRowObjectsJson()[0]?.n);
   };
   if (mode === 'direct') {
-    const { duckdbCast } = await import('../../domain/cast-contract');
+    const { duckdbCast } = await import('../../domain/rows/cast-contract');
     const id = (s: string) => `"${s.replace(/"/g, '""')}"`;
     const casts = dataset.mapping.map((m) => `${duckdbCast(m.type, id(m.source))} AS ${id(m.target)}`);
     mkdirSync(curated, { recursive: true });
@@ -74,7 +74,7 @@ async function side(mode: string, lakeDir: string, partitions: number): Promise<
   const { LocalJobs } = await import('../../adapters/local/glue');
   const { LocalLake } = await import('../../adapters/local/lake');
   const { jobBatch, jobBatchArguments, jobBatchLocation } = await import('../../domain/steps/jobs');
-  const { s3Uri } = await import('../../domain/artifacts');
+  const { s3Uri } = await import('../../domain/common/artifacts');
   const t0 = performance.now();
   const engine = await LocalEngine.open();
   const lake = new LocalLake(lakeDir, config.lake.rawBucket, config.lake.curatedBucket);

@@ -282,7 +282,7 @@ async function childSluice(dataDir: string, lakeDir: string, configFile: string,
 async function childDirect(dataDir: string, outDir: string, mapping: Mapping[]): Promise<SideResult> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   // The same casts as the local job: the cast contract's DuckDB rendering, one definition for both sides.
-  const { duckdbCast } = await import('../../domain/cast-contract');
+  const { duckdbCast } = await import('../../domain/rows/cast-contract');
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const id = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const casts = mapping.map((m) => `${duckdbCast(m.type, id(m.source))} AS ${id(m.target)}`);

@@ -6,8 +6,8 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { columnSql, duckdb, parseTargetType } from '../../domain/cast-contract';
-import { parseConfig, type ResolvedDataset } from '../../domain/config';
+import { columnSql, duckdb, parseTargetType } from '../../domain/rows';
+import { parseConfig, type ResolvedDataset } from '../../domain/config/config';
 import { jobArguments } from '../../domain/steps/jobs';
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';

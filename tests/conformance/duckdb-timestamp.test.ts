@@ -9,7 +9,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
-import { columnSql, duckdb, parseTargetType, PATTERNS } from '../../domain/cast-contract';
+import { columnSql, duckdb, parseTargetType, PATTERNS } from '../../domain/rows/cast-contract';
 import { quoteString } from '../../adapters/local/duckdb';
 import { valueCases } from './table';
 

@@ -17,9 +17,9 @@ import {
   PATTERNS,
   sparkSql,
   csvHeaderNames,
-} from '../../domain/cast-contract';
+} from '../../domain/rows/cast-contract';
 import { loadConfigFile } from '../../domain/config';
-import { parseRawKey } from '../../domain/partitions';
+import { parseRawKey } from '../../domain/config';
 import { jobArguments } from '../../domain/steps/jobs';
 import { isTextHead } from '../../adapters/local/glue';
 import { testConfig } from '../support/fakes';

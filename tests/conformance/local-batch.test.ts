@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { LocalEngine } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';
 import { LocalLake } from '../../adapters/local/lake';
-import { parseS3Uri, s3Uri } from '../../domain/artifacts';
-import { parseJobBatchResult } from '../../domain/job-summary';
+import { parseS3Uri, s3Uri } from '../../domain/common';
+import { parseJobBatchResult } from '../../domain/rows';
 import { batchPartitionResults, jobBatch, jobBatchArguments, jobBatchLocation } from '../../domain/steps/jobs';
 import {
   ARTIFACTS,
@@ -29,7 +29,7 @@ import {
   type BatchOutcome,
 } from '../spark/engines';
 import { DEFAULT_MAPPING, FILES } from './table';
-import type { JobRunInfo } from '../../domain/ports';
+import type { JobRunInfo } from '../../domain/common';
 
 let engine: LocalEngine;
 let work: string;

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveEventKey } from '../../domain/object-keys';
+import { resolveEventKey } from '../../domain/intake/object-keys';
 import { LocalLake } from '../../adapters/local/lake';
 import { LocalObjects } from '../../adapters/local/objects';
 import { testConfig } from '../support/fakes';

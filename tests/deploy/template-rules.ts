@@ -3,7 +3,7 @@
  * would only reveal on a real deploy. Each returns the violations it finds (empty = the rule holds), so a test
  * can show them, and the same rules can be run against any template (e.g. an older package).
  */
-import { NAME_LIMITS, type NameKind } from '../../domain/config';
+import { NAME_LIMITS, type NameKind } from '../../domain/config/config';
 import { asArray, of, roleStatements, target, type Json, type Template } from './template';
 
 // ---------- Mutually exclusive properties ----------

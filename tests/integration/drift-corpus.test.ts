@@ -19,7 +19,7 @@ import {
   fingerprintOf,
   readFileSchema,
   type ReadRange,
-} from '../../domain/schema-drift';
+} from '../../domain/drift/schema-drift';
 import { startAwsFakes, type AwsFakes } from '../support/aws-fakes';
 import { BASE, CORPUS, MAPPING, materialize, type DriftCase, type Expected } from '../support/drift-corpus';
 

@@ -3,11 +3,17 @@
  * bugs, one deterministic test each. Every test here failed before its fix (see /tmp/sluice-notes/10-note.md).
  */
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { acceptObjectCreated } from '../../domain/intake';
-import type { Deps, Log } from '../../domain/ports';
-import { claimedList } from '../../domain/run-inputs';
-import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
+import { acceptObjectCreated } from '../../domain/intake/arrival';
+import type { Deps } from '../../domain/deps';
+import type { Log } from '../../domain/common';
+import { claimedList } from '../../domain/inputs/run-inputs';
+import {
+  catchUpAll,
+  releaseLeaseOfDeadExecution,
+  RUN_LEASE_SECONDS,
+  STARTUP_LEASE_SECONDS,
+} from '../../domain/runs/protocol';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import type { ClaimArrivalsOutput } from '../../schemas/types.generated';
 import { dynamoWorld, injectFaults, startDynamo, type LocalDynamo } from '../support/dynamo';
 import { objectEvent } from '../support/events';

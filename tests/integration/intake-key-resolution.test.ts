@@ -16,8 +16,8 @@ import {
   RESOLVE_RESERVE_MS,
   type BatchDeps,
   type SqsRecord,
-} from '../../domain/intake-batch';
-import type { Log } from '../../domain/ports';
+} from '../../domain/intake/batch';
+import type { Log } from '../../domain/common';
 import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
 
 const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };

@@ -4,14 +4,19 @@
  */
 import fc from 'fast-check';
 import { encodeS3Key } from '../../adapters/local/lake';
-import { acceptObjectCreated } from '../../domain/intake';
-import type { Log } from '../../domain/ports';
-import { claimedList } from '../../domain/run-inputs';
-import { catchUpAll, releaseLeaseOfDeadExecution, RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
+import { acceptObjectCreated } from '../../domain/intake/arrival';
+import type { Log } from '../../domain/common';
+import { claimedList } from '../../domain/inputs/run-inputs';
+import {
+  catchUpAll,
+  releaseLeaseOfDeadExecution,
+  RUN_LEASE_SECONDS,
+  STARTUP_LEASE_SECONDS,
+} from '../../domain/runs/protocol';
 
 /** The test config's orders.debounce.quietSeconds. */
 const DEBOUNCE_QUIET_SECONDS = 60;
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import { dynamoWorld, startDynamo, type LocalDynamo } from '../support/dynamo';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

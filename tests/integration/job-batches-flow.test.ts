@@ -4,8 +4,8 @@
  * a batch fails only itself; a batch run that breaks fails each of its partitions; the re-run input lists exactly
  * the failed partitions.
  */
-import { runArtifacts } from '../../domain/artifacts';
-import { parseConfig } from '../../domain/config';
+import { runArtifacts } from '../../domain/common';
+import { parseConfig } from '../../domain/config/config';
 import { jobBatchLocation } from '../../domain/steps/jobs';
 import { jobRunsListLocation } from '../../domain/steps/plan';
 import type { JobWorkItem, PartitionValues } from '../../schemas/types.generated';

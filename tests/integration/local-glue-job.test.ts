@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jobSummaryLocation, parseJobSummary } from '../../domain/job-summary';
+import { jobSummaryLocation, parseJobSummary } from '../../domain/rows';
 import { jobArguments } from '../../domain/steps/jobs';
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';

@@ -5,9 +5,9 @@
  */
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
 import { runStateMachine, type Definition, type DefinitionSource } from '../../adapters/local/state-machine';
-import { summarizeMapRun } from '../../domain/map-results';
-import { runArtifacts } from '../../domain/artifacts';
-import { writePartitionList } from '../../domain/run-inputs';
+import { summarizeMapRun } from '../../domain/steps/map-results';
+import { runArtifacts } from '../../domain/common';
+import { writePartitionList } from '../../domain/inputs';
 import type { StepId } from '../../functions';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:dm-1';

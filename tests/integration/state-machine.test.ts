@@ -2,8 +2,8 @@
  * The real ASL file, run by aws-local-stepfunctions, with every Task wired to the real step (validation + core)
  * over in-memory ports. Waits and retry pauses are overridden to 0.
  */
-import { parseS3Uri } from '../../domain/artifacts';
-import { RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
+import { parseS3Uri } from '../../domain/common';
+import { RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs/protocol';
 import { allStates, loadDefinition, type LocalRunResult } from '../../adapters/local/state-machine';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { arrive, EXECUTION_ARN, runAutomatic, runManual, statesEntered } from '../support/machine';

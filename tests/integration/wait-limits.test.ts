@@ -10,7 +10,7 @@
 import { LocalEventBus } from '../../adapters/local/event-bus';
 import { glueJobStateChange } from '../../adapters/local/state-change-events';
 import type { LocalTokenWaits } from '../../adapters/local/token-waits';
-import { pollLoopFigures, PRICE } from '../../domain/wait-costs';
+import { pollLoopFigures, PRICE } from '../../domain/cost/wait-costs';
 import { fakeWorld } from '../support/fakes';
 import { runManual } from '../support/machine';
 

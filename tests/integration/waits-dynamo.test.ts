@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { DynamoWaitStore } from '../../adapters/aws/dynamo-waits';
 import { MemoryRecheckQueue, MemoryTaskTokens, type TokenAnswer } from '../../adapters/memory/waits';
-import type { WaitDeps, WaitStore } from '../../domain/wait-ports';
-import { awaitCompletion, completeFromEvent, recheckWait } from '../../domain/waits';
+import type { WaitDeps, WaitStore } from '../../domain/waits';
+import { awaitCompletion, completeFromEvent, recheckWait } from '../../domain/waits/completion';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { injectFaults, startDynamo, type LocalDynamo } from '../support/dynamo';
 import { awaitJobInput, glueJobEvent, jobNameOf, recordingLog } from '../support/waits';

@@ -14,7 +14,7 @@ import {
 } from '../../adapters/local/state-change-events';
 import type { LocalRunResult } from '../../adapters/local/state-machine';
 import type { LocalTokenWaits } from '../../adapters/local/token-waits';
-import type { QueryStateName } from '../../domain/ports';
+import type { QueryStateName } from '../../domain/common';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { runManual } from '../support/machine';
 

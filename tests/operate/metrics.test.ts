@@ -4,8 +4,9 @@
  */
 import { freshnessWindow } from '../../adapters/aws/deploy/observability';
 import { lambdaHandler, publishMetrics } from '../../adapters/lambda/step';
-import { arrivalMetrics, METRICS, stepMetrics } from '../../domain/metrics';
-import type { Deps } from '../../domain/ports';
+import { arrivalMetrics } from '../../domain/intake';
+import { METRICS, stepMetrics } from '../../domain/metrics';
+import type { Deps } from '../../domain/deps';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const at = (secondsAgo: number) => new Date(NOW.getTime() - secondsAgo * 1000).toISOString();

@@ -8,7 +8,7 @@ import { FakeStage } from '../../adapters/operate/fake-stage';
 import { backfillCommand, runsCommand, statusCommand, type Io } from '../../adapters/operate/commands';
 import type { DatasetStatus, StageBackend } from '../../adapters/operate/ports';
 import { loadConfigFile } from '../../domain/config';
-import { modelledRunCost } from '../../domain/run-cost-report';
+import { modelledRunCost } from '../../domain/cost';
 
 const config = loadConfigFile(join(__dirname, '..', '..', 'config', 'dev.json'));
 const dataset = config.datasets[0]!.name;

@@ -17,8 +17,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { join } from 'node:path';
 import { AwsRunCosts, modelledCostOfEvents } from '../../adapters/operate/run-cost';
 import { loadConfigFile } from '../../domain/config';
-import { billedJobRunDollars, billedCrawlDollars } from '../../domain/run-cost-report';
-import { RUN_COST_MODEL } from '../../domain/run-costs';
+import { billedJobRunDollars, billedCrawlDollars } from '../../domain/cost/run-cost-report';
+import { RUN_COST_MODEL } from '../../domain/cost';
 
 const config = loadConfigFile(join(__dirname, '..', '..', 'config', 'dev.json'));
 const dataset = config.datasets[0]!;

@@ -7,7 +7,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { MemoryDynamo } from '../../adapters/memory/dynamo';
-import { AwsThrottledError } from '../../domain/errors';
+import { AwsThrottledError } from '../../domain/common';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import {
   acceptBatch,
@@ -17,8 +17,8 @@ import {
   type BatchDeps,
   type ObjectEvent,
   type SqsRecord,
-} from '../../domain/intake-batch';
-import type { ObjectStorePort } from '../../domain/ports';
+} from '../../domain/intake/batch';
+import type { ObjectStorePort } from '../../domain/common';
 import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
 
 const TABLE = 'state';

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DEDUPLICATION_WINDOW_SECONDS, deduplicationIdFor, SnsNotifier } from '../../adapters/aws/sns';
 import { FIFO_DEDUPLICATION_MS, MemorySnsTopic } from '../../adapters/memory/sns';
-import type { Deps, Log } from '../../domain/ports';
-import { notifyFailure } from '../../domain/steps/notify';
+import type { Deps } from '../../domain/deps';
+import type { Log } from '../../domain/common';
+import { notifyFailure } from '../../domain/steps';
 import type { NotifyFailureInput } from '../../schemas/types.generated';
 import { fakeWorld } from '../support/fakes';
 

@@ -7,21 +7,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
-import { defaultClaimLimits } from '../../domain/claim-limits';
-import { decideSettled } from '../../domain/debounce';
-import { acceptObjectCreated } from '../../domain/intake';
-import type { Log } from '../../domain/ports';
+import { defaultClaimLimits } from '../../domain/runs';
+import { decideSettled } from '../../domain/runs';
+import { acceptObjectCreated } from '../../domain/intake/arrival';
+import type { Log } from '../../domain/common';
+import { executionNameFor } from '../../domain/config';
 import {
   catchUpAll,
-  executionNameFor,
   releaseLeaseOfDeadExecution,
   returnClaimsOfOthers,
   RUN_LEASE_SECONDS,
   RUN_TIMEOUT_SECONDS,
   startRunIfNeeded,
   STARTUP_LEASE_SECONDS,
-} from '../../domain/runs';
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
+} from '../../domain/runs/protocol';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import { dynamoWorld, injectFaults, startDynamo, type LocalDynamo } from '../support/dynamo';
 import { objectEvent } from '../support/events';
 import { TickingClock } from '../support/fakes';
@@ -48,7 +48,10 @@ const WRITES = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand']);
  */
 function holdFirst<
   W extends {
-    deps: { arrivals: import('../../domain/ports').ArrivalLedger; leases: import('../../domain/ports').RunLeaseStore };
+    deps: {
+      arrivals: import('../../domain/runs/ports').ArrivalLedger;
+      leases: import('../../domain/runs/ports').RunLeaseStore;
+    };
   },
 >(w: W): W {
   const { arrivals, leases } = w.deps;

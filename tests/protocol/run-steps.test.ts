@@ -3,9 +3,9 @@
  * Found by mutation testing (`npm run mutate`): the fast protocol tests reached these lines without asserting on
  * what they return (the state machine tests do, but they are too slow for a mutant run).
  */
-import type { Log } from '../../domain/ports';
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps/run';
-import { parseConfig } from '../../domain/config';
+import type { Log } from '../../domain/common';
+import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
+import { parseConfig } from '../../domain/config/config';
 import { fakeWorld, ORDERS_CONFIG } from '../support/fakes';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -10,10 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseConfig, type ResolvedConfig, type ResolvedDataset } from '../../domain/config';
-import { failureMessage } from '../../domain/failure-message';
-import { jobSummaryLocation } from '../../domain/job-summary';
-import { s3Uri } from '../../domain/artifacts';
+import { parseConfig, type ResolvedConfig, type ResolvedDataset } from '../../domain/config/config';
+import { failureMessage } from '../../domain/common';
+import { jobSummaryLocation } from '../../domain/rows';
+import { s3Uri } from '../../domain/common';
 import { jobArguments, jobBatch, jobBatchArguments, jobBatchLocation } from '../../domain/steps/jobs';
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';

@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalEngine } from '../../adapters/local/duckdb';
-import { failureMessage } from '../../domain/failure-message';
+import { failureMessage } from '../../domain/common';
 import { packageStage } from '../support/package-stack';
 import { DEFAULT_MAPPING, expectedOf, FILES, fileCases, formatOf, valueCases } from '../conformance/table';
 import {

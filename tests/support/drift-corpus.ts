@@ -7,7 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ColumnMapping } from '../../schemas/types.generated';
-import type { DriftClass, RawFormat } from '../../domain/schema-drift';
+import type { DriftClass, RawFormat } from '../../domain/drift/schema-drift';
 
 export const MAPPING: ColumnMapping[] = [
   { source: 'id', target: 'id', type: 'int' },

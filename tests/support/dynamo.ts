@@ -6,7 +6,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
-import type { Deps } from '../../domain/ports';
+import type { Deps } from '../../domain/deps';
 import { fakeWorld, TickingClock } from './fakes';
 import { startMoto } from './moto';
 

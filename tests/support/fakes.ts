@@ -1,21 +1,21 @@
 /** Scriptable in-memory ports for unit and state-machine tests. */
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { parseConfig, type ResolvedConfig } from '../../domain/config';
-import { ConcurrentRunsExceededError } from '../../domain/errors';
+import { parseConfig, type ResolvedConfig } from '../../domain/config/config';
+import { ConcurrentRunsExceededError } from '../../domain/common';
 import type {
   Clock,
   CrawlOutcome,
   CrawlerPort,
   CrawlerStatus,
-  Deps,
-  ExecutionStarter,
   JobPort,
   JobRunInfo,
   JobRunStateName,
   NotifierPort,
   QueryPort,
   QueryStateName,
-} from '../../domain/ports';
+} from '../../domain/common/ports';
+import type { Deps } from '../../domain/deps';
+import type { ExecutionStarter } from '../../domain/runs';
 import type {
   ExecutionInput,
   JobBatch,
@@ -24,9 +24,9 @@ import type {
   JobRowSummary,
   PartitionValues,
 } from '../../schemas/types.generated';
-import { BATCH_ARGUMENT } from '../../domain/steps/jobs';
-import { parseS3Uri, type ArtifactStore } from '../../domain/artifacts';
-import { SUMMARY_ARGUMENT } from '../../domain/job-summary';
+import { BATCH_ARGUMENT } from '../../domain/steps';
+import { parseS3Uri, type ArtifactStore } from '../../domain/common';
+import { SUMMARY_ARGUMENT } from '../../domain/rows';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
 
 /** Each reading moves time forward, so debounce and polling loops advance without real waits. */

@@ -4,8 +4,8 @@
  * succeeding or every job failing. Child events are counted as they come, never kept, so 100,000 children fit.
  */
 import type { LocalEvent } from '../../adapters/local/state-machine';
-import { parseConfig } from '../../domain/config';
-import type { JobPort } from '../../domain/ports';
+import { parseConfig } from '../../domain/config/config';
+import type { JobPort } from '../../domain/common';
 import type { PartitionValues } from '../../schemas/types.generated';
 import { fakeWorld, ORDERS_CONFIG, type FakeWorld } from './fakes';
 import { figureLine, type Figures } from './limits-figures';

@@ -2,7 +2,7 @@
 import { runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../adapters/local/state-machine';
 
 type Json = Parameters<typeof runStateMachine>[0];
-import { STARTUP_LEASE_SECONDS } from '../../domain/runs';
+import { STARTUP_LEASE_SECONDS } from '../../domain/runs/protocol';
 import type { FakeWorld } from './fakes';
 
 export const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:sluice-test:run-1';

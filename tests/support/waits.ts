@@ -5,7 +5,7 @@ import {
   glueJobStateChange,
 } from '../../adapters/local/state-change-events';
 import { datasetNamed } from '../../domain/config';
-import type { Log } from '../../domain/ports';
+import type { Log } from '../../domain/common';
 import type {
   AthenaQueryStateChangeEvent,
   AwaitCrawlerInput,

@@ -14,8 +14,8 @@ import {
   startPartitionRefresh,
 } from '../../domain/steps/athena';
 import { datasetNamed } from '../../domain/config';
-import { AthenaQueryFailedError, InvalidPartitionError } from '../../domain/errors';
-import type { Log } from '../../domain/ports';
+import { AthenaQueryFailedError, InvalidPartitionError } from '../../domain/common';
+import type { Log } from '../../domain/common';
 import { fakeWorld } from '../support/fakes';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

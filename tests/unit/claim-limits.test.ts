@@ -1,4 +1,4 @@
-import { defaultClaimLimits, MAX_CLAIM_KEY_BYTES, selectClaimable } from '../../domain/claim-limits';
+import { defaultClaimLimits, MAX_CLAIM_KEY_BYTES, selectClaimable } from '../../domain/runs/claim-limits';
 
 const pending = (n: number, keyLength = 26, firstAt = (i: number) => i) =>
   Array.from({ length: n }, (_, i) => ({ key: `k${String(i).padStart(keyLength - 1, '0')}`, firstAt: firstAt(i) }));

@@ -11,16 +11,16 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import localConfig from '../../config/local.json';
 
-type Validation = typeof import('../../domain/validation');
+type Validation = typeof import('../../domain/common/validation');
 type Compiled = typeof import('../../adapters/local/compiled-validators');
-type SchemaName = import('../../domain/validation').SchemaName;
+type SchemaName = import('../../domain/common/validation').SchemaName;
 
 /** A new process's view: its own validation.ts (nothing compiled yet) and the cache adapter bound to it. */
 function freshProcess(): { validation: Validation; compiled: Compiled } {
   let modules: { validation: Validation; compiled: Compiled } | undefined;
   jest.isolateModules(() => {
     modules = {
-      validation: jest.requireActual('../../domain/validation'),
+      validation: jest.requireActual('../../domain/common/validation'),
       compiled: jest.requireActual('../../adapters/local/compiled-validators'),
     };
   });

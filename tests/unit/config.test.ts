@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { NAME_LIMITS, assertNameWithin, loadConfigFile, parseConfig, targetFolderOf } from '../../domain/config';
+import { NAME_LIMITS, assertNameWithin, loadConfigFile, parseConfig, targetFolderOf } from '../../domain/config/config';
 import datasetConfigSchema from '../../schemas/dataset-config.schema.json';
-import { ConfigError } from '../../domain/errors';
+import { ConfigError } from '../../domain/common';
 import { ORDERS_CONFIG } from '../support/fakes';
-import { glueContractArguments } from '../../domain/cast-contract';
+import { glueContractArguments } from '../../domain/rows';
 
 const withDataset = (patch: (d: Record<string, unknown>) => void) => {
   const doc = structuredClone(ORDERS_CONFIG) as unknown as { datasets: Record<string, unknown>[] };

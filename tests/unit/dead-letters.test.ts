@@ -2,8 +2,8 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SqsDeadLetters } from '../../adapters/aws/sqs';
-import { replayDeadLetters } from '../../domain/dead-letters';
-import type { Log } from '../../domain/ports';
+import { replayDeadLetters } from '../../domain/intake';
+import type { Log } from '../../domain/common';
 import { catchUpAll } from '../../domain/runs';
 import { fakeWorld } from '../support/fakes';
 

@@ -1,4 +1,4 @@
-import { CAUSE_LIMIT, failureMessage } from '../../domain/failure-message';
+import { CAUSE_LIMIT, failureMessage } from '../../domain/common/failure-message';
 
 describe('failureMessage: the file first, only the cause clipped', () => {
   test('a long cause is clipped, the file and line are kept', () => {

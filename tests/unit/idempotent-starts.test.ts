@@ -16,9 +16,10 @@ import 'aws-sdk-client-mock-jest';
 import fc from 'fast-check';
 import { AthenaQueries } from '../../adapters/aws/athena';
 import { GlueCrawlers, GlueJobs } from '../../adapters/aws/glue';
-import type { Deps, Log } from '../../domain/ports';
-import { startPartitionRefresh } from '../../domain/steps/athena';
-import { startCrawler } from '../../domain/steps/crawler';
+import type { Deps } from '../../domain/deps';
+import type { Log } from '../../domain/common';
+import { startPartitionRefresh } from '../../domain/steps';
+import { startCrawler } from '../../domain/steps';
 import { jobRunKey, RUN_KEY_ARGUMENT, startJobRun } from '../../domain/steps/jobs';
 import { fakeWorld } from '../support/fakes';
 

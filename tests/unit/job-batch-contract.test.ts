@@ -2,9 +2,9 @@
  * The batch form of a job run (issue 23, docs/batches.md): the JobBatch file, its location and key, and the run's
  * arguments, built from the same pieces as a single-partition run's.
  */
-import { s3Uri } from '../../domain/artifacts';
-import { jobSummaryLocation } from '../../domain/job-summary';
-import { partitionKey } from '../../domain/partitions';
+import { s3Uri } from '../../domain/common';
+import { jobSummaryLocation } from '../../domain/rows';
+import { partitionKey } from '../../domain/config';
 import {
   assertArgumentsFit,
   BATCH_ARGUMENT,
@@ -17,7 +17,7 @@ import {
   jobBatchResultLocation,
   jobRunKey,
 } from '../../domain/steps/jobs';
-import { validate } from '../../domain/validation';
+import { validate } from '../../domain/common';
 import type { JobBatch } from '../../schemas/types.generated';
 import { testConfig } from '../support/fakes';
 

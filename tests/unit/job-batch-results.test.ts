@@ -3,10 +3,10 @@
  * as a single run's check would, and refuses a result object it cannot trust (domain/job-summary.ts
  * parseJobBatchResult). Executed on both engines' real output: tests/conformance/local-batch.test.ts, tests/spark/.
  */
-import { s3Uri, type ObjectLocation } from '../../domain/artifacts';
-import { JobSummaryInvalidError, JobSummaryMissingError } from '../../domain/errors';
-import { jobRowSummary } from '../../domain/job-summary';
-import type { JobRunInfo } from '../../domain/ports';
+import { s3Uri, type ObjectLocation } from '../../domain/common';
+import { JobSummaryInvalidError, JobSummaryMissingError } from '../../domain/common';
+import { jobRowSummary } from '../../domain/rows';
+import type { JobRunInfo } from '../../domain/common';
 import { batchPartitionResults, jobBatch, jobBatchLocation } from '../../domain/steps/jobs';
 import type { JobBatchResult } from '../../schemas/types.generated';
 import { testConfig } from '../support/fakes';

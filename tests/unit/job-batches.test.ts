@@ -10,9 +10,9 @@ import {
   planJobBatches,
   TIMEOUT_SHARE,
   type BatchPlanOptions,
-} from '../../domain/job-batches';
-import { parseConfig } from '../../domain/config';
-import { RUN_COST_MODEL } from '../../domain/run-costs';
+} from '../../domain/cost/job-batches';
+import { parseConfig } from '../../domain/config/config';
+import { RUN_COST_MODEL } from '../../domain/cost';
 import { testConfig } from '../support/fakes';
 
 const MB = 1_000_000;

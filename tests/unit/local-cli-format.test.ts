@@ -1,11 +1,5 @@
 /** Issue 25, items 6-9: what the local CLI shows (adapters/local/cli-format.ts). */
-import {
-  datasetOfExecution,
-  displayPath,
-  jsonValue,
-  localPaths,
-  nodeVersionProblem,
-} from '../../adapters/local/cli-format';
+import { datasetOfExecution, displayPath, jsonValue, localPaths, nodeVersionProblem } from '../../cli/format';
 import { decodeS3Key, encodeS3Key } from '../../adapters/local/lake';
 
 describe('Node version check against package.json engines', () => {

@@ -9,9 +9,9 @@ import {
   type DistributedMapState,
 } from '../../adapters/local/distributed-map';
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { runArtifacts } from '../../domain/artifacts';
-import { summarizeMapRun } from '../../domain/map-results';
-import { writePartitionList } from '../../domain/run-inputs';
+import { runArtifacts } from '../../domain/common';
+import { summarizeMapRun } from '../../domain/steps/map-results';
+import { writePartitionList } from '../../domain/inputs';
 import { figureLine, largestPayload, transitions } from '../support/limits-figures';
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:toy';

@@ -4,9 +4,10 @@
  * notification.
  */
 import { stepMetrics } from '../../domain/metrics';
-import type { Log, RunCostPort } from '../../domain/ports';
-import { billedRunCost } from '../../domain/run-cost-report';
-import { notifyFailure } from '../../domain/steps/notify';
+import type { Log } from '../../domain/common';
+import type { RunCostPort } from '../../domain/cost';
+import { billedRunCost } from '../../domain/cost';
+import { notifyFailure } from '../../domain/steps';
 import { fakeWorld } from '../support/fakes';
 
 const warnings: string[] = [];

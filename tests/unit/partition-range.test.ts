@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { parseConfig } from '../../domain/config';
-import { InvalidInputError, InvalidPartitionError } from '../../domain/errors';
-import { countRange, expandRange } from '../../domain/partition-range';
-import { assertPartition, partitionKey } from '../../domain/partitions';
+import { parseConfig } from '../../domain/config/config';
+import { InvalidInputError, InvalidPartitionError } from '../../domain/common';
+import { countRange, expandRange } from '../../domain/inputs/partition-range';
+import { assertPartition, partitionKey } from '../../domain/config';
 import { ORDERS_CONFIG, testConfig } from '../support/fakes';
 
 const config = testConfig();

@@ -1,9 +1,9 @@
-import { parseRawKey, assertPartition, targetPartitionPrefix, partitionKey } from '../../domain/partitions';
-import { InvalidPartitionError } from '../../domain/errors';
+import { parseRawKey, assertPartition, targetPartitionPrefix, partitionKey } from '../../domain/config';
+import { InvalidPartitionError } from '../../domain/common';
 import fc from 'fast-check';
-import { acceptObjectCreated } from '../../domain/intake';
-import { resolveEventKey } from '../../domain/object-keys';
-import type { Log, ObjectStorePort } from '../../domain/ports';
+import { acceptObjectCreated } from '../../domain/intake/arrival';
+import { resolveEventKey } from '../../domain/intake/object-keys';
+import type { Log, ObjectStorePort } from '../../domain/common';
 import { fakeWorld, testConfig } from '../support/fakes';
 
 const config = testConfig();

@@ -1,5 +1,5 @@
-import { decideSettled } from '../../domain/debounce';
-import { nextPollSeconds, pollsForDuration } from '../../domain/polling';
+import { decideSettled } from '../../domain/runs';
+import { nextPollSeconds, pollsForDuration } from '../../domain/config';
 
 const policy = { minSeconds: 15, maxSeconds: 300, growth: 0.25 };
 

@@ -1,6 +1,6 @@
 /** raw.nullValues and raw.timeZone (issue 25): validated once at load, with defaults, and carried to both engines. */
-import { glueContractArguments, readOptionsOf } from '../../domain/cast-contract';
-import { parseConfig } from '../../domain/config';
+import { glueContractArguments, readOptionsOf } from '../../domain/rows';
+import { parseConfig } from '../../domain/config/config';
 
 function config(raw: Record<string, unknown>) {
   return parseConfig(

@@ -10,8 +10,8 @@ import {
   formatRunCostShort,
   jobRunCapacity,
   modelledRunCost,
-} from '../../domain/run-cost-report';
-import { RUN_COST_MODEL } from '../../domain/run-costs';
+} from '../../domain/cost/run-cost-report';
+import { RUN_COST_MODEL } from '../../domain/cost';
 
 const perDpuSecond = RUN_COST_MODEL.glueDpuHourUsd / 3600;
 

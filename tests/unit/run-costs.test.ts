@@ -7,7 +7,7 @@ import {
   jobRunSeconds,
   transitionDollars,
   wallSecondsOf,
-} from '../../domain/run-costs';
+} from '../../domain/cost/run-costs';
 
 describe('the run cost model', () => {
   test('a small job run pays the 1-minute minimum at 2 DPU: $0.0147 (issue 23)', () => {
@@ -46,6 +46,6 @@ describe('the run cost model', () => {
 });
 
 test('one Step Functions price: the run model and the waits model agree', async () => {
-  const { PRICE } = await import('../../domain/wait-costs');
+  const { PRICE } = await import('../../domain/cost/wait-costs');
   expect(RUN_COST_MODEL.transitionUsd).toBe(PRICE.transition);
 });

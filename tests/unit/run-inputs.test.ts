@@ -6,8 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { S3ArtifactStore } from '../../adapters/aws/artifact-store';
 import { LocalArtifactStore } from '../../adapters/local/artifact-store';
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { executionPrefix, parseS3Uri, runArtifacts } from '../../domain/artifacts';
-import { AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../../domain/errors';
+import { executionPrefix, parseS3Uri, runArtifacts } from '../../domain/common';
+import { AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../../domain/common';
 import {
   partitionsOf,
   prepareManualItems,
@@ -15,8 +15,8 @@ import {
   readPartitionList,
   writePartitionList,
   writeRerunManifest,
-} from '../../domain/run-inputs';
-import { validate } from '../../domain/validation';
+} from '../../domain/inputs/run-inputs';
+import { validate } from '../../domain/common';
 import { testConfig } from '../support/fakes';
 
 const orders = testConfig().datasets[0]!;

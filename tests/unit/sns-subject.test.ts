@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SnsNotifier } from '../../adapters/aws/sns';
 import { notifyFailure, snsSubject, SUBJECT_MAX_LENGTH } from '../../domain/steps/notify';
-import type { Log } from '../../domain/ports';
+import type { Log } from '../../domain/common';
 import { fakeWorld } from '../support/fakes';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

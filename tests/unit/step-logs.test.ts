@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { defineStep, invokeStep } from '../../adapters/lambda/step';
 import { defineWaitStep, invokeWaitStep } from '../../adapters/lambda/wait-handler';
-import type { Deps } from '../../domain/ports';
-import type { WaitDeps } from '../../domain/wait-ports';
+import type { Deps } from '../../domain/deps';
+import type { WaitDeps } from '../../domain/waits';
 
 // Structured logs carry dataset, partition and execution on every line, whatever the core logs (house rule).
 const input = {

@@ -3,12 +3,12 @@
  * Deterministic: a ticking clock, no sleeps (the registration's waits are replaced).
  */
 import { datasetNamed } from '../../domain/config';
-import { jobSummaryLocation } from '../../domain/job-summary';
-import { partitionFromKey } from '../../domain/partitions';
+import { jobSummaryLocation } from '../../domain/rows';
+import { partitionFromKey } from '../../domain/config';
 import { catchUpAll, RUN_LEASE_SECONDS } from '../../domain/runs';
-import { writePartitionList } from '../../domain/run-inputs';
+import { writePartitionList } from '../../domain/inputs';
 import { jobRunKey } from '../../domain/steps/jobs';
-import { backoffHolder, TIMED_OUT_BACKOFF_SECONDS, timedOutWaits } from '../../domain/timed-out';
+import { backoffHolder, TIMED_OUT_BACKOFF_SECONDS, timedOutWaits } from '../../domain/steps/timed-out';
 import { onExecutionStatusChange } from '../../functions/on-execution-status-change';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { recordingLog } from '../support/waits';

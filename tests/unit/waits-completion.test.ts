@@ -21,16 +21,11 @@ import { GlueCrawlers, GlueJobs } from '../../adapters/aws/glue';
 import { SfnTaskTokens } from '../../adapters/aws/task-tokens';
 import { invokeWaitStep } from '../../adapters/lambda/wait-handler';
 import { MemoryRecheckQueue, MemoryWaitStore } from '../../adapters/memory/waits';
-import type { Deps } from '../../domain/ports';
-import { validate } from '../../domain/validation';
-import type { WaitDeps } from '../../domain/wait-ports';
-import {
-  awaitCompletion,
-  completeFromEvent,
-  recheckDelaySeconds,
-  recheckWait,
-  RECHECK_GROWTH,
-} from '../../domain/waits';
+import type { Deps } from '../../domain/deps';
+import { validate } from '../../domain/common';
+import type { WaitDeps } from '../../domain/waits';
+import { awaitCompletion, completeFromEvent, recheckWait } from '../../domain/waits/completion';
+import { recheckDelaySeconds, RECHECK_GROWTH } from '../../domain/config/polling';
 import { step as awaitJobRunStep } from '../../functions/await-job-run';
 import { step as completeWaitStep } from '../../functions/complete-wait';
 import type { CompletionReport } from '../../schemas/types.generated';

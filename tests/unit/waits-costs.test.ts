@@ -1,6 +1,6 @@
 /** The wait cost model (issue 13): today's figure reproduces the measured 81; the goals hold for any duration. */
 import fc from 'fast-check';
-import { eventWaitFigures, figureLine, pollLoopFigures } from '../../domain/wait-costs';
+import { eventWaitFigures, figureLine, pollLoopFigures } from '../../domain/cost/wait-costs';
 
 const policy = { minSeconds: 15, maxSeconds: 300, growth: 0.25 };
 const durations = fc.integer({ min: 1, max: 48 * 3600 });

@@ -10,7 +10,7 @@ jest.mock('../../adapters/aws/wait-deps', () => ({ awsWaitDeps: () => waitDeps }
 
 // Imported after the mocks so the handler wires the in-memory ports.
 import { handler } from '../../functions/recheck-wait';
-import { awaitCompletion } from '../../domain/waits';
+import { awaitCompletion } from '../../domain/waits/completion';
 import { recordingLog } from '../support/waits';
 
 test('a malformed message is reported alone (retried, then kept by the DLQ); the good one completes its wait', async () => {

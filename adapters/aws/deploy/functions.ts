@@ -2,10 +2,10 @@
  * The functions and their roles: every step Lambda and extra function, each with a role holding only what it
  * calls, on-failure destinations for the asynchronously invoked ones, and the intake's rejected-arrivals metric.
  */
-import { MANIFEST_FOLDER } from '../../../domain/run-inputs';
-import { rawTableName } from '../../../domain/raw-table';
+import { MANIFEST_FOLDER } from '../../../domain/inputs';
+import { rawTableName } from '../../../domain/drift';
 import { STEP_FILES } from '../../../functions';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { INTAKE_CONSUMER_TIMEOUT_SECONDS, INTAKE_QUEUE, QUEUES } from './state';
@@ -225,11 +225,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
     // run's result beside it, and writes the partitions' results there.
     planJobRuns: [...runArtifacts, ...listRawPrefixes],
     startJobRun: [allow(['glue:GetJobRuns', 'glue:StartJobRun'], jobs), ...readJobSummaries, batchFiles],
-    checkJobRun: [
-      allow(['glue:GetJobRun'], jobs),
-      ...readJobSummaries,
-      batchFiles,
-    ],
+    checkJobRun: [allow(['glue:GetJobRun'], jobs), ...readJobSummaries, batchFiles],
     summarizeJobRuns: runArtifacts,
     startPartitionRefresh: [
       allow(['athena:StartQueryExecution'], [workgroupArn]),

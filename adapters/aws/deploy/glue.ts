@@ -4,7 +4,7 @@
  */
 import type { PartitionKeySpec } from '../../../schemas/types.generated';
 import { REJECTED_FOLDER, type ResolvedDataset } from '../../../domain/config';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
 import { BATCH_FOLDERS } from './functions';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';

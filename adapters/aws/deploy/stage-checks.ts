@@ -3,7 +3,7 @@
  * (The bucket names are checked against the target account at deploy time: stage-guard-plugin.js.)
  */
 import type { ResolvedConfig } from '../../../domain/config';
-import { ConfigError } from '../../../domain/errors';
+import { ConfigError } from '../../../domain/common';
 
 /** Sets (or overrides) a stage's alarm address for one package or deploy, so no real address lives in git. */
 export const ALARM_EMAIL_ENV = 'SLUICE_ALARM_EMAIL';

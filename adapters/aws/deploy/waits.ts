@@ -13,7 +13,7 @@
  */
 import { assertNameWithin } from '../../../domain/config';
 import { AWAIT_STEP_FILES } from '../../../functions';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/job-summary';
+import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
 import { allow, arn, functionLogicalId, listBucket, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { BATCH_FOLDERS, lambdaRole, roleId } from './functions';

@@ -1,0 +1,47 @@
+// The common capability's public surface: what other folders import (docs/architecture.md).
+export { executionPrefix, parseS3Uri, runArtifacts, s3Uri } from './artifacts';
+export type { ArtifactStore, ObjectLocation } from './artifacts';
+export {
+  AthenaQueryFailedError,
+  AwsThrottledError,
+  ConcurrentRunsExceededError,
+  ConfigError,
+  CrawlerFailedError,
+  GlueEntityNotFoundError,
+  InvalidInputError,
+  InvalidOutputError,
+  InvalidPartitionError,
+  JobSummaryInvalidError,
+  JobSummaryMissingError,
+  LeaseHeldError,
+  SluiceError,
+  UnknownDatasetError,
+  errorMessage,
+  readCause,
+} from './errors';
+export { failureMessage } from './failure-message';
+export { FINISHED_JOB_STATES } from './ports';
+export type {
+  Clock,
+  CrawlerPort,
+  CrawlerStatus,
+  JobPort,
+  JobRunInfo,
+  JobRunStateName,
+  Log,
+  Notification,
+  NotifierPort,
+  ObjectStorePort,
+  QueryPort,
+  QueryStateName,
+} from './ports';
+export {
+  SCHEMA_NAMES,
+  describeErrors,
+  installValidators,
+  standaloneSource,
+  validate,
+  validatorFor,
+  validatorsFingerprint,
+} from './validation';
+export type { SchemaName } from './validation';
