@@ -15,20 +15,23 @@ module.exports = {
       comment: 'The domain is pure: it talks to the world through the ports it declares, never an adapter.',
       severity: 'error',
       from: { path: '^domain/' },
-      to: { path: '^(adapters|functions|cli|scripts|tests)/' },
+      to: { path: '^(adapters|functions|runtime|deploy|cli|scripts|tests)/' },
     },
     {
       name: 'adapters-import-no-function',
-      comment: 'Adapters implement ports; the handlers (functions/) and the CLI (cli/) compose them, not the reverse.',
+      comment:
+        'Adapters implement ports. The handlers (functions/), the local runtime (runtime/), the stack (deploy/) and ' +
+        'the CLI (cli/) compose them, not the reverse.',
       severity: 'error',
       from: { path: '^adapters/' },
-      to: { path: '^(functions|cli)/' },
+      to: { path: '^(functions|runtime|deploy|cli)/' },
     },
     {
-      name: 'functions-import-no-cli',
+      name: 'handlers-import-no-composition',
+      comment: 'A handler is composed into the runtime, the stack and the CLI; it knows none of them.',
       severity: 'error',
       from: { path: '^functions/' },
-      to: { path: '^cli/' },
+      to: { path: '^(runtime|deploy|cli)/' },
     },
     {
       name: 'domain-folder-through-its-index',
@@ -45,7 +48,7 @@ module.exports = {
         'Handlers, adapters, the CLI and scripts import a domain folder through its index.ts. Tests may reach a ' +
         "folder's internals to test a unit.",
       severity: 'error',
-      from: { path: '^(adapters|functions|cli|scripts|schemas|domain/[^/]+\\.ts$)' },
+      from: { path: '^(adapters|functions|runtime|deploy|cli|scripts|schemas|domain/[^/]+\\.ts$)' },
       to: { path: '^domain/[^/]+/', pathNot: '^domain/[^/]+/index\\.ts$' },
     },
   ],

@@ -3,7 +3,7 @@
 // and detail tests, the intake tests, and the checker's jest part (every schedule of its one-object scenario), with
 // the DynamoDB-backed tests on the in-memory store (tests/protocol/stryker-env.ts). The checker's file runs last, so
 // a mutant a fast test kills never waits for it. On a shared machine, one file at a time keeps each report:
-// `npx stryker run stryker.config.mjs --mutate domain/runs.ts`.
+// `npx stryker run stryker.config.mjs --mutate domain/runs/protocol.ts`.
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -13,10 +13,10 @@ export default {
   // (tests/protocol/checker.test.ts) runs the real cores on the in-memory DynamoDB, so it kills mutants in all of
   // them; the moto-based tests (defects, protocol details, intake) cover the adapters against a real API.
   mutate: [
-    'domain/runs.ts',
-    'domain/intake.ts',
-    'domain/intake-batch.ts',
-    'domain/debounce.ts',
+    'domain/runs/protocol.ts',
+    'domain/intake/arrival.ts',
+    'domain/intake/batch.ts',
+    'domain/runs/debounce.ts',
     'domain/steps/run.ts',
     'adapters/aws/dynamo-state.ts',
     'adapters/aws/dynamo-arrival-batches.ts',

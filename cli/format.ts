@@ -1,5 +1,5 @@
 /**
- * What the local CLI shows, as pure functions (adapters/local/cli.ts runs them; tests/unit/local-cli-format.test.ts
+ * What the local CLI shows, as pure functions (cli/sluice.ts runs them; tests/unit/local-cli-format.test.ts
  * checks them): the Node version check, JSON numbers, keys and paths as the user wrote them.
  */
 import { relative, sep } from 'node:path';

@@ -27,12 +27,12 @@ import { STATES } from '../adapters/operate/run-state';
 import { datasetOfExecution, displayPath, jsonRows, localPaths, nodeVersionProblem } from './format';
 import { installCompiledValidators } from '../adapters/local/compiled-validators';
 import { sampleFiles, SAMPLE_QUERY } from '../adapters/local/demo-data';
-import { entryOf, LocalStage, mapItemsOf, rowsOf } from '../adapters/local/history';
+import { entryOf, LocalStage, mapItemsOf, rowsOf } from '../runtime/history';
 import { partitionJobStats } from '../adapters/local/job-stats';
-import { LocalRuntime, type FinishedRun } from '../adapters/local/runtime';
-import type { LocalEvent } from '../adapters/local/state-machine';
+import { LocalRuntime, type FinishedRun } from '../runtime/runtime';
+import type { LocalEvent } from '../runtime/state-machine';
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = resolve(__dirname, '..');
 const HELP: Record<string, string> = {
   main: `sluice: the data-lake pipeline on this machine (no AWS account needed)
 
@@ -319,7 +319,7 @@ function printSummary(summary: ReturnType<typeof summarize>): void {
   for (const u of summary.unreadable)
     out(`  crawler:     could not read ${u.file} (${u.dataset} ${u.partition}): ${u.reason}`);
   out(`  duration:    ${summary.seconds} s`);
-  // What the same runs would cost on AWS under the cost model (domain/run-costs.ts); a stage's runs show billed.
+  // What the same runs would cost on AWS under the cost model (domain/cost/run-costs.ts); a stage's runs show billed.
   for (const r of summary.runs) if (r.cost) out(`  cost:        ${r.execution} ${formatRunCost(r.cost)}`);
   for (const r of summary.runs.filter((run) => run.status !== 'SUCCEEDED')) {
     out(`\n${r.execution} ${r.status}${r.failedStep ? ` at ${r.failedStep}` : ''}`);

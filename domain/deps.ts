@@ -1,6 +1,6 @@
 /**
  * Everything a step's handler can hand its core: the capabilities' ports composed (each declared next to its
- * capability). The adapters build one (adapters/aws/deps.ts, adapters/local/runtime.ts); a core takes the part it
+ * capability). The adapters build one (adapters/aws/deps.ts, runtime/runtime.ts); a core takes the part it
  * needs (`Pick<Deps, ...>` or its capability's own deps type).
  */
 import type { ArtifactStore } from './common';

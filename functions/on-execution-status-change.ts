@@ -9,8 +9,8 @@ import { releaseLeaseOfDeadExecution, type ExecutionStatusChange } from '../doma
 import { handleTimedOut } from '../domain/steps';
 
 /**
- * TIMED_OUT goes its own way (issue 23, domain/timed-out.ts): converted partitions registered, the rest pending
- * after a back-off, one notification. FAILED and ABORTED: the lease to a follow-up at once (domain/runs.ts).
+ * TIMED_OUT goes its own way (issue 23, domain/steps/timed-out.ts): converted partitions registered, the rest pending
+ * after a back-off, one notification. FAILED and ABORTED: the lease to a follow-up at once (domain/runs/protocol.ts).
  */
 export async function onExecutionStatusChange(event: ExecutionStatusChange, deps: Deps, log: Log) {
   const { executionArn, status, input } = event.detail ?? {};

@@ -351,7 +351,7 @@ export interface DatasetConfig {
     maxConcurrentRuns?: number;
     timeoutMinutes?: number;
     /**
-     * How many partitions one Glue job run converts. auto (default): batches sized by input bytes and count with the cost and time model (domain/job-batches.ts, docs/batches.md): well above Glue's 1-minute billing minimum, well below timeoutMinutes, and using maxConcurrentRuns so a run is no slower than one job run per partition. N: at most N consecutive partitions per run; 1 is one job run per partition.
+     * How many partitions one Glue job run converts. auto (default): batches sized by input bytes and count with the cost and time model (domain/cost/job-batches.ts, docs/batches.md): well above Glue's 1-minute billing minimum, well below timeoutMinutes, and using maxConcurrentRuns so a run is no slower than one job run per partition. N: at most N consecutive partitions per run; 1 is one job run per partition.
      */
     partitionsPerRun?: 'auto' | number;
     maxBadRowsFraction?: number;
@@ -821,7 +821,7 @@ export interface JobBatchPartition {
    */
   summaryPath?: string;
   /**
-   * The partition's input bytes as the planner saw them (domain/job-batches.ts); information only.
+   * The partition's input bytes as the planner saw them (domain/cost/job-batches.ts); information only.
    */
   bytes?: number;
 }
@@ -901,7 +901,7 @@ export interface RunContext {
    */
   artifactsBucket?: string;
   /**
-   * ResultWriter Prefix: runs/<state machine>/<execution>/map-results (domain/artifacts.ts).
+   * ResultWriter Prefix: runs/<state machine>/<execution>/map-results (domain/common/artifacts.ts).
    */
   resultsPrefix?: string;
 }
@@ -1244,7 +1244,7 @@ export interface FailureReport {
   cost?: RunCostReport;
 }
 /**
- * What the run has cost so far, in dollars (domain/run-cost-report.ts RunCost): billed from AWS's figures, or modelled.
+ * What the run has cost so far, in dollars (domain/cost/run-cost-report.ts RunCost): billed from AWS's figures, or modelled.
  *
  * This interface was referenced by `SluiceSchemas`'s JSON-Schema
  * via the `definition` "RunCostReport".

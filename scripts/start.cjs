@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm start` (and `node scripts/start.cjs <command>`): runs the local CLI (adapters/local/cli.ts) from one
+ * `npm start` (and `node scripts/start.cjs <command>`): runs the local CLI (cli/sluice.ts) from one
  * bundled CommonJS file instead of through tsx. tsx transpiles and resolves a few hundred modules on every start
  * (about 1.7 s on a 2-core machine); a bundle loads in a fraction of that.
  *
@@ -15,7 +15,7 @@ const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require
 const { basename, join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
-const ENTRY = join(ROOT, 'adapters', 'local', 'cli.ts');
+const ENTRY = join(ROOT, 'cli', 'sluice.ts');
 // A test builds into its own folder (SLUICE_BUILD_DIR, a name under .sluice/), never over the one `npm start` uses.
 const OUT_DIR = join(ROOT, '.sluice', basename(process.env.SLUICE_BUILD_DIR || 'build'));
 const BUNDLE = join(OUT_DIR, 'cli.cjs');

@@ -6,7 +6,7 @@
  *
  * recordWait puts one item per subject (a retry rewrites the same items; a re-await after a fallback timeout
  * replaces the token and clears sentAt). waitersOf/waiter read with ConsistentRead: the completion must see a
- * token recorded before it looked, or the "whichever comes second" argument in domain/waits.ts breaks.
+ * token recorded before it looked, or the "whichever comes second" argument in domain/waits/completion.ts breaks.
  * markSent is conditional on the token still being the one answered, so it never closes a newer token.
  * TTL only cleans up: nothing reads the expiry.
  */

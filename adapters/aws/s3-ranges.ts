@@ -1,5 +1,5 @@
 /**
- * Ranged reads of one raw object, for schema fingerprints (domain/schema-drift.ts): GetObject with a `Range`
+ * Ranged reads of one raw object, for schema fingerprints (domain/drift/schema-drift.ts): GetObject with a `Range`
  * header, `bytes=a-b` or the suffix form `bytes=-n` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
  * S3 clamps a range past the end to the object's last byte, so a head read of a small file returns the file.
  * An empty object has no satisfiable range (416 InvalidRange): it reads as no bytes.

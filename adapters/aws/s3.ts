@@ -1,5 +1,5 @@
 /**
- * S3 HeadObject for the intake's key resolution (domain/object-keys.ts).
+ * S3 HeadObject for the intake's key resolution (domain/intake/object-keys.ts).
  *
  * A missing key answers 404 only when the caller may also list the bucket; with s3:GetObject alone S3 answers 403
  * for a missing key ("If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403

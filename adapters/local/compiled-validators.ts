@@ -3,7 +3,7 @@
  * run validates took 0.26-0.34 s of main-thread time in each `npm start`, `sluice run` and bench process; loading
  * the same validators from Ajv's standalone code takes ~10 ms (mostly evaluating its 440 kB). The cache is that code, one CommonJS module
  * exporting a validate function per schema name, with a first line naming its key (sha256 of the schemas and Ajv
- * options, domain/validation.ts, with the ajv and ajv-formats versions) and the sha256 of the code below it. A
+ * options, domain/common/validation.ts, with the ajv and ajv-formats versions) and the sha256 of the code below it. A
  * missing, unreadable, corrupt or other-key file is generated again; if anything here fails, validatorFor compiles
  * on first use as before. The Lambda bundles do not use this: they compile on first use.
  */
@@ -126,7 +126,7 @@ function loadOrGenerate(): ValidatorsOrigin {
 let origin: ValidatorsOrigin | undefined;
 
 /**
- * Gives domain/validation.ts a ready validator for every schema name, once per process. The first process after a
+ * Gives domain/common/validation.ts a ready validator for every schema name, once per process. The first process after a
  * schema (or Ajv) change compiles them all (0.35-0.6 s, once) and writes the cache; later ones load it.
  */
 export function installCompiledValidators(): ValidatorsOrigin {

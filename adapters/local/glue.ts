@@ -167,7 +167,7 @@ export class LocalJobs implements JobPort {
 
   /**
    * One partition converted, judged against the bad-row limit and, when it passes, summarized (the summary is the
-   * partition's last write, domain/job-summary.ts). Errors propagate; over the limit is an outcome.
+   * partition's last write, domain/rows/job-summary.ts). Errors propagate; over the limit is an outcome.
    */
   private async convertOne(
     dataset: ResolvedDataset,
@@ -772,7 +772,7 @@ export async function convertTogether(
 }
 
 /**
- * One partition raw -> Parquet, applying the cast contract (domain/cast-contract.ts), with no temporary table:
+ * One partition raw -> Parquet, applying the cast contract (domain/rows/cast-contract.ts), with no temporary table:
  * 1. a count per file without casts (and, for JSON, which members each file has) — cheap, it reads no values;
  * 2. the COPY of the good rows, each value trimmed once, cast once, and checked from its value; DuckDB returns the
  *    rows written, so bad rows = rows in - rows written;

@@ -108,7 +108,7 @@ async function withRetry<T>(what: string, retry: RetryPolicy, send: () => Promis
 /** How many of a dataset's most recent runs `status` searches for the newest queryable arrival. */
 const FRESHNESS_LOOKBACK_RUNS = 10;
 
-/** Execution names that sluice gives (domain/runs.ts executionNameFor): `<dataset>-<trigger>-<17 digits>-<random>`. */
+/** Execution names that sluice gives (domain/runs/protocol.ts executionNameFor): `<dataset>-<trigger>-<17 digits>-<random>`. */
 const NAMED = /^(.+)-(arrival|schedule|follow-up|backfill|rerun)-\d{17}-[a-z0-9]+$/;
 
 const iso = (d: Date | undefined): string | undefined => (d ? d.toISOString() : undefined);

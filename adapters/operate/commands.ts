@@ -1,6 +1,6 @@
 /**
  * The operate commands, written once against StageBackend: `status`, `runs`, `backfill`, `rerun <execution>`,
- * `logs <execution>`. The CLI (adapters/local/cli.ts) picks the backend: a deployed stage (--stage) or the local lake.
+ * `logs <execution>`. The CLI (cli/sluice.ts) picks the backend: a deployed stage (--stage) or the local lake.
  */
 import type { ResolvedConfig } from '../../domain/config';
 import { datasetNamed } from '../../domain/config';

@@ -1,7 +1,7 @@
 /**
  * What the operate commands (status, runs, backfill, rerun, logs) need from a stage. Two implementations share
  * the command code in ./commands.ts: a deployed stack (./aws-stage.ts) and the local lake's run history
- * (adapters/local/history.ts).
+ * (runtime/history.ts).
  */
 import type { RunCost } from '../../domain/cost';
 import type { ExecutionInput } from '../../schemas/types.generated';
@@ -26,7 +26,7 @@ export interface RunRecord {
   /** A run in flight: the step it is at (and its Map's progress), where the backend knows it. */
   step?: string;
   /**
-   * RowsIn/RowsOut/RowsBad of the run's partition job runs that succeeded (domain/metrics.ts), where the history
+   * RowsIn/RowsOut/RowsBad of the run's partition job runs that succeeded (domain/metrics/metrics.ts), where the history
    * keeps them. in = out + bad for each of them; a failed partition writes nothing and counts in `partitions`.
    */
   rows?: { in: number; out: number; bad: number };

@@ -1,7 +1,7 @@
 /**
  * `backfill --from --to`: the range input of the scale issue (a `range` per key, expanded by a step) when the
  * deployed execution-input schema accepts it; until then the same range is expanded here, by the same code
- * (domain/partition-range.ts), into the explicit partition list today's input takes (ManualRunInput.partitions,
+ * (domain/inputs/partition-range.ts), into the explicit partition list today's input takes (ManualRunInput.partitions,
  * at most 5,000, schemas/execution-input.schema.json).
  */
 import type { ResolvedDataset } from '../../domain/config';

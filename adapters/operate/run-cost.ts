@@ -1,5 +1,5 @@
 /**
- * What a deployed run cost (issue 23 item 6), read from AWS's own figures; priced by domain/run-cost-report.ts.
+ * What a deployed run cost (issue 23 item 6), read from AWS's own figures; priced by domain/cost/run-cost-report.ts.
  * Used by `sluice runs`/`status --stage` (./aws-stage.ts) and by the failure notification (the run's cost so far).
  *
  * The calls, and what each gives:
@@ -225,7 +225,7 @@ export class AwsRunCosts implements RunCostPort {
   }
 }
 
-/** One event of a local run (adapters/local/state-machine.ts LocalEvent), as far as its cost needs it. */
+/** One event of a local run (runtime/state-machine.ts LocalEvent), as far as its cost needs it. */
 export interface RunEvent {
   type: string;
   index?: number;

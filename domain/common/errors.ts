@@ -75,7 +75,7 @@ export class AthenaQueryFailedError extends SluiceError {
 /**
  * A job run SUCCEEDED but the row summary it was asked to write (`--sluice_summary_path`) is not there. Fatal, not
  * retried: the job writes it before it returns, and S3 reads are strongly consistent after a write (see
- * domain/job-summary.ts), so waiting cannot make it appear. The partition is reported failed (rows unaccounted).
+ * domain/rows/job-summary.ts), so waiting cannot make it appear. The partition is reported failed (rows unaccounted).
  */
 export class JobSummaryMissingError extends SluiceError {
   override readonly name = 'JobSummaryMissingError';

@@ -32,16 +32,16 @@ function isKnownTimeZone(name: string): boolean {
 
 export interface ResolvedDataset {
   name: string;
-  /** nullValues and timeZone: how raw text is read (domain/cast-contract.ts ReadOptions), defaults applied. */
+  /** nullValues and timeZone: how raw text is read (domain/rows/cast-contract.ts ReadOptions), defaults applied. */
   raw: { bucket: string; prefix: string; format: 'csv' | 'json' | 'parquet'; nullValues: string[]; timeZone: string };
   partitioning: { style: 'hive' | 'template'; template: string; keys: PartitionKeySpec[] };
-  /** when (issue 24): whether a run starts the crawler; see domain/schema-drift.ts crawlerDecision. */
+  /** when (issue 24): whether a run starts the crawler; see domain/drift/schema-drift.ts crawlerDecision. */
   crawler: { name: string; recrawl: 'new-folders-only' | 'everything'; when: 'schema-change' | 'every-run' | 'never' };
   job: {
     name: string;
     maxConcurrentRuns: number;
     timeoutMinutes: number;
-    /** Partitions per Glue job run: 'auto' sizes batches with the cost model (domain/job-batches.ts); 1 is one each. */
+    /** Partitions per Glue job run: 'auto' sizes batches with the cost model (domain/cost/job-batches.ts); 1 is one each. */
     partitionsPerRun: 'auto' | number;
     maxBadRowsFraction: number;
     /** A raw file lacking a mapped column: its rows become bad rows naming file and column, or the job fails. */

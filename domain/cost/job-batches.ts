@@ -1,6 +1,6 @@
 /**
  * Batch planning (issue 23): which partitions each Glue job run converts, sized by input bytes and count with the
- * cost and time model (domain/run-costs.ts). A pure function of the partitions' sizes and the dataset's job settings.
+ * cost and time model (domain/cost/run-costs.ts). A pure function of the partitions' sizes and the dataset's job settings.
  *
  * `partitionsPerRun: N`: consecutive runs of N partitions (1 is one job run per partition, the plan before batching).
  * `partitionsPerRun: "auto"` chooses the number of batches B, then cuts the partitions, in order, into B consecutive

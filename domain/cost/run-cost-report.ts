@@ -1,6 +1,6 @@
 /**
  * The cost of one run, reported (issue 23 item 6): Glue, crawler, Athena and Step Functions dollars, from what AWS
- * bills for a deployed run, or from the cost model (domain/run-costs.ts, the one source of prices) for a local run.
+ * bills for a deployed run, or from the cost model (domain/cost/run-costs.ts, the one source of prices) for a local run.
  * Pure: the AWS calls that gather the figures are in adapters/operate/run-cost.ts.
  *
  * What each part is computed from, and the AWS fields it reads:

@@ -75,7 +75,7 @@ export async function readManifest(
     throw new InvalidInputError(
       `manifest ${uri} is in bucket '${location.bucket}'; manifests are read from the artifacts bucket '${store.bucket}' only (upload it there, under ${MANIFEST_FOLDER})`,
     );
-  // The run's role may read only these folders of the bucket (adapters/aws/deploy/functions.ts).
+  // The run's role may read only these folders of the bucket (deploy/functions.ts).
   if (!MANIFEST_FOLDERS.some((folder) => location.key.startsWith(folder)))
     throw new InvalidInputError(
       `manifest ${uri} is outside ${MANIFEST_FOLDERS.join(' and ')} of the artifacts bucket; upload it under ${MANIFEST_FOLDER}`,

@@ -36,7 +36,7 @@ export async function acceptObjectCreated(
       status: 'rejected',
       reason: `bucket '${e.detail.bucket.name}' is not the raw bucket '${deps.config.lake.rawBucket}'`,
     };
-  // The key as delivered or its URL-decoded form, whichever the object has (domain/object-keys.ts says why).
+  // The key as delivered or its URL-decoded form, whichever the object has (domain/intake/object-keys.ts says why).
   const delivered = e.detail.object.key;
   if (e.detail.object.size === 0 && !delivered.endsWith('/'))
     return { status: 'rejected', reason: 'zero-byte object holds no rows', key: delivered };

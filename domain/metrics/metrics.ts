@@ -2,7 +2,7 @@
  * The operating metrics of sluice: one definition of each (name, unit, meaning), and pure functions that derive
  * them from what a step already has in hand (its input and output, or the intake's outcome). The Lambda wrapper
  * turns them into CloudWatch embedded-metric-format lines (adapters/lambda/step.ts); the dashboard and the
- * freshness alarm (adapters/aws/deploy/observability.ts) and the local history read the same names.
+ * freshness alarm (deploy/observability.ts) and the local history read the same names.
  * Namespace `sluice`, dimensions `stage` and `dataset` (exactly these two: CloudWatch identifies a metric by its
  * full dimension set, so the dashboard and alarms must use the same set).
  */
@@ -31,7 +31,7 @@ export const METRICS = {
   JobDuration: { unit: 'Seconds', help: 'one partition job run, start to end' },
   RunCostUSD: {
     unit: 'None',
-    help: 'dollars one run cost (Glue + crawler + Athena + Step Functions; domain/run-cost-report.ts), emitted where the run reports its cost',
+    help: 'dollars one run cost (Glue + crawler + Athena + Step Functions; domain/cost/run-cost-report.ts), emitted where the run reports its cost',
   },
   NewestQueryableArrival: {
     unit: 'None',
@@ -69,7 +69,7 @@ export function point(name: MetricName, value: number | undefined, dataset: stri
 }
 
 /**
- * The rows of one job run that SUCCEEDED, from its row summary (domain/job-summary.ts). Not derived from step
+ * The rows of one job run that SUCCEEDED, from its row summary (domain/rows/job-summary.ts). Not derived from step
  * outputs: the job-run cores record them through `deps.metrics` when they read the summary, so they are emitted
  * wherever the run is seen to end (a poll, a completion event, the local runner) and once per job run.
  */
@@ -145,7 +145,7 @@ export function stepMetrics(stepId: string, input: unknown, output: unknown, now
   }
 }
 
-/** RunCostUSD from a run's cost report (domain/run-cost-report.ts RunCost), when the step has one. */
+/** RunCostUSD from a run's cost report (domain/cost/run-cost-report.ts RunCost), when the step has one. */
 export function runCostPoints(cost: unknown, dataset: string): MetricPoint[] {
   return point('RunCostUSD', count(record(cost).total), dataset);
 }

@@ -53,7 +53,7 @@ export function timeBudgetSeconds(model: RunCostModel = RUN_COST_MODEL): number 
   return model.executionTimeoutSeconds / 2;
 }
 
-/** The modelled wall time of running these partitions the way the plan step would (domain/job-batches.ts). */
+/** The modelled wall time of running these partitions the way the plan step would (domain/cost/job-batches.ts). */
 export function modelledWallSeconds(
   partitions: readonly SizedPartition[],
   options: BatchPlanOptions,

@@ -185,7 +185,7 @@ export function waveFinished(refresh: RefreshState): RefreshState {
 
 /**
  * State "Check the Athena registration" (the token wait's fallback): checks the current wave's queries, at most
- * `athena.maxActiveDdl`. The token waits' completion path checks one query per event instead (domain/waits.ts).
+ * `athena.maxActiveDdl`. The token waits' completion path checks one query per event instead (domain/waits/completion.ts).
  */
 export async function checkPartitionRefresh(
   input: CheckPartitionRefreshInput,

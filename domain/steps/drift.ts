@@ -46,7 +46,7 @@ import {
 /** Listings and ranged reads at once (each a short S3 round trip; S3 allows 5,500 GET/HEAD per second per prefix). */
 export const DRIFT_READ_CONCURRENCY = 32;
 /**
- * Reading stops starting new listings or reads after this long: the Lambda has 50 s (adapters/aws/deploy/functions.ts)
+ * Reading stops starting new listings or reads after this long: the Lambda has 50 s (deploy/functions.ts)
  * and the rest is for the writes. What was not read is not guessed at: its partitions go on to their job runs
  * unchecked (the job still fails a file that lacks a column, by job.missingColumns), and the crawler runs, since
  * it may learn what the step could not read.

@@ -248,7 +248,7 @@ function datasetArguments(dataset: ResolvedDataset): DatasetArguments {
 }
 
 /**
- * A finished run as a result; a SUCCEEDED one carries the rows its summary reports (domain/job-summary.ts) and records
+ * A finished run as a result; a SUCCEEDED one carries the rows its summary reports (domain/rows/job-summary.ts) and records
  * them as RowsIn/RowsOut/RowsBad (deps.metrics). This runs only where a run becomes a result (done: true): a poll that
  * sees RUNNING reads and records nothing, and the state machine leaves the wait loop at done, so it happens once per
  * job run, whoever calls the core (the check step, the start step attaching to a finished run, a completion event).
@@ -264,7 +264,7 @@ async function finishedResult(
 ): Promise<JobRunResult> {
   const result: JobRunResult = { partition, ok: run.state === 'SUCCEEDED', state: run.state };
   if (run.state !== 'SUCCEEDED') {
-    // The file (and line) the job names first, only the cause clipped (issue 25; domain/failure-message.ts).
+    // The file (and line) the job names first, only the cause clipped (issue 25; domain/common/failure-message.ts).
     result.message = failureMessage(run.errorMessage ?? `job run ${run.id} ended ${run.state}`, MESSAGE_LIMIT);
     return result;
   }

@@ -1,6 +1,6 @@
 /**
  * State "Plan the job runs" (issue 23; docs/batches.md): the run's partitions, cut into the batches of one Glue job
- * run each (domain/job-batches.ts), written where the job runs and the Distributed Map read them:
+ * run each (domain/cost/job-batches.ts), written where the job runs and the Distributed Map read them:
  *   - one JobBatch file per batch of two or more partitions (`batches/<n>.json`, jobBatch), named by the run's
  *     `--sluice_batch`;
  *   - the Map's item list (`job-runs.json`): one JobWorkItem per job run, the batch's first partition and its

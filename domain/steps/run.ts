@@ -109,7 +109,7 @@ export async function claimArrivals(input: ClaimArrivalsInput, deps: Deps, log: 
     partitionCount: partitions.length,
     ...(partitions.length > 0 ? { items: await writeClaimedList(deps, input.executionArn, partitions) } : {}),
   };
-  // The arrival times feed the DebounceWait and LandingToQueryable metrics (domain/metrics.ts) at no extra call.
+  // The arrival times feed the DebounceWait and LandingToQueryable metrics (domain/metrics/metrics.ts) at no extra call.
   return partitions.length > 0
     ? {
         ...claimed,

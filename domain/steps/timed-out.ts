@@ -2,7 +2,7 @@
  * Issue 23, item 3: an execution that ends TIMED_OUT (the ASL's TimeoutSeconds; "States.Timeout ... no Catch of
  * the execution can handle": https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-common-fields.html)
  * reaches only the status-change handler. Returning its whole claim and starting a follow-up at once (what
- * FAILED and ABORTED do, domain/runs.ts) makes the follow-up claim the same oldest partitions, which time out
+ * FAILED and ABORTED do, domain/runs/protocol.ts) makes the follow-up claim the same oldest partitions, which time out
  * again: about $211 of Glue per 48-hour cycle for `orders` in dev, with nothing queryable. Instead:
  *
  * 1. Take the dead run's lease for a back-off holder (`<execution>#timed-out`), live for TIMED_OUT_BACKOFF_SECONDS

@@ -38,7 +38,6 @@
  *   (RUNNING can go back to QUEUED; FAILED is terminal).
  */
 import { createHash } from 'node:crypto';
-import type { PollingPolicy } from '../../schemas/types.generated';
 import type {
   AwaitCrawlerInput,
   AwaitJobRunInput,

@@ -1,5 +1,5 @@
 /**
- * Ports of the event-completed waits (issue 13). Kept apart from domain/ports.ts so the waits can be built and
+ * Ports of the event-completed waits (issue 13). Kept apart from domain/common/ports.ts so the waits can be built and
  * tested while that shared file is being changed by others; `WaitDeps` is what the wait cores need on top of Deps.
  */
 import type {

@@ -4,7 +4,7 @@
  * bundle); every AWS call goes over HTTP to loopback services that answer in AWS's wire format and error shapes.
  * Every scenario asserts the run's final status and output: an assertion inside a Task could be swallowed by Catch.
  */
-import { unsuccessfulStates } from '../../adapters/local/state-machine';
+import { unsuccessfulStates } from '../../runtime/state-machine';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../domain/config';
 import { rawPartitionPrefix } from '../../domain/config';

@@ -8,9 +8,9 @@ import {
   type DefinitionSource,
   type LocalRunOptions,
   type LocalRunResult,
-} from '../../adapters/local/state-machine';
+} from '../../runtime/state-machine';
 import type { StepId } from '../../functions';
-import type { WaitStepId } from '../../adapters/local/token-waits';
+import type { WaitStepId } from '../../runtime/token-waits';
 import { packagedTokenTasks, type TokenWaitCounts, type TokenWaitFaults } from './token-waits';
 import { startAwsFakes, type AwsFakes } from '../support/aws-fakes';
 import { fakeS3Artifacts } from './s3-artifacts';

@@ -1,7 +1,7 @@
 /**
  * Issue 23's cost and time figures: each scenario through the real ASL in the local interpreter, with the fakes
  * (in-memory ports; a raw bucket whose partitions hold the scenario's bytes, listed by the plan step), and the
- * model's billing and time (domain/run-costs.ts):
+ * model's billing and time (domain/cost/run-costs.ts):
  *
  *   npm run bench:cost [-- --full] [--scenarios 1000x10MB,24x1GB] [--skip-crawler]
  *

@@ -9,7 +9,7 @@
  *
  * The files land as a real burst does: all objects are written, then their events are delivered back to back,
  * and one debounced execution claims them all (the bench stops with an error if it took more than one). That is
- * what `sluice run --quiet-ms 0` does (adapters/local/cli.ts ingestAll), on the same runtime; the job runs are
+ * what `sluice run --quiet-ms 0` does (cli/sluice.ts ingestAll), on the same runtime; the job runs are
  * whatever the flow starts (one per batch of partitions once the Map iterates batches, issue 23). The engine alone,
  * one batch run against one run per partition: tests/bench/local-batch.bench.ts.
  * The debounce quiet period is 0 here (a burst whose quiet period has already passed); waits between polls use
@@ -188,7 +188,7 @@ interface Knobs {
 }
 
 async function childSluice(dataDir: string, lakeDir: string, configFile: string, knobs: Knobs): Promise<SideResult> {
-  const { LocalRuntime } = await import('../../adapters/local/runtime');
+  const { LocalRuntime } = await import('../../runtime/runtime');
   mkdirSync(lakeDir, { recursive: true });
   // The raw bucket is the generated data (shared by every repetition, never written by sluice).
   symlinkSync(join(dataDir, 'raw'), join(lakeDir, 'raw'), 'dir');

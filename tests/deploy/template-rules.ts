@@ -303,7 +303,7 @@ export function multipartUploadRules(t: Template, maxDays = 7): string[] {
  * (so Glue writes to groups named after it, never the account-wide /aws-glue/jobs/output, /error, /logs-v2 or
  * /aws-glue/crawlers), and each of those groups is declared with a retention and the key. Names as Glue forms them
  * with a security configuration: /aws-glue/jobs/<sc>-role/<role>/{output,error}, /aws-glue/jobs/logs-v2-<sc>,
- * /aws-glue/crawlers-role/<role>-<sc> (adapters/aws/deploy/glue.ts cites the sources).
+ * /aws-glue/crawlers-role/<role>-<sc> (deploy/glue.ts cites the sources).
  */
 export function glueLogGroupRules(t: Template): string[] {
   const problems: string[] = [];

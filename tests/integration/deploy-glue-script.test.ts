@@ -1,6 +1,6 @@
 /**
  * The Serverless Framework plugin that ships the Glue job's script as a deployment artifact
- * (adapters/aws/deploy/glue-script-plugin.js): what it packages and what `sls deploy` uploads, against a mocked S3.
+ * (deploy/glue-script-plugin.js): what it packages and what `sls deploy` uploads, against a mocked S3.
  * tests/integration/deploy.test.ts checks the packaged result (the script beside the zips, the jobs' ScriptLocation).
  */
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -8,13 +8,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GLUE_SCRIPT_SOURCE, glueScriptArtifact } from '../../adapters/aws/deploy/glue-script';
+import { GLUE_SCRIPT_SOURCE, glueScriptArtifact } from '../../deploy/glue-script';
 
 const ROOT = join(__dirname, '..', '..');
 
-describe('the Glue script plugin (adapters/aws/deploy/glue-script-plugin.js)', () => {
+describe('the Glue script plugin (deploy/glue-script-plugin.js)', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a Serverless Framework plugin is CommonJS
-  const GlueScriptPlugin = require('../../adapters/aws/deploy/glue-script-plugin.js');
+  const GlueScriptPlugin = require('../../deploy/glue-script-plugin.js');
   const s3 = mockClient(S3Client);
   const artifact = glueScriptArtifact('dev');
   const notFound = Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });

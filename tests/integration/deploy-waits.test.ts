@@ -1,13 +1,13 @@
 /**
- * The waits family of the stack (issue 13, adapters/aws/deploy/waits.ts), from buildStack for both stages, without
+ * The waits family of the stack (issue 13, deploy/waits.ts), from buildStack for both stages, without
  * packaging: the packaged template's generic rules (async destinations, names, IAM derived from the code, cfn-lint)
  * are in tests/integration/deploy.test.ts, which includes these functions.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../domain/config';
-import { buildStack } from '../../adapters/aws/deploy/stack';
-import { WAIT_FUNCTIONS } from '../../adapters/aws/deploy/waits';
+import { buildStack } from '../../deploy/stack';
+import { WAIT_FUNCTIONS } from '../../deploy/waits';
 import { PACKAGE_ALARM_EMAIL } from '../support/package-stack';
 
 const ROOT = join(__dirname, '..', '..');

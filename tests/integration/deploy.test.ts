@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXTRA_FUNCTIONS, WILDCARD_ACTIONS, functionLogicalId } from '../../adapters/aws/deploy/stack';
-import { arrivalRuleId } from '../../adapters/aws/deploy/triggers';
-import { WAIT_FUNCTIONS } from '../../adapters/aws/deploy/waits';
-import { glueScriptArtifact, GLUE_SCRIPT_SOURCE } from '../../adapters/aws/deploy/glue-script';
-import { PARTITION_COLUMN_TYPE } from '../../adapters/aws/deploy/glue';
+import { EXTRA_FUNCTIONS, WILDCARD_ACTIONS, functionLogicalId } from '../../deploy/stack';
+import { arrivalRuleId } from '../../deploy/triggers';
+import { WAIT_FUNCTIONS } from '../../deploy/waits';
+import { glueScriptArtifact, GLUE_SCRIPT_SOURCE } from '../../deploy/glue-script';
+import { PARTITION_COLUMN_TYPE } from '../../deploy/glue';
 import { loadConfigFile } from '../../domain/config';
 import { AWAIT_STEP_FILES, STEP_FILES } from '../../functions';
 import {
@@ -49,10 +49,10 @@ import {
   s3ScopeRules,
   taskTokenRules,
 } from '../deploy/template-rules';
-import { ALARM_EMAIL_ENV } from '../../adapters/aws/deploy/stage-checks';
-import { INTAKE_FUNCTION } from '../../adapters/aws/deploy/functions';
+import { ALARM_EMAIL_ENV } from '../../deploy/stage-checks';
+import { INTAKE_FUNCTION } from '../../deploy/functions';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is CommonJS, loaded by the framework
-const StageGuardPlugin = require('../../adapters/aws/deploy/stage-guard-plugin.js') as {
+const StageGuardPlugin = require('../../deploy/stage-guard-plugin.js') as {
   new (serverless: unknown, options: unknown): { hooks: Record<string, () => Promise<void>> };
   bucketNameProblems: (stage: string, lake: Record<string, string>, accountId: string) => string[];
 };

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalStage } from '../../adapters/local/history';
-import { LocalRuntime, type FinishedRun } from '../../adapters/local/runtime';
+import { LocalStage } from '../../runtime/history';
+import { LocalRuntime, type FinishedRun } from '../../runtime/runtime';
 import { statusCommand } from '../../adapters/operate/commands';
 import type { CrawledSchemaCheck, SchemaDrift } from '../../schemas/types.generated';
 import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';

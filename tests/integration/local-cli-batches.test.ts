@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { mapItemsOf } from '../../adapters/local/history';
+import { mapItemsOf } from '../../runtime/history';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -17,7 +17,7 @@ const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 function sluice(json: boolean, ...args: string[]): { code: number; stdout: string; stderr: string } {
   const result = spawnSync(
     TSX,
-    [join(ROOT, 'adapters/local/cli.ts'), ...args, ...(json ? ['--json'] : []), '--quiet-ms', '200', '--poll-ms', '20'],
+    [join(ROOT, 'cli/sluice.ts'), ...args, ...(json ? ['--json'] : []), '--quiet-ms', '200', '--poll-ms', '20'],
     { encoding: 'utf8', timeout: 90_000 },
   );
   if (result.status === null) throw new Error(`cli did not finish: ${result.stderr}`);

@@ -13,7 +13,7 @@ const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 function cli(...args: string[]): { code: number; json: Record<string, unknown>; stdout: string } {
   const result = spawnSync(
     TSX,
-    [join(ROOT, 'adapters/local/cli.ts'), ...args, '--json', '--quiet-ms', '200', '--poll-ms', '20'],
+    [join(ROOT, 'cli/sluice.ts'), ...args, '--json', '--quiet-ms', '200', '--poll-ms', '20'],
     {
       encoding: 'utf8',
       timeout: 60_000,
@@ -187,7 +187,7 @@ describe('operate commands over the local run history (status, runs, rerun, logs
 
   test('rerun of a run that succeeded is refused, naming it', () => {
     const clicks = (cli('runs', '--lake', lake, '--dataset', 'clicks').json as unknown as Array<{ name: string }>)[0];
-    const result = spawnSync(TSX, [join(ROOT, 'adapters/local/cli.ts'), 'rerun', clicks!.name, '--lake', lake], {
+    const result = spawnSync(TSX, [join(ROOT, 'cli/sluice.ts'), 'rerun', clicks!.name, '--lake', lake], {
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -226,7 +226,7 @@ describe('operate commands over the local run history (status, runs, rerun, logs
     const bad = spawnSync(
       TSX,
       [
-        join(ROOT, 'adapters/local/cli.ts'),
+        join(ROOT, 'cli/sluice.ts'),
         'backfill',
         '--lake',
         lake,
@@ -246,14 +246,10 @@ describe('operate commands over the local run history (status, runs, rerun, logs
 
 /** The CLI as a user runs it: text output, no --json added. */
 function cliText(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(
-    TSX,
-    [join(ROOT, 'adapters/local/cli.ts'), ...args, '--quiet-ms', '200', '--poll-ms', '20'],
-    {
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
+  const result = spawnSync(TSX, [join(ROOT, 'cli/sluice.ts'), ...args, '--quiet-ms', '200', '--poll-ms', '20'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (result.status === null) throw new Error(`cli did not finish: ${result.stderr}`);
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -479,7 +475,7 @@ test('a run in flight shows in runs and status; one whose process died does not'
   // One process (node --import tsx), so that killing it ends the run; a debounce long enough to look at it.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'adapters/local/cli.ts'), 'run', '--lake', lake, '--quiet-ms', '120000'],
+    ['--import', 'tsx', join(ROOT, 'cli/sluice.ts'), 'run', '--lake', lake, '--quiet-ms', '120000'],
     { cwd: ROOT, stdio: 'ignore' },
   );
   try {

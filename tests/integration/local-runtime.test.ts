@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime, localWaitMs } from '../../adapters/local/runtime';
-import { allStates, loadDefinition } from '../../adapters/local/state-machine';
+import { LocalRuntime, localWaitMs } from '../../runtime/runtime';
+import { allStates, loadDefinition } from '../../runtime/state-machine';
 import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';
 
 const orders = ordersKey;

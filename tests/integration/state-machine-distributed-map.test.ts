@@ -4,7 +4,7 @@
  * the Map's children call the runner's Task invoker, and the parent's state holds only the ResultWriter reference.
  */
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { runStateMachine, type Definition, type DefinitionSource } from '../../adapters/local/state-machine';
+import { runStateMachine, type Definition, type DefinitionSource } from '../../runtime/state-machine';
 import { summarizeMapRun } from '../../domain/steps/map-results';
 import { runArtifacts } from '../../domain/common';
 import { writePartitionList } from '../../domain/inputs';

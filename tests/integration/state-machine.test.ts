@@ -4,7 +4,7 @@
  */
 import { parseS3Uri } from '../../domain/common';
 import { RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs/protocol';
-import { allStates, loadDefinition, type LocalRunResult } from '../../adapters/local/state-machine';
+import { allStates, loadDefinition, type LocalRunResult } from '../../runtime/state-machine';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { arrive, EXECUTION_ARN, runAutomatic, runManual, statesEntered } from '../support/machine';
 

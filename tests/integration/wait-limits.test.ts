@@ -5,11 +5,11 @@
  * per 1,000 partition-hours. The job run is timed on the world's clock; simulated time moves only by the fallback
  * re-checks' delays (event lost) or to the job's end (event delivered). Goals, asserted: T <= 8 for any duration,
  * D = event delivery time only (0 s simulated), L <= 10 % of elapsed and never above the policy's maxSeconds.
- * domain/wait-costs.ts models the same numbers (and today's poll loop, whose measured 81 it reproduces).
+ * domain/cost/wait-costs.ts models the same numbers (and today's poll loop, whose measured 81 it reproduces).
  */
 import { LocalEventBus } from '../../adapters/local/event-bus';
 import { glueJobStateChange } from '../../adapters/local/state-change-events';
-import type { LocalTokenWaits } from '../../adapters/local/token-waits';
+import type { LocalTokenWaits } from '../../runtime/token-waits';
 import { pollLoopFigures, PRICE } from '../../domain/cost/wait-costs';
 import { fakeWorld } from '../support/fakes';
 import { runManual } from '../support/machine';

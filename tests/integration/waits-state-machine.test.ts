@@ -12,8 +12,8 @@ import {
   glueCrawlerStateChange,
   glueJobStateChange,
 } from '../../adapters/local/state-change-events';
-import type { LocalRunResult } from '../../adapters/local/state-machine';
-import type { LocalTokenWaits } from '../../adapters/local/token-waits';
+import type { LocalRunResult } from '../../runtime/state-machine';
+import type { LocalTokenWaits } from '../../runtime/token-waits';
 import type { QueryStateName } from '../../domain/common';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 import { runManual } from '../support/machine';

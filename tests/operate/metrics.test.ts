@@ -1,8 +1,8 @@
 /**
- * The metrics: what each step's input and output imply (domain/metrics.ts), and the embedded-metric-format JSON the
+ * The metrics: what each step's input and output imply (domain/metrics/metrics.ts), and the embedded-metric-format JSON the
  * Lambda wrapper prints for them (adapters/lambda/step.ts). The packaged bundles' EMF is in observability.test.ts.
  */
-import { freshnessWindow } from '../../adapters/aws/deploy/observability';
+import { freshnessWindow } from '../../deploy/observability';
 import { lambdaHandler, publishMetrics } from '../../adapters/lambda/step';
 import { arrivalMetrics } from '../../domain/intake';
 import { METRICS, stepMetrics } from '../../domain/metrics';

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshnessAlarmId } from '../../adapters/aws/deploy/observability';
+import { freshnessAlarmId } from '../../deploy/observability';
 import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
 import { METRICS } from '../../domain/metrics';
 import { PACKAGE_ALARM_EMAIL, openPackage, packageStage, type PackagedStack } from '../support/package-stack';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const CLI = join(ROOT, 'adapters', 'local', 'cli.ts');
+const CLI = join(ROOT, 'cli', 'sluice.ts');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) process.stderr.write('progress-tmux.test.ts: tmux is not installed; the terminal checks are skipped\n');
 const describeTmux = hasTmux ? describe : describe.skip;

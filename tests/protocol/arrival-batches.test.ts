@@ -148,7 +148,7 @@ describe('recordedEvents', () => {
   });
 });
 
-// The batch intake's key-resolution deadline (domain/intake-batch.ts parseAll), on fake timers so it never
+// The batch intake's key-resolution deadline (domain/intake/batch.ts parseAll), on fake timers so it never
 // depends on machine speed. tests/integration/intake-key-resolution.test.ts holds the same on S3's real adapter
 // with real time; it is not in the mutation run, so these keep its mutants guarded there.
 describe('the batch intake stops resolving keys at its deadline', () => {

@@ -1,7 +1,7 @@
 /**
  * An exhaustive, deterministic scheduler for the run protocol (issue 21; docs/protocol.md, "The checker").
  *
- * The real TypeScript cores (domain/runs.ts, domain/intake-batch.ts, domain/steps/run.ts) and the real DynamoDB
+ * The real TypeScript cores (domain/runs/protocol.ts, domain/intake/batch.ts, domain/steps/run.ts) and the real DynamoDB
  * and Step Functions adapters run against the in-memory DynamoDB (adapters/memory/dynamo.ts) and a Step Functions
  * stand-in. Every call an adapter makes (`doc.send`, `sfn.send`) is a *gate*: the calling actor parks there, and
  * the scheduler picks which parked call goes next and what happens to it:

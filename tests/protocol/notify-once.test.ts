@@ -3,7 +3,7 @@
  *
  * The notify step is a Lambda behind the state machine's Retry. When SNS accepted its Publish and the Lambda then
  * timed out (or the SDK's answer was lost), the Retry runs the step again, which publishes again. The fix
- * (adapters/aws/sns.ts, adapters/aws/deploy/state.ts RUN_FAILURES): a FIFO topic, every attempt publishing with the
+ * (adapters/aws/sns.ts, deploy/state.ts RUN_FAILURES): a FIFO topic, every attempt publishing with the
  * execution as MessageDeduplicationId, and a Retry whose attempts all fall within SNS's 5-minute deduplication
  * interval. The topic is the in-memory SNS (adapters/memory/sns.ts), which keeps SNS's documented delivery rules.
  *

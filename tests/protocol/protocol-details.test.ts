@@ -530,7 +530,7 @@ describe('the catch-up schedule', () => {
 });
 
 describe('the catch-up schedule: which datasets it starts, and its failure', () => {
-  // Found by `npx stryker run stryker.config.mjs --mutate domain/runs.ts` (the checker's catch-up scenarios reach
+  // Found by `npx stryker run stryker.config.mjs --mutate domain/runs/protocol.ts` (the checker's catch-up scenarios reach
   // these paths but are not in the mutation run).
   test('a start-up lease with nothing pending and no claim: its StartExecution is made (it may never have been)', async () => {
     const w = await dynamoWorld(dynamo);

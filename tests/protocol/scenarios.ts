@@ -267,7 +267,7 @@ function checkerConfig(spec: ScenarioSpec): ResolvedConfig {
   );
 }
 
-/** The run-failure topic (FIFO: adapters/aws/deploy/state.ts RUN_FAILURES). */
+/** The run-failure topic (FIFO: deploy/state.ts RUN_FAILURES). */
 const RUN_FAILURE_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:sluice-check-failures-runs.fifo';
 
 export function buildScenario(spec: ScenarioSpec): Scenario {

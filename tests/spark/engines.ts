@@ -18,7 +18,7 @@ import { jobArguments, jobBatch, jobBatchArguments, jobBatchLocation } from '../
 import { LocalEngine, quoteString } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';
 import { LocalLake } from '../../adapters/local/lake';
-import { glueScriptArtifact } from '../../adapters/aws/deploy/glue-script';
+import { glueScriptArtifact } from '../../deploy/glue-script';
 import type { ColumnMapping, JobBatch, JobBatchResult } from '../../schemas/types.generated';
 import type { Template } from '../support/package-stack';
 import { VENV_DIR, venvBin } from '../support/python-env';

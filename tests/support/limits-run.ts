@@ -3,7 +3,7 @@
  * runner supplies the Distributed Map's ItemReader/ResultWriter around it), with the in-memory ports, every job
  * succeeding or every job failing. Child events are counted as they come, never kept, so 100,000 children fit.
  */
-import type { LocalEvent } from '../../adapters/local/state-machine';
+import type { LocalEvent } from '../../runtime/state-machine';
 import { parseConfig } from '../../domain/config/config';
 import type { JobPort } from '../../domain/common';
 import type { PartitionValues } from '../../schemas/types.generated';

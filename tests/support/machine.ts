@@ -1,5 +1,5 @@
 /** Runs the real ASL against a fake world, the way the intake would start it. */
-import { runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../adapters/local/state-machine';
+import { runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../runtime/state-machine';
 
 type Json = Parameters<typeof runStateMachine>[0];
 import { STARTUP_LEASE_SECONDS } from '../../domain/runs/protocol';

@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Definition, DefinitionSource, TaskInvoker } from '../../adapters/local/state-machine';
+import type { Definition, DefinitionSource, TaskInvoker } from '../../runtime/state-machine';
 import { STEPS, type StepId } from '../../functions';
 
 const ROOT = join(__dirname, '..', '..');

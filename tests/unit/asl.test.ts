@@ -5,10 +5,10 @@ import {
   needsLocalDistributedMap,
   type DistributedMapState,
 } from '../../adapters/local/distributed-map';
-import { allStates, DEFINITION_FILE, loadDefinition, stepIdOfResource } from '../../adapters/local/state-machine';
+import { allStates, DEFINITION_FILE, loadDefinition, stepIdOfResource } from '../../runtime/state-machine';
 import { FATAL_ERRORS, RETRYABLE_ERRORS } from '../../domain/common/errors';
 import { MAX_RECHECK_DELAY_SECONDS } from '../../domain/config';
-import { WAIT_FOR_TASK_TOKEN, waitStepOf } from '../../adapters/local/token-waits';
+import { WAIT_FOR_TASK_TOKEN, waitStepOf } from '../../runtime/token-waits';
 import { RUN_TIMEOUT_SECONDS } from '../../domain/runs/protocol';
 import { AWAIT_STEP_FILES, STEPS } from '../../functions';
 

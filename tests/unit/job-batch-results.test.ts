@@ -1,6 +1,6 @@
 /**
  * Reading a batch run's outcome (issue 23): batchPartitionResults gives each partition of the batch its own result,
- * as a single run's check would, and refuses a result object it cannot trust (domain/job-summary.ts
+ * as a single run's check would, and refuses a result object it cannot trust (domain/rows/job-summary.ts
  * parseJobBatchResult). Executed on both engines' real output: tests/conformance/local-batch.test.ts, tests/spark/.
  */
 import { s3Uri, type ObjectLocation } from '../../domain/common';

@@ -1,6 +1,6 @@
 /**
- * Batch planning (domain/job-batches.ts) against the issue 23 scenarios and their goals, with the cost and time model
- * of domain/run-costs.ts. Prints one line per scenario and plan, the baseline (partitionsPerRun: 1) included.
+ * Batch planning (domain/cost/job-batches.ts) against the issue 23 scenarios and their goals, with the cost and time model
+ * of domain/cost/run-costs.ts. Prints one line per scenario and plan, the baseline (partitionsPerRun: 1) included.
  */
 import {
   batchPlanOptions,

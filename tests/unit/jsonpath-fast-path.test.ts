@@ -73,7 +73,7 @@ describe('the JSONPath shortcut of the local interpreter', () => {
 
   it('is what the interpreter calls once the local state machine runner is loaded', () => {
     jest.isolateModules(() => {
-      jest.requireActual('../../adapters/local/state-machine');
+      jest.requireActual('../../runtime/state-machine');
       const loaded = jest.requireActual<{ JSONPath: unknown }>('jsonpath-plus');
       expect(loaded.JSONPath).toHaveProperty([Symbol.for('sluice.jsonpath-fast-path')], true);
     });

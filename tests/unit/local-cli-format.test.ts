@@ -1,4 +1,4 @@
-/** Issue 25, items 6-9: what the local CLI shows (adapters/local/cli-format.ts). */
+/** Issue 25, items 6-9: what the local CLI shows (cli/format.ts). */
 import { datasetOfExecution, displayPath, jsonValue, localPaths, nodeVersionProblem } from '../../cli/format';
 import { decodeS3Key, encodeS3Key } from '../../adapters/local/lake';
 

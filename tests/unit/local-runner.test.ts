@@ -2,7 +2,7 @@
  * The local runner validates each definition once (asl-validator compiles its JSON schemas on every call, 0.35-1.4 s),
  * and runs the same flow whichever definition source and task invoker it is given.
  */
-import { runStateMachine, sourceDefinition, type TaskInvoker } from '../../adapters/local/state-machine';
+import { runStateMachine, sourceDefinition, type TaskInvoker } from '../../runtime/state-machine';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ test('an invalid definition is still refused (validation is skipped only after i
 test('a pluggable invoker receives each Task with its step and bound resource', async () => {
   const world = fakeWorld();
   const seen: string[] = [];
-  const inner = (await import('../../adapters/local/state-machine')).stepInvoker(world.deps);
+  const inner = (await import('../../runtime/state-machine')).stepInvoker(world.deps);
   const invoke: TaskInvoker = (target, payload) => {
     seen.push(`${target.stepId} ${target.resource.split(':').pop()}`);
     return inner(target, payload);

@@ -60,7 +60,7 @@ describe('partition values', () => {
   });
 });
 
-describe('event keys, literal or URL-encoded (domain/object-keys.ts)', () => {
+describe('event keys, literal or URL-encoded (domain/intake/object-keys.ts)', () => {
   const DIR = 'orders/year=2024/month=01/day=05/';
   /** A raw bucket holding exactly these keys; counts HeadObject calls. */
   function bucketWith(...keys: string[]) {

@@ -1,6 +1,6 @@
 /**
- * Issue 23 item 6: a run's cost from AWS's figures and from the model (domain/run-cost-report.ts), priced by the one
- * cost model (domain/run-costs.ts).
+ * Issue 23 item 6: a run's cost from AWS's figures and from the model (domain/cost/run-cost-report.ts), priced by the one
+ * cost model (domain/cost/run-costs.ts).
  */
 import {
   billedCrawlDollars,

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 describe('validated definitions, remembered across processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-asl-cache-'));
   let validatedBefore: typeof import('../../adapters/local/validated-definitions').validatedBefore;
-  let machineFor: typeof import('../../adapters/local/state-machine').machineFor;
+  let machineFor: typeof import('../../runtime/state-machine').machineFor;
   beforeAll(() => {
     process.env.SLUICE_CACHE_DIR = dir;
     jest.isolateModules(() => {
       ({ validatedBefore } = jest.requireActual('../../adapters/local/validated-definitions'));
-      ({ machineFor } = jest.requireActual('../../adapters/local/state-machine'));
+      ({ machineFor } = jest.requireActual('../../runtime/state-machine'));
     });
   });
   afterAll(() => {

@@ -5,31 +5,31 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { loadConfigFile, type ResolvedConfig } from '../../domain/config';
-import type { IntakeOutcome } from '../../domain/intake';
-import type { MetricPoint } from '../../domain/metrics';
-import type { RecordOutcome } from '../../domain/intake';
-import type { Clock } from '../../domain/common';
-import type { Deps } from '../../domain/deps';
-import type { ExecutionStarter } from '../../domain/runs';
-import type { ExecutionInput } from '../../schemas/types.generated';
-import { asLog } from '../lambda/step';
-import { MemoryArrivalLedger, MemoryRunLeases } from '../memory/state';
-import { LedgerArrivalBatches } from './arrival-batches';
-import { LocalArtifactStore } from './artifact-store';
-import { installCompiledValidators } from './compiled-validators';
-import { LocalEngine } from './duckdb';
+import { loadConfigFile, type ResolvedConfig } from '../domain/config';
+import type { IntakeOutcome } from '../domain/intake';
+import type { MetricPoint } from '../domain/metrics';
+import type { RecordOutcome } from '../domain/intake';
+import type { Clock } from '../domain/common';
+import type { Deps } from '../domain/deps';
+import type { ExecutionStarter } from '../domain/runs';
+import type { ExecutionInput } from '../schemas/types.generated';
+import { asLog } from '../adapters/lambda/step';
+import { MemoryArrivalLedger, MemoryRunLeases } from '../adapters/memory/state';
+import { LedgerArrivalBatches } from '../adapters/local/arrival-batches';
+import { LocalArtifactStore } from '../adapters/local/artifact-store';
+import { installCompiledValidators } from '../adapters/local/compiled-validators';
+import { LocalEngine } from '../adapters/local/duckdb';
 import { appendRunHistory, LiveRunFile, type FinishedRun, type RuntimeHandle } from './history';
-import { partitionJobStats } from './job-stats';
-import { RejectsIndex } from './rejects';
-import { LocalCrawlers } from './crawler';
-import { LocalJobs } from './glue';
-import { LocalNotifier, LocalQueries } from './athena';
-import { FileDeadLetters, LocalIntakeQueue, type SettledRecord } from './intake-queue';
-import { decodeS3Key, LocalLake } from './lake';
-import { LocalObjects } from './objects';
-import { LocalDrift } from './schema-drift';
-import { runStateMachine, type LocalEvent, type LocalRunResult } from './state-machine';
+import { partitionJobStats } from '../adapters/local/job-stats';
+import { RejectsIndex } from '../adapters/local/rejects';
+import { LocalCrawlers } from '../adapters/local/crawler';
+import { LocalJobs } from '../adapters/local/glue';
+import { LocalNotifier, LocalQueries } from '../adapters/local/athena';
+import { FileDeadLetters, LocalIntakeQueue, type SettledRecord } from '../adapters/local/intake-queue';
+import { decodeS3Key, LocalLake } from '../adapters/local/lake';
+import { LocalObjects } from '../adapters/local/objects';
+import { LocalDrift } from '../adapters/local/schema-drift';
+import { runStateMachine, type LocalEvent } from './state-machine';
 
 const DEBOUNCE_WAIT = 'Wait for arrivals to settle';
 /** The only poll loop that runs once per partition; the others (crawler, Athena registration) run once per run. */
@@ -47,7 +47,7 @@ export function localWaitMs(state: string, quietMs: number, pollMs: number): num
   return state === PER_PARTITION_WAIT ? pollMs : Math.min(pollMs, ONCE_PER_RUN_POLL_MS);
 }
 
-/** The deployed intake's batch size (adapters/aws/deploy: the event source mapping's BatchSize). */
+/** The deployed intake's batch size (deploy: the event source mapping's BatchSize). */
 const INTAKE_BATCH_SIZE = 1000;
 
 const relativeToLake = (file: string, lakeDir: string): string =>
@@ -115,7 +115,7 @@ export class LocalRuntime implements ExecutionStarter, RuntimeHandle {
       drift: new LocalDrift(lake, options.lakeDir),
       consoleUrl: (arn) => `file://${join(options.lakeDir, 'notifications.jsonl')}#${arn}`,
     };
-    // The same batch handler as the deployed intake Lambda (domain/intake-batch.ts), behind a local queue with its
+    // The same batch handler as the deployed intake Lambda (domain/intake/batch.ts), behind a local queue with its
     // retries, receive limit and dead-letter file. Window 0: what is sent in one turn of the event loop is one batch.
     this.queue = new LocalIntakeQueue(
       {

@@ -8,7 +8,7 @@ const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const GLUE_SCRIPT_SOURCE = join(__dirname, '..', 'glue', 'convert_partition.py');
+const GLUE_SCRIPT_SOURCE = join(__dirname, '..', 'adapters', 'aws', 'glue', 'convert_partition.py');
 
 function glueScriptArtifact(stage, service = 'sluice', deploymentPrefix = 'serverless') {
   const body = readFileSync(GLUE_SCRIPT_SOURCE);

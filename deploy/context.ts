@@ -2,7 +2,7 @@
  * What every resource family of the stack needs to know, derived once from the stage's validated config:
  * names, ARNs of resources that other families own, and the stage's data-retention policy.
  */
-import type { ResolvedConfig } from '../../../domain/config';
+import type { ResolvedConfig } from '../domain/config';
 import { allow, arn, sub, type Cfn, type Statement } from './cfn';
 
 export interface StackContext {

@@ -1,5 +1,5 @@
 /** State table and queues: the DynamoDB ledger of arrivals and leases, the failure topic, the intake queue, the dead-letter queues. */
-import { assertNameWithin } from '../../../domain/config';
+import { assertNameWithin } from '../domain/config';
 import { allow, arn, ref, serviceRole, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 

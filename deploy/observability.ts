@@ -1,6 +1,6 @@
 /**
  * Observability of a stage: one CloudWatch dashboard (freshness, throughput, failures, dead-letter depths, latency
- * percentiles) over the metrics the Lambdas emit as embedded metric format (domain/metrics.ts: namespace `sluice`,
+ * percentiles) over the metrics the Lambdas emit as embedded metric format (domain/metrics/metrics.ts: namespace `sluice`,
  * dimensions exactly {stage, dataset}), and a freshness alarm per dataset that sets `freshnessSlaMinutes`.
  *
  * Freshness is the time since the newest arrival that is queryable. CloudWatch has no "now" to subtract from, so
@@ -11,7 +11,7 @@
  * Alarms on metric math (Metrics array, one expression with ReturnData true):
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-alarm.html
  */
-import { METRICS_NAMESPACE, type MetricName } from '../../../domain/metrics';
+import { METRICS_NAMESPACE, type MetricName } from '../domain/metrics';
 import { pascal, ref, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 

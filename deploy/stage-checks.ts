@@ -2,8 +2,8 @@
  * What a stage must settle before `sls package`/`sls deploy` builds its stack: the address its alarms go to.
  * (The bucket names are checked against the target account at deploy time: stage-guard-plugin.js.)
  */
-import type { ResolvedConfig } from '../../../domain/config';
-import { ConfigError } from '../../../domain/common';
+import type { ResolvedConfig } from '../domain/config';
+import { ConfigError } from '../domain/common';
 
 /** Sets (or overrides) a stage's alarm address for one package or deploy, so no real address lives in git. */
 export const ALARM_EMAIL_ENV = 'SLUICE_ALARM_EMAIL';

@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { STEPS, type StepId } from '../../functions';
-import type { Deps } from '../../domain/deps';
-import { invokeStep, rootLogger } from '../lambda/step';
-import type { LocalEventBus } from './event-bus';
+import { STEPS, type StepId } from '../functions';
+import type { Deps } from '../domain/deps';
+import { invokeStep, rootLogger } from '../adapters/lambda/step';
+import type { LocalEventBus } from '../adapters/local/event-bus';
 import {
   driveTokenWaits,
   LocalTokenWaits,
@@ -24,23 +24,23 @@ import {
   type AwaitIntercept,
   type WaitStepId,
 } from './token-waits';
-import type { ArtifactStore } from '../../domain/common';
-import { validatedBefore } from './validated-definitions';
-import { installJsonPathFastPath } from './jsonpath-fast-path';
+import type { ArtifactStore } from '../domain/common';
+import { validatedBefore } from '../adapters/local/validated-definitions';
+import { installJsonPathFastPath } from '../adapters/local/jsonpath-fast-path';
 import {
   interpreterChildRunner,
   runDistributedMap,
   swapDistributedMaps,
   type ChildEvent,
   type DistributedMapState,
-} from './distributed-map';
+} from '../adapters/local/distributed-map';
 
 // The interpreter's JSONPath calls go through this module's export (see ./jsonpath-fast-path.ts). A plain require:
 // an ES import would bind a copy of the exports object, and replacing the export there would change nothing.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 installJsonPathFastPath(require('jsonpath-plus'));
 
-export const DEFINITION_FILE = join(__dirname, '..', '..', 'state-machines', 'sluice.asl.json');
+export const DEFINITION_FILE = join(__dirname, '..', 'state-machines', 'sluice.asl.json');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface StateDef {
@@ -138,7 +138,7 @@ export interface LocalRunOptions {
   onEvent?: (event: LocalEvent) => void;
   logger?: Logger;
   /**
-   * `.waitForTaskToken` Tasks (issue 13; adapters/local/token-waits.ts): where their completion events come from,
+   * `.waitForTaskToken` Tasks (issue 13; runtime/token-waits.ts): where their completion events come from,
    * how simulated time moves for the fallback re-checks, and a hook that receives the run's token waits.
    */
   waits?: {

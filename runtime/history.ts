@@ -4,9 +4,9 @@
  * transitions in `<lake>/history/<execution>.jsonl` for `sluice logs`. `LocalStage` answers the operate commands
  * (status, runs, backfill, rerun, logs) over it, so the local CLI shows the same numbers as a deployed stage.
  */
-import { schemaDriftNotes } from '../../domain/steps';
-import type { FingerprintRecord } from '../../domain/drift';
-import { FileFingerprints, FINGERPRINTS_FILE } from './schema-drift';
+import { schemaDriftNotes } from '../domain/steps';
+import type { FingerprintRecord } from '../domain/drift';
+import { FileFingerprints, FINGERPRINTS_FILE } from '../adapters/local/schema-drift';
 import {
   appendFileSync,
   existsSync,
@@ -18,10 +18,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ResolvedConfig } from '../../domain/config';
-import type { MetricPoint } from '../../domain/metrics';
-import { executionNameFor } from '../../domain/config';
-import type { ExecutionInput, JobRunResult } from '../../schemas/types.generated';
+import type { ResolvedConfig } from '../domain/config';
+import type { MetricPoint } from '../domain/metrics';
+import { executionNameFor } from '../domain/config';
+import type { ExecutionInput, JobRunResult } from '../schemas/types.generated';
 import {
   OperateError,
   type DatasetStatus,
@@ -31,9 +31,9 @@ import {
   type RunQuery,
   type RunRecord,
   type StageBackend,
-} from '../operate/ports';
-import { modelledCostOfEvents } from '../operate/run-cost';
-import { STATES, viewOfExits } from '../operate/run-state';
+} from '../adapters/operate/ports';
+import { modelledCostOfEvents } from '../adapters/operate/run-cost';
+import { STATES, viewOfExits } from '../adapters/operate/run-state';
 import type { LocalEvent, LocalRunResult } from './state-machine';
 
 export interface HistoryEntry extends RunRecord {
@@ -55,7 +55,7 @@ export interface FinishedRun {
   metrics?: MetricPoint[];
 }
 
-/** What the local stage needs of the runtime (adapters/local/runtime.ts LocalRuntime), so neither imports the other. */
+/** What the local stage needs of the runtime (runtime/runtime.ts LocalRuntime), so neither imports the other. */
 export interface RuntimeHandle {
   readonly runs: readonly FinishedRun[];
   startExecution(name: string, input: ExecutionInput): Promise<string>;
@@ -186,7 +186,7 @@ function logLinesOf(run: FinishedRun, lakeDir: string): LogLine[] {
     });
 }
 
-/** The runtime's hook (adapters/local/runtime.ts): called once per finished run. */
+/** The runtime's hook (runtime/runtime.ts): called once per finished run. */
 export function appendRunHistory(lakeDir: string, run: FinishedRun): void {
   const dir = historyDir(lakeDir);
   mkdirSync(dir, { recursive: true });

@@ -2,10 +2,10 @@
  * The functions and their roles: every step Lambda and extra function, each with a role holding only what it
  * calls, on-failure destinations for the asynchronously invoked ones, and the intake's rejected-arrivals metric.
  */
-import { MANIFEST_FOLDER } from '../../../domain/inputs';
-import { rawTableName } from '../../../domain/drift';
-import { STEP_FILES } from '../../../functions';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
+import { MANIFEST_FOLDER } from '../domain/inputs';
+import { rawTableName } from '../domain/drift';
+import { STEP_FILES } from '../functions';
+import { JOB_SUMMARY_PREFIX } from '../domain/rows';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { INTAKE_CONSUMER_TIMEOUT_SECONDS, INTAKE_QUEUE, QUEUES } from './state';
@@ -184,7 +184,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
   // so the error names it.
   const runArtifacts = [allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects('runs/')]), ctx.kmsUse];
   const readRunArtifacts = [allow(['s3:GetObject'], [ctx.artifactsObjects('runs/')]), ctx.kmsUse];
-  // Issue 15: the row summary a SUCCEEDED job run wrote (domain/job-summary.ts), read by the step that sees it end
+  // Issue 15: the row summary a SUCCEEDED job run wrote (domain/rows/job-summary.ts), read by the step that sees it end
   // (check, or start when it attaches to a finished run). GetObject on that prefix only; ListBucket on it so a missing
   // summary is NoSuchKey (JobSummaryMissingError), not AccessDenied (API_GetObject.html, as above).
   const readJobSummaries = [
@@ -269,7 +269,7 @@ function permissions(ctx: StackContext): Record<string, Statement[]> {
       allow(['sns:Publish'], [ref('RunFailureTopic')]),
       ctx.kmsUse,
     ],
-    // Replays dead letters through the single-event intake (domain/intake.ts).
+    // Replays dead letters through the single-event intake (domain/intake/arrival.ts).
     replayDeadLetters: [
       ledgerAndLease,
       startExecution,

@@ -3,7 +3,7 @@
  * that invoke it, the fallback re-check queue and its consumer, their dead-letter queues and alarms.
  *
  * The ASL's crawler, job-run and Athena waits are `.waitForTaskToken` Tasks that invoke the await functions; the
- * state machine role may invoke them (adapters/aws/deploy/state-machine.ts).
+ * state machine role may invoke them (deploy/state-machine.ts).
  *
  * Events are AWS service events on the default bus, delivered best effort:
  * https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-glue.html,
@@ -11,9 +11,9 @@
  * TIMEOUT, STOPPED; crawler: Started, Succeeded, Failed
  * (https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html).
  */
-import { assertNameWithin } from '../../../domain/config';
-import { AWAIT_STEP_FILES } from '../../../functions';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
+import { assertNameWithin } from '../domain/config';
+import { AWAIT_STEP_FILES } from '../functions';
+import { JOB_SUMMARY_PREFIX } from '../domain/rows';
 import { allow, arn, functionLogicalId, listBucket, ref, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
 import { BATCH_FOLDERS, lambdaRole, roleId } from './functions';
@@ -49,7 +49,7 @@ export function waits(ctx: StackContext): Family {
       [ctx.tableArn],
     );
   // Every wait function reaches the three Check cores (deliver -> runCheck), so each may make the three reads.
-  // The job-run check reads the row summary a SUCCEEDED run wrote (issue 15, domain/job-summary.ts), as the Check
+  // The job-run check reads the row summary a SUCCEEDED run wrote (issue 15, domain/rows/job-summary.ts), as the Check
   // step does: GetObject on that prefix, ListBucket on it so a missing one is NoSuchKey, not AccessDenied
   // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
   const checks: Statement[] = [
@@ -70,7 +70,7 @@ export function waits(ctx: StackContext): Family {
   // also matched another stage whose name starts with this one's.
   const answer = allow(['states:SendTaskSuccess', 'states:SendTaskFailure'], ['*']);
   const sendRecheck = allow(['sqs:SendMessage'], [arn(RECHECKS)]);
-  // GetItem: a refresh's delivery reads the other queries' `finalAt` marks (issue 23, domain/waits.ts).
+  // GetItem: a refresh's delivery reads the other queries' `finalAt` marks (issue 23, domain/waits/completion.ts).
   const awaitStatements = [...checks, table(['PutItem', 'UpdateItem', 'GetItem']), answer, sendRecheck];
   const statements: Record<string, Statement[]> = {
     awaitJobRun: awaitStatements,

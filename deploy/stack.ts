@@ -5,7 +5,7 @@
  * Every IAM statement names the ARNs it needs; the few actions AWS does not scope to resources are listed in
  * WILDCARD_ACTIONS with the reason.
  */
-import { assertNameWithin, type ResolvedConfig } from '../../../domain/config';
+import { assertNameWithin, type ResolvedConfig } from '../domain/config';
 import { type Cfn, type Family } from './cfn';
 import { stackContext, type StackContext } from './context';
 import { functionsAndRoles } from './functions';

@@ -4,12 +4,12 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { require: tsxRequire } = require('tsx/cjs/api');
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..');
 const cache = new Map();
 
 function stackFor(stage) {
   if (!cache.has(stage)) {
-    const { loadConfigFile } = tsxRequire('../../../domain/config.ts', __filename);
+    const { loadConfigFile } = tsxRequire('../domain/config/index.ts', __filename);
     const { buildStack } = tsxRequire('./stack.ts', __filename);
     // SLUICE_CONFIG_FILE lets the tests package a deliberately broken config.
     const configFile = process.env.SLUICE_CONFIG_FILE || join(ROOT, 'config', `${stage}.json`);

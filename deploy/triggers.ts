@@ -2,7 +2,7 @@
  * What invokes the functions: the per-dataset arrival rules (into the intake queue), the execution-status rule, the catch-up schedule,
  * their invoke permissions, and the queue policies that let EventBridge dead-letter into the two queues.
  */
-import type { ResolvedDataset } from '../../../domain/config';
+import type { ResolvedDataset } from '../domain/config';
 import { arn, functionLogicalId, pascal, ref, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 import { ASYNC_FUNCTIONS } from './functions';

@@ -1,5 +1,5 @@
 /** The state machine: its role, its log group, and the ASL file with Lambda placeholders bound to this stack. */
-import { AWAIT_STEP_FILES, STEP_FILES } from '../../../functions';
+import { AWAIT_STEP_FILES, STEP_FILES } from '../functions';
 import { allow, arn, functionLogicalId, serviceRole, type Cfn, type Family } from './cfn';
 import type { StackContext } from './context';
 

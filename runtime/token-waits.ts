@@ -9,18 +9,18 @@
  * States.HeartbeatTimeout when the re-check path is broken).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Deps } from '../../domain/deps';
-import type { WaitDeps } from '../../domain/waits';
-import { step as awaitCrawler } from '../../functions/await-crawler';
-import { step as awaitJobRun } from '../../functions/await-job-run';
-import { step as awaitPartitionRefresh } from '../../functions/await-partition-refresh';
-import { step as completeWait } from '../../functions/complete-wait';
-import { step as recheckWaitStep } from '../../functions/recheck-wait';
-import { invokeWaitStep } from '../lambda/wait-handler';
-import { rootLogger } from '../lambda/step';
-import { MemoryRecheckQueue, MemoryTaskTokens, MemoryWaitStore } from '../memory/waits';
-import { LocalEventBus } from './event-bus';
-import { stateChangeSources, type StateChangeEmitter } from './state-change-events';
+import type { Deps } from '../domain/deps';
+import type { WaitDeps } from '../domain/waits';
+import { step as awaitCrawler } from '../functions/await-crawler';
+import { step as awaitJobRun } from '../functions/await-job-run';
+import { step as awaitPartitionRefresh } from '../functions/await-partition-refresh';
+import { step as completeWait } from '../functions/complete-wait';
+import { step as recheckWaitStep } from '../functions/recheck-wait';
+import { invokeWaitStep } from '../adapters/lambda/wait-handler';
+import { rootLogger } from '../adapters/lambda/step';
+import { MemoryRecheckQueue, MemoryTaskTokens, MemoryWaitStore } from '../adapters/memory/waits';
+import { LocalEventBus } from '../adapters/local/event-bus';
+import { stateChangeSources, type StateChangeEmitter } from '../adapters/local/state-change-events';
 
 /** aws-local-stepfunctions' JSONValue (not exported by the package). */
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -8,7 +8,7 @@
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..');
 
 /** The problems with a config's bucket names for this account, each naming the stage and the field. */
 function bucketNameProblems(stage, lake, accountId) {

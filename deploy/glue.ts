@@ -2,9 +2,9 @@
  * Glue: the security configuration, the raw and curated databases, and per dataset its crawler, job and target
  * table, each with a role scoped to that dataset's folders, and the log groups Glue writes them to.
  */
-import type { PartitionKeySpec } from '../../../schemas/types.generated';
-import { REJECTED_FOLDER, type ResolvedDataset } from '../../../domain/config';
-import { JOB_SUMMARY_PREFIX } from '../../../domain/rows';
+import type { PartitionKeySpec } from '../schemas/types.generated';
+import { REJECTED_FOLDER, type ResolvedDataset } from '../domain/config';
+import { JOB_SUMMARY_PREFIX } from '../domain/rows';
 import { BATCH_FOLDERS } from './functions';
 import { allow, arn, listBucket, pascal, ref, serviceRole, sub, type Cfn, type Family, type Statement } from './cfn';
 import type { StackContext } from './context';
@@ -199,7 +199,7 @@ function job(ctx: StackContext, d: ResolvedDataset): Record<string, Cfn> {
         ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         [ctx.s3Objects(curatedBucket, d.target.folder), ctx.s3Objects(curatedBucket, rejected)],
       ),
-      // Issue 15: the run's row summary, its last write before success (domain/job-summary.ts), this dataset's only.
+      // Issue 15: the run's row summary, its last write before success (domain/rows/job-summary.ts), this dataset's only.
       allow(['s3:PutObject'], [ctx.artifactsObjects(`${JOB_SUMMARY_PREFIX}${d.name}/`)]),
       // Issue 23 (docs/batches.md): a batch run reads its batch file and writes its result beside it.
       allow(['s3:GetObject', 's3:PutObject'], [ctx.artifactsObjects(BATCH_FOLDERS)]),
