@@ -4,6 +4,7 @@
  * and the operate commands (`status`, `runs`, `backfill`, `rerun <execution>`, `logs`) on the local lake's run
  * history or, with `--stage <name>`, on the deployed stack `sluice-<name>` (adapters/operate/).
  */
+import { PROJECT_ROOT } from '../runtime/project-root';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,7 @@ import { partitionJobStats } from '../adapters/local/job-stats';
 import { LocalRuntime, type FinishedRun } from '../runtime/runtime';
 import type { LocalEvent } from '../runtime/state-machine';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = PROJECT_ROOT;
 const HELP: Record<string, string> = {
   main: `sluice: the data-lake pipeline on this machine (no AWS account needed)
 

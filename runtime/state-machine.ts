@@ -7,6 +7,7 @@
  *   handler loaded from the function's own zip.
  * Waits and retry pauses are shortened by runner options, never by editing the definition.
  */
+import { PROJECT_ROOT } from './project-root';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -40,7 +41,7 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 installJsonPathFastPath(require('jsonpath-plus'));
 
-export const DEFINITION_FILE = join(__dirname, '..', 'state-machines', 'sluice.asl.json');
+export const DEFINITION_FILE = join(PROJECT_ROOT, 'state-machines', 'sluice.asl.json');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface StateDef {

@@ -1,4 +1,6 @@
-// The common capability's public surface: what other folders import (docs/architecture.md).
+// What every capability shares: typed errors, schema validation, run artifacts by reference, failure
+// messages, and the ports of the clock, the log and the AWS services the steps drive.
+// This file is the folder's public surface: other folders import only what it exports (docs/architecture.md).
 export { executionPrefix, parseS3Uri, runArtifacts, s3Uri } from './artifacts';
 export type { ArtifactStore, ObjectLocation } from './artifacts';
 export {

@@ -1,4 +1,5 @@
-// The config capability's public surface: what other folders import (docs/architecture.md).
+// A stage's config, validated once: datasets, partition layouts, polling policies, execution names.
+// This file is the folder's public surface: other folders import only what it exports (docs/architecture.md).
 export {
   DEFAULT_MAX_CLAIM_PARTITIONS,
   REJECTED_FOLDER,

@@ -1,4 +1,5 @@
-// The drift capability's public surface: what other folders import (docs/architecture.md).
+// Schema drift: fingerprints of raw files' schemas, and the classification that decides whether to crawl.
+// This file is the folder's public surface: other folders import only what it exports (docs/architecture.md).
 export {
   UnreadableSchemaError,
   catalogColumnType,

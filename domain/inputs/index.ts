@@ -1,4 +1,5 @@
-// The inputs capability's public surface: what other folders import (docs/architecture.md).
+// Run inputs: manual requests, partition ranges, manifests, the re-run and succeeded lists.
+// This file is the folder's public surface: other folders import only what it exports (docs/architecture.md).
 export { MAX_RANGE_PARTITIONS, expandRange } from './partition-range';
 export {
   MANIFEST_FOLDER,

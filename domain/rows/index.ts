@@ -1,4 +1,5 @@
-// The rows capability's public surface: what other folders import (docs/architecture.md).
+// Rows: the one cast contract both engines follow, and the row summary a job run writes.
+// This file is the folder's public surface: other folders import only what it exports (docs/architecture.md).
 export {
   badValueReason,
   columnSql,

@@ -223,8 +223,8 @@ describe('validators loaded from the cache', () => {
   test('if the code cannot be generated, Ajv compiles on first use as before', () => {
     let modules: { validation: Validation; compiled: Compiled } | undefined;
     jest.isolateModules(() => {
-      const actual = jest.requireActual<Validation>('../../domain/validation');
-      jest.doMock('../../domain/validation', () => ({
+      const actual = jest.requireActual<Validation>('../../domain/common/validation');
+      jest.doMock('../../domain/common/validation', () => ({
         ...actual,
         standaloneSource: () => {
           throw new Error('no code generation here');
@@ -232,7 +232,7 @@ describe('validators loaded from the cache', () => {
       }));
       modules = { validation: actual, compiled: jest.requireActual('../../adapters/local/compiled-validators') };
     });
-    jest.dontMock('../../domain/validation');
+    jest.dontMock('../../domain/common/validation');
     expect(modules!.compiled.installCompiledValidators()).toBe('compile-on-use');
     expect(modules!.validation.validatorFor('StartJobRunInput')).toHaveProperty('schemaEnv');
     const [name, sample] = SAMPLES[4]!;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as errors from '../../domain/common/errors';
 
-const source = readFileSync(join(__dirname, '..', '..', 'domain', 'errors.ts'), 'utf8');
+const source = readFileSync(join(__dirname, '..', '..', 'domain', 'common', 'errors.ts'), 'utf8');
 const declared = [...source.matchAll(/export class (\w+) extends SluiceError \{\n([^}]*)\}/g)].map(([, id, body]) => ({
   id: id!,
   body: body!,
