@@ -673,7 +673,7 @@ test('the stage guard runs before `sls deploy` changes the stack, with the accou
     "stage 'prod': /lake/rawBucket 'sluice-prod-raw-eu-west-1' does not contain the account id 123456789012",
   );
   // serverless.yml lists it, so the framework loads it.
-  expect(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).toContain('./adapters/aws/deploy/stage-guard-plugin.js');
+  expect(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).toContain('./deploy/stage-guard-plugin.js');
 });
 
 test('the reference Glue script is valid Python (it can only run on AWS Glue)', () => {
