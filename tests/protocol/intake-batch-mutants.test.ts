@@ -14,6 +14,7 @@ import { MemoryDynamo } from '../../adapters/memory/dynamo';
 import { AwsThrottledError } from '../../domain/errors';
 import {
   acceptBatch,
+  RECORD_CHUNK,
   RESOLVE_CONCURRENCY,
   RESOLVE_RESERVE_MS,
   type ArrivalBatchStore,
@@ -507,5 +508,49 @@ describe("the intake batch: a failed run start retries the dataset's records; th
     expect(outcome.batchItemFailures).toStrictEqual([{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }]);
     expect(outcome.startedExecutions).toEqual([executions.executionArnFor(executions.started[0]!.name)]);
     expect(executions.started.map((s) => s.input.dataset)).toEqual(['clicks']);
+  });
+});
+
+describe('the intake batch: one recording transaction per chunk of at most 98 events of a partition, never an empty one', () => {
+  function countingStore(w: ReturnType<typeof world>) {
+    const calls: Array<{ partition: string; events: number }> = [];
+    const store: ArrivalBatchStore = {
+      recordedEvents: (events) => w.deps.batches.recordedEvents(events),
+      recordEvents: async (dataset, partition, events, at) => {
+        calls.push({ partition, events: events.length });
+        return w.deps.batches.recordEvents(dataset, partition, events, at);
+      },
+    };
+    return { calls, store };
+  }
+  const many = (count: number, day = 1) => Array.from({ length: count }, (_, n) => orders(`m-${day}-${n}`, n, day));
+
+  test(`exactly ${RECORD_CHUNK} events: one transaction`, async () => {
+    const w = world();
+    const { calls, store } = countingStore(w);
+    const outcome = await acceptBatch({ Records: many(RECORD_CHUNK) }, { ...w.deps, batches: store }, quiet());
+    expect(calls).toEqual([{ partition: DAY1, events: RECORD_CHUNK }]);
+    expect(outcome.records.every((r) => r.status === 'accepted')).toBe(true);
+  });
+
+  test(`${RECORD_CHUNK + 1} events of one partition and 2 of another: ${RECORD_CHUNK} + 1, then 2; all recorded`, async () => {
+    const w = world();
+    const { calls, store } = countingStore(w);
+    const outcome = await acceptBatch(
+      { Records: [...many(RECORD_CHUNK + 1), ...many(2, 2)] },
+      { ...w.deps, batches: store },
+      quiet(),
+    );
+    expect(calls).toEqual([
+      { partition: DAY1, events: RECORD_CHUNK },
+      { partition: DAY1, events: 1 },
+      { partition: DAY2, events: 2 },
+    ]);
+    expect(outcome.batchItemFailures).toEqual([]);
+    expect(outcome.records.every((r) => r.status === 'accepted')).toBe(true);
+    expect(w.pendingItems().map((i) => [i.sk, i.count])).toEqual([
+      [`PENDING#${DAY1}`, RECORD_CHUNK + 1],
+      [`PENDING#${DAY2}`, 2],
+    ]);
   });
 });
