@@ -11,7 +11,7 @@
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import { MemoryDynamo } from '../../adapters/memory/dynamo';
-import { AwsThrottledError } from '../../domain/errors';
+import { AwsThrottledError } from '../../domain/common/errors';
 import {
   acceptBatch,
   RECORD_CHUNK,
@@ -21,9 +21,9 @@ import {
   type BatchDeps,
   type ObjectEvent,
   type SqsRecord,
-} from '../../domain/intake-batch';
-import type { Log, ObjectStorePort } from '../../domain/ports';
-import { RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs';
+} from '../../domain/intake/batch';
+import type { Log, ObjectStorePort } from '../../domain/common/ports';
+import { RUN_LEASE_SECONDS, STARTUP_LEASE_SECONDS } from '../../domain/runs/protocol';
 import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
 
 const TABLE = 'state';
