@@ -18,6 +18,7 @@ module.exports = {
     '<rootDir>/tests/protocol/arrival-batches.test.ts',
     '<rootDir>/tests/protocol/run-steps.test.ts',
     '<rootDir>/tests/protocol/defects.test.ts',
+    '<rootDir>/tests/protocol/dynamo-state-mutants.test.ts',
     '<rootDir>/tests/protocol/checker.test.ts',
     '<rootDir>/tests/integration/intake.test.ts',
     '<rootDir>/tests/integration/intake-batch.test.ts',
