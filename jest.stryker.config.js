@@ -19,6 +19,7 @@ module.exports = {
     '<rootDir>/tests/protocol/run-steps.test.ts',
     '<rootDir>/tests/protocol/defects.test.ts',
     '<rootDir>/tests/protocol/intake-batch-mutants.test.ts',
+    '<rootDir>/tests/protocol/dynamo-state-mutants.test.ts',
     '<rootDir>/tests/protocol/checker.test.ts',
     '<rootDir>/tests/integration/intake.test.ts',
     '<rootDir>/tests/integration/intake-batch.test.ts',
