@@ -23,6 +23,14 @@
  * answer it has received: the actors are deterministic functions of their answers (Math.random is replaced by a
  * per-actor sequence, the clock is fixed), so equal digests mean equal futures. That is sound: every schedule
  * passes through explored states only, and each state's successors are explored once.
+ *
+ * Fault-budget subsumption: the state hash leaves the faults used out, and the memo keeps the largest budget left
+ * each state was explored with. A smaller budget enables a subset of the choices (the same calls, fewer faults), and
+ * the successors keep that relation, so every schedule from a state with budget r' <= r is one from it with r,
+ * already explored: the visit is cut. The invariants do not read the budget. A visit with a larger budget explores
+ * in full and replaces the entry; a stored sleep set shrinks only on a visit with the same budget (the choices
+ * explored with a smaller one do not cover what a larger budget allows after them). checker.test.ts holds the
+ * reduced search's reachable states equal to the unreduced search's.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
