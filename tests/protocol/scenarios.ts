@@ -648,8 +648,7 @@ export const SCENARIOS: ScenarioSpec[] = [
   // Two faults in the run's own steps (notify and release included: defect 8), one anywhere (the next entry).
   { name: 'a run fails a partition', maxFaults: 2, batches: [['1/1']], failDay: 1, faultActors: ['orders-'] },
   { name: 'a run fails a partition (one fault anywhere)', maxFaults: 1, batches: [['1/1']], failDay: 1 },
-  // Multi-actor scenarios: one fault per schedule. Where two intakes have the same shape, faults go to the
-  // first (its redeliveries included): the second is its mirror image, so its faults add no new schedule class.
+  // Multi-actor scenarios: one fault per schedule, at any call of any actor unless the entry says otherwise.
   {
     name: 'two objects, two concurrent intakes, two partitions',
     maxFaults: 1,
@@ -670,8 +669,6 @@ export const SCENARIOS: ScenarioSpec[] = [
   },
   { name: 'a manual run racing an automatic one', maxFaults: 1, batches: [['1/1']], manual: [3] },
   { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
-  // Without faults: with one in the racing intake it did not finish in 7 minutes on the loaded machine; its
-  // faults are those of the two entries above (the racing intake's, the failed run's), apart.
   {
     name: 'a run fails a partition; an arrival races its end',
     maxFaults: 1,
