@@ -658,7 +658,6 @@ export const SCENARIOS: ScenarioSpec[] = [
     name: 'one event delivered to two concurrent intakes',
     maxFaults: 1,
     batches: [['1/1'], ['1/1']],
-    faultActors: ['intake1'],
   },
   {
     name: 'an arrival while the run ends (late event)',
