@@ -6,7 +6,7 @@
  */
 import { DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import { SnsNotifier } from '../../adapters/aws/sns';
-import { explore } from './checker';
+import { explore, type SearchOptions } from './checker';
 import { buildScenario, SCENARIOS, type ScenarioSpec } from './scenarios';
 
 // Inside `npm test`, within ~30 s: these scenarios at the bounds given here (`npm run check:protocol` runs every
@@ -69,4 +69,19 @@ test('the checker finds the stranded arrival of a give-back that ignores the arr
   } finally {
     DynamoRunLeases.prototype.release = release;
   }
+}, 300_000);
+
+// The reductions (sleep sets, fault-budget subsumption, the footprints of tests/protocol/scenarios.ts) prune
+// transitions and revisits, never states: the same reachable states come out with them off, and a seeded flaw that
+// needs a fault (defect 8, above) or an interleaving (defect 2) is still found with them on.
+test('the reductions reach every state the unreduced search reaches', async () => {
+  const spec = { ...SCENARIOS.find((s) => s.name === 'one object, one intake')!, maxFaults: 1 };
+  const run = (options: SearchOptions) => explore(buildScenario(spec), undefined, { ...options, collectStates: true });
+  const reduced = await run({ sleepSets: true, subsumption: true });
+  const full = await run({ sleepSets: false, subsumption: false });
+  expect(reduced.truncated || full.truncated).toBe(false);
+  expect(reduced.violations).toBe(full.violations);
+  expect(reduced.transitions).toBeLessThan(full.transitions);
+  expect(reduced.subsumed).toBeGreaterThan(0); // the subsumption did cut visits here
+  expect([...reduced.worldStates!].sort()).toEqual([...full.worldStates!].sort());
 }, 300_000);

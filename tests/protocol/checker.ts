@@ -23,6 +23,14 @@
  * answer it has received: the actors are deterministic functions of their answers (Math.random is replaced by a
  * per-actor sequence, the clock is fixed), so equal digests mean equal futures. That is sound: every schedule
  * passes through explored states only, and each state's successors are explored once.
+ *
+ * Fault-budget subsumption: the state hash leaves the faults used out, and the memo keeps the largest budget left
+ * each state was explored with. A smaller budget enables a subset of the choices (the same calls, fewer faults), and
+ * the successors keep that relation, so every schedule from a state with budget r' <= r is one from it with r,
+ * already explored: the visit is cut. The invariants do not read the budget. A visit with a larger budget explores
+ * in full and replaces the entry; a stored sleep set shrinks only on a visit with the same budget (the choices
+ * explored with a smaller one do not cover what a larger budget allows after them). checker.test.ts holds the
+ * reduced search's reachable states equal to the unreduced search's.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
@@ -82,8 +90,19 @@ interface Actor {
 
 const als = new AsyncLocalStorage<string>();
 
-/** SLUICE_CHECK_NO_POR=1: no partial-order reduction (every order explored; the same states must come out). */
-const NO_REDUCTION = process.env.SLUICE_CHECK_NO_POR === '1';
+/** The search's reductions, each of which can be turned off (the same states must come out: checker.test.ts). */
+export interface SearchOptions {
+  /** Sleep sets (partial-order reduction). Off: SLUICE_CHECK_NO_POR=1. */
+  sleepSets: boolean;
+  /** A state explored with a larger fault budget left covers it with a smaller one. Off: SLUICE_CHECK_NO_SUBSUMPTION=1. */
+  subsumption: boolean;
+  /** Collect the world part of every state visited (tests compare the reachable states with and without reductions). */
+  collectStates?: boolean;
+}
+export const DEFAULT_OPTIONS: SearchOptions = {
+  sleepSets: process.env.SLUICE_CHECK_NO_POR !== '1',
+  subsumption: process.env.SLUICE_CHECK_NO_SUBSUMPTION !== '1',
+};
 
 const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
@@ -189,7 +208,6 @@ export class Sched {
    * actor and touches no shared scheduler state, so it commutes too.
    */
   independent(a: Choice, b: Choice): boolean {
-    if (NO_REDUCTION) return false;
     const ga = this.gates.find((g) => g.label === a.gate);
     const gb = this.gates.find((g) => g.label === b.gate);
     if (!ga || !gb || ga.actor === gb.actor) return false;
@@ -251,13 +269,16 @@ export class Sched {
     else g.reject(answer.error);
   }
 
-  /** The scheduler's part of the state: live actors' digests and what they wait on, and the faults used. */
+  /**
+   * The scheduler's part of the state: live actors' digests and what they wait on. Not the faults used: the
+   * search keys its memo by this state and keeps the fault budget left beside it (`explore`, subsumption).
+   */
   fingerprint(): string {
     const live = [...this.actors.values()]
       .filter((a) => a.state === 'running')
       .map((a) => `${a.name}:${a.digest}`)
       .sort();
-    return `${this.faultsUsed}|${live.join(',')}|${this.gates
+    return `${live.join(',')}|${this.gates
       .map((g) => g.label)
       .sort()
       .join(',')}`;
@@ -308,6 +329,10 @@ export interface Report {
   truncated: boolean;
   /** Choices taken (each one call with its fault): the search's work. */
   transitions: number;
+  /** Visits cut because the state had been explored with a larger fault budget left (subsumption). */
+  subsumed: number;
+  /** With `collectStates`: the world part (store, ghost, executions, topic) of every state visited. */
+  worldStates?: Set<string>;
 }
 
 /** Replays `prefix` on a fresh world; returns the scheduler and world at its end (settled). */
@@ -365,8 +390,14 @@ interface Node {
  * smaller sleep set has the choices it slept on then explored now (the stored sleep set shrinks to the
  * intersection), which keeps the combination sound.
  */
-export async function explore(scenario: Scenario, maxStates = 2_000_000): Promise<Report> {
-  const seen = new Map<string, Set<string>>(); // state hash -> the sleep set it has been explored with
+export async function explore(
+  scenario: Scenario,
+  maxStates = 2_000_000,
+  options: SearchOptions = DEFAULT_OPTIONS,
+): Promise<Report> {
+  const SUBSUMPTION = options.subsumption;
+  // state hash -> the fault budget left and the sleep set it has been explored with
+  const seen = new Map<string, { budget: number; sleep: Set<string> }>();
   const report: Report = {
     scenario: scenario.name,
     maxFaults: scenario.maxFaults,
@@ -376,6 +407,7 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
     violations: 0,
     truncated: false,
     transitions: 0,
+    subsumed: 0,
   };
   let nodes = 0;
   let live: { id: number; sched: Sched; world: World } | undefined;
@@ -403,24 +435,32 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
       report.schedules++;
       continue;
     }
-    const key = `${sched.fingerprint()}\n${world.fingerprint()}`;
+    const worldPart = world.fingerprint();
+    if (options.collectStates) (report.worldStates ??= new Set()).add(worldPart);
+    const key = `${sched.fingerprint()}\n${worldPart}`;
     const hash = createHash('sha1').update(key).digest('base64');
     const sleeping = new Set(node.sleep.map(choiceKey));
-    const stored = seen.get(hash);
+    const budget = scenario.maxFaults - sched.faultsUsed;
+    const stored = SUBSUMPTION ? seen.get(hash) : seen.get(`${hash}|${budget}`);
     let skip: Set<string>;
-    if (stored) {
-      // Explored before with sleep set `stored`: only what it slept on and this visit does not is left.
-      const missing = [...stored].filter((k) => !sleeping.has(k));
+    if (stored && stored.budget >= budget) {
+      // Explored before with at least this budget and sleep set `stored.sleep`: only what it slept on and this
+      // visit does not is left (every choice enabled now was enabled then: a smaller budget enables fewer faults).
+      const missing = [...stored.sleep].filter((k) => !sleeping.has(k));
       if (missing.length === 0) {
         report.schedules++;
+        if (stored.budget > budget) report.subsumed++;
         continue;
       }
-      seen.set(hash, new Set([...stored].filter((k) => sleeping.has(k))));
+      // The stored entry shrinks only when this visit has the same budget: the choices explored now, with a
+      // smaller budget, do not cover what the stored budget allows after them.
+      if (stored.budget === budget) stored.sleep = new Set([...stored.sleep].filter((k) => sleeping.has(k)));
       skip = new Set([...sleeping]); // explore only `missing` below (and what is enabled of it)
-      for (const k of sched.enabled().map(choiceKey)) if (!stored.has(k)) skip.add(k);
+      for (const k of sched.enabled().map(choiceKey)) if (!stored.sleep.has(k) && !missing.includes(k)) skip.add(k);
     } else {
-      seen.set(hash, sleeping);
-      report.states++;
+      // New, or seen only with a smaller budget (then this visit's exploration covers that one's: replace it).
+      seen.set(SUBSUMPTION ? hash : `${hash}|${budget}`, { budget, sleep: sleeping });
+      if (!stored) report.states++;
       skip = sleeping;
     }
     if (process.env.SLUICE_CHECK_PROGRESS && report.states % 500 === 0 && !stored)
@@ -450,7 +490,7 @@ export async function explore(scenario: Scenario, maxStates = 2_000_000): Promis
     const done: Choice[] = [...node.sleep];
     const children: Array<Node & { id: number }> = [];
     for (const choice of toExplore) {
-      const sleep = done.filter((d) => sched.independent(d, choice));
+      const sleep = options.sleepSets ? done.filter((d) => sched.independent(d, choice)) : [];
       children.push({ prefix: [...node.prefix, choice], sleep, parent: -1, id: nodes++ });
       done.push(choice);
     }
