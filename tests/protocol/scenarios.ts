@@ -667,15 +667,16 @@ export const SCENARIOS: ScenarioSpec[] = [
   },
   { name: 'a manual run racing an automatic one', maxFaults: 1, batches: [['1/1']], manual: [3] },
   { name: 'claim cap 1: two partitions, two runs', maxFaults: 1, batches: [['1/1', '2/2']], maxClaimPartitions: 1 },
-  // One fault in the racing intake: with one at any call of any actor it did not finish in 30 minutes (more than
-  // 98,000 states after 11); the failed run's own faults are covered by the "a run fails a partition" entries, apart.
+  // One fault in the racing intake by default. With one at any call of any actor it takes 23 minutes on its own
+  // (274,969 schedules, 382,491 states, 0 violations), too long for every `npm run check:protocol`:
+  // SLUICE_CHECK_WIDE=1 runs that bound (docs/protocol.md).
   {
     name: 'a run fails a partition; an arrival races its end',
     maxFaults: 1,
     batches: [['1/1']],
     lateBatches: [['2/2']],
     failDay: 1,
-    faultActors: ['late1'],
+    ...(process.env.SLUICE_CHECK_WIDE === '1' ? {} : { faultActors: ['late1'] }),
   },
   {
     name: 'a run aborted, its status event lost: the catch-up after expiry',
