@@ -3,8 +3,7 @@
  * capability). The adapters build one (adapters/aws/deps.ts, runtime/runtime.ts); a core takes the part it
  * needs (`Pick<Deps, ...>` or its capability's own deps type).
  */
-import type { ArtifactStore } from './common';
-import type { Clock, CrawlerPort, JobPort, NotifierPort, ObjectStorePort, QueryPort } from './common';
+import type { ArtifactStore, Clock, CrawlerPort, JobPort, NotifierPort, ObjectStorePort, QueryPort } from './common';
 import type { ResolvedConfig } from './config';
 import type { RunCostPort } from './cost';
 import type { DriftPort } from './drift';

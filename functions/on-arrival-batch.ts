@@ -7,8 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { intakeDeps } from '../adapters/aws/intake-deps';
 import { asLog, publishMetrics, rootLogger } from '../adapters/lambda/step';
-import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch } from '../domain/intake';
-import { arrivalMetrics } from '../domain/intake';
+import { acceptBatch, type BatchResponse, type RecordOutcome, type SqsBatch, arrivalMetrics } from '../domain/intake';
 import type { MetricPoint } from '../domain/metrics';
 
 /**

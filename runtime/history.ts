@@ -18,9 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ResolvedConfig } from '../domain/config';
+import { type ResolvedConfig, executionNameFor } from '../domain/config';
 import type { MetricPoint } from '../domain/metrics';
-import { executionNameFor } from '../domain/config';
 import type { ExecutionInput, JobRunResult } from '../schemas/types.generated';
 import {
   OperateError,

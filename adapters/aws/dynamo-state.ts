@@ -31,17 +31,18 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { selectClaimable, type ClaimLimits } from '../../domain/runs';
-import { AwsThrottledError, LeaseHeldError } from '../../domain/common';
-import type {
-  Arrival,
-  ArrivalLedger,
-  Lease,
-  PendingSummary,
-  ReturnClaimOptions,
-  RunLeaseStore,
-  StartIntent,
+import {
+  selectClaimable,
+  type ClaimLimits,
+  type Arrival,
+  type ArrivalLedger,
+  type Lease,
+  type PendingSummary,
+  type ReturnClaimOptions,
+  type RunLeaseStore,
+  type StartIntent,
 } from '../../domain/runs';
+import { AwsThrottledError, LeaseHeldError } from '../../domain/common';
 import { queryAll } from './dynamo-query';
 import { call, mapAwsError } from './errors';
 

@@ -7,12 +7,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import { InvalidOutputError } from '../../domain/common';
-import { METRICS, METRICS_NAMESPACE, stepMetrics, type MetricPoint } from '../../domain/metrics';
+import { InvalidOutputError, type Log, validate, type SchemaName } from '../../domain/common';
+import { METRICS, METRICS_NAMESPACE, stepMetrics, type MetricPoint, type MetricsPort } from '../../domain/metrics';
 import type { Deps } from '../../domain/deps';
-import type { Log } from '../../domain/common';
-import type { MetricsPort } from '../../domain/metrics';
-import { validate, type SchemaName } from '../../domain/common';
 
 export interface StepDefinition<I, O> {
   /** Also the function's name in serverless.yml and its `${<Id>FunctionArn}` placeholder in the ASL. */

@@ -7,9 +7,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Deps } from '../../domain/deps';
-import type { Log } from '../../domain/common';
+import type { Log, SchemaName } from '../../domain/common';
 import type { WaitDeps } from '../../domain/waits';
-import type { SchemaName } from '../../domain/common';
 import { invokeStep, rootLogger } from './step';
 
 export interface WaitStepDefinition<I, O> {

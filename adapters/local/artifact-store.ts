@@ -4,8 +4,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { ArtifactStore, ObjectLocation } from '../../domain/common';
-import { InvalidInputError } from '../../domain/common';
+import { type ArtifactStore, type ObjectLocation, InvalidInputError } from '../../domain/common';
 
 /** Per process: with the pid, a temporary file name no other writer uses. */
 let temporaryCount = 0;

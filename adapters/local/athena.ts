@@ -3,14 +3,13 @@
  * other SQL runs in DuckDB over the registered partitions of the target tables (unregistered files stay
  * invisible, exactly as in Athena).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, appendFileSync } from 'node:fs';
 import { duckdbPartitionType, duckdbType, partitionColumnType } from '../../domain/rows';
 import type { ResolvedConfig } from '../../domain/config';
 import type { NotifierPort, QueryPort, QueryStateName } from '../../domain/common';
 import { quoteIdent, quoteString, type LocalEngine } from './duckdb';
 import type { LocalLake } from './lake';
 import { athenaQueryStateChange, StateChangeEmitter } from './state-change-events';
-import { appendFileSync } from 'node:fs';
 
 const ADD_PARTITIONS = /^ALTER TABLE `([a-z_][a-z0-9_]*)` ADD IF NOT EXISTS\s+([\s\S]+)$/;
 const PARTITION_CLAUSE = /PARTITION \(([^)]*)\) LOCATION '([^']*)'/g;

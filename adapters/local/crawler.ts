@@ -3,8 +3,7 @@
  * once, status is polled by the same step code that polls AWS.
  */
 import { dirname, join } from 'node:path';
-import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
-import { parseRawKey, partitionKey } from '../../domain/config';
+import { type ResolvedConfig, type ResolvedDataset, parseRawKey, partitionKey } from '../../domain/config';
 import type { Clock, CrawlerPort, CrawlerStatus } from '../../domain/common';
 import { quoteString, readerFor, type LocalEngine } from './duckdb';
 import { holdsData, listFiles } from './glue';

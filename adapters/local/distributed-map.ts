@@ -8,8 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { ArtifactStore, ObjectLocation } from '../../domain/common';
-import { InvalidInputError } from '../../domain/common';
+import { type ArtifactStore, type ObjectLocation, InvalidInputError } from '../../domain/common';
 import type { MapResultManifest, MapResultRecord, MapRunOutput } from '../../schemas/types.generated';
 
 /** The ItemReader fields sluice uses: a JSON array in S3 (InputType JSON). */

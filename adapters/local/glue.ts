@@ -29,14 +29,13 @@ import {
   readOptionsOf,
   type MissingColumnPolicy,
   type ReadOptions,
+  jobRowSummary,
+  SUMMARY_ARGUMENT,
 } from '../../domain/rows';
-import type { ResolvedConfig, ResolvedDataset } from '../../domain/config';
-import { jobRowSummary, SUMMARY_ARGUMENT } from '../../domain/rows';
+import { type ResolvedConfig, type ResolvedDataset, parseRawKey } from '../../domain/config';
 import { BATCH_ARGUMENT } from '../../domain/steps';
-import { validate } from '../../domain/common';
-import { parseRawKey } from '../../domain/config';
+import { validate, type Clock, type JobPort, type JobRunInfo } from '../../domain/common';
 import { glueJobStateChange, StateChangeEmitter } from './state-change-events';
-import type { Clock, JobPort, JobRunInfo } from '../../domain/common';
 import type {
   ColumnMapping,
   JobBatch,

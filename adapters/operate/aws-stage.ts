@@ -23,8 +23,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ResolvedConfig } from '../../domain/config';
-import { executionNameFor } from '../../domain/config';
+import { type ResolvedConfig, executionNameFor } from '../../domain/config';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../aws/dynamo-state';
 import {

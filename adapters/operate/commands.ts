@@ -2,9 +2,7 @@
  * The operate commands, written once against StageBackend: `status`, `runs`, `backfill`, `rerun <execution>`,
  * `logs <execution>`. The CLI (cli/sluice.ts) picks the backend: a deployed stage (--stage) or the local lake.
  */
-import type { ResolvedConfig } from '../../domain/config';
-import { datasetNamed } from '../../domain/config';
-import { partitionKey } from '../../domain/config';
+import { type ResolvedConfig, datasetNamed, partitionKey } from '../../domain/config';
 import type { ExecutionInput } from '../../schemas/types.generated';
 import { OperateError, type ExecutionProgress, type RunRecord, type StageBackend } from './ports';
 import { MAX_RANGE_PARTITIONS } from '../../domain/inputs';

@@ -4,9 +4,8 @@
  * (domain/inputs/partition-range.ts), into the explicit partition list today's input takes (ManualRunInput.partitions,
  * at most 5,000, schemas/execution-input.schema.json).
  */
-import type { ResolvedDataset } from '../../domain/config';
+import { type ResolvedDataset, assertPartition, partitionFromKey } from '../../domain/config';
 import { expandRange, MAX_RANGE_PARTITIONS } from '../../domain/inputs';
-import { assertPartition, partitionFromKey } from '../../domain/config';
 import { validatorFor } from '../../domain/common';
 import type { ExecutionInput, PartitionValues } from '../../schemas/types.generated';
 

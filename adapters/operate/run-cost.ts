@@ -33,9 +33,15 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import type { ResolvedConfig } from '../../domain/config';
-import type { RunCostPort } from '../../domain/cost';
-import { billedRunCost, modelledRunCost, type BilledCrawl, type BilledJobRun, type RunCost } from '../../domain/cost';
-import { RUN_COST_MODEL } from '../../domain/cost';
+import {
+  type RunCostPort,
+  billedRunCost,
+  modelledRunCost,
+  type BilledCrawl,
+  type BilledJobRun,
+  type RunCost,
+  RUN_COST_MODEL,
+} from '../../domain/cost';
 
 export interface RunCostClients {
   sfn: SFNClient;

@@ -10,9 +10,8 @@ import type {
   PollingPolicy,
   SluiceConfig,
 } from '../../schemas/types.generated';
-import { ConfigError, UnknownDatasetError } from '../common';
+import { ConfigError, UnknownDatasetError, validate } from '../common';
 import { executionNameFor } from './execution-names';
-import { validate } from '../common';
 
 /**
  * A run claims at most this many pending partitions by default (`debounce.maxClaimPartitions`; why, in

@@ -11,11 +11,9 @@
  * The result is the product of these dimensions, in the config's key order. Every value, from, to and each value
  * produced, is checked against its key's pattern, so nothing outside the layout reaches S3 paths or DDL.
  */
-import type { PartitionKeySpec } from '../../schemas/types.generated';
-import type { ResolvedDataset } from '../config';
+import type { PartitionKeySpec, PartitionValues } from '../../schemas/types.generated';
+import { type ResolvedDataset, assertPartition } from '../config';
 import { InvalidInputError, InvalidPartitionError } from '../common';
-import { assertPartition } from '../config';
-import type { PartitionValues } from '../../schemas/types.generated';
 
 export interface PartitionRange {
   from: PartitionValues;

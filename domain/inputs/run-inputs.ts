@@ -11,13 +11,20 @@ import type {
   PartitionValues,
   RangeRunInput,
 } from '../../schemas/types.generated';
-import { parseS3Uri, runArtifacts, s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
-import type { ResolvedDataset } from '../config';
-import { ConfigError, InvalidInputError, InvalidPartitionError } from '../common';
+import {
+  parseS3Uri,
+  runArtifacts,
+  s3Uri,
+  type ArtifactStore,
+  type ObjectLocation,
+  ConfigError,
+  InvalidInputError,
+  InvalidPartitionError,
+  validate,
+} from '../common';
+import { type ResolvedDataset, assertPartition, partitionKey } from '../config';
 import { expandRange, MAX_RANGE_PARTITIONS } from './partition-range';
-import { assertPartition, partitionKey } from '../config';
 import type { Deps } from '../deps';
-import { validate } from '../common';
 
 /** Where people upload manifests in the artifacts bucket; a failed run's re-run manifest is under runs/. */
 export const MANIFEST_FOLDER = 'manifests/';

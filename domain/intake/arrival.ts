@@ -8,9 +8,8 @@ import type { S3ObjectCreatedEvent } from '../../schemas/types.generated';
 import { resolveEventKey } from './object-keys';
 import { partitionKey } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
+import { type Log, describeErrors, validatorFor } from '../common';
 import { ensureRunActive } from '../runs';
-import { describeErrors, validatorFor } from '../common';
 
 export type IntakeOutcome =
   | { status: 'rejected'; reason: string; key?: string }

@@ -20,8 +20,7 @@
  * A real object is never rejected for its encoding; a key longer than S3's 1,024 bytes is rejected before any
  * write (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html).
  */
-import type { ResolvedConfig } from '../config';
-import { parseRawKey, type ParsedKey } from '../config';
+import { type ResolvedConfig, parseRawKey, type ParsedKey } from '../config';
 import type { ObjectStorePort } from '../common';
 
 /** S3's limit on a key, in UTF-8 bytes. */

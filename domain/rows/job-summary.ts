@@ -21,10 +21,18 @@
  * the rerun input names it). S3's own transient faults (SlowDown, 5xx) are AwsThrottledError and retried.
  */
 import type { JobBatch, JobBatchResult, JobRowCounts, JobRowSummary } from '../../schemas/types.generated';
-import { parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
-import { ConfigError, JobSummaryInvalidError, JobSummaryMissingError } from '../common';
-import type { JobRunInfo, Log } from '../common';
-import { validate } from '../common';
+import {
+  parseS3Uri,
+  s3Uri,
+  type ArtifactStore,
+  type ObjectLocation,
+  ConfigError,
+  JobSummaryInvalidError,
+  JobSummaryMissingError,
+  type JobRunInfo,
+  type Log,
+  validate,
+} from '../common';
 
 export const SUMMARY_ARGUMENT = '--sluice_summary_path';
 /** The only prefix job summaries live under (IAM grants are scoped to it). */

@@ -1,6 +1,12 @@
 import { DEFAULT_MAX_CLAIM_PARTITIONS } from '../config';
-import { modelPlan, planJobBatches, type BatchPlanOptions, type SizedPartition } from '../cost';
-import { RUN_COST_MODEL, type RunCostModel } from '../cost';
+import {
+  modelPlan,
+  planJobBatches,
+  type BatchPlanOptions,
+  type SizedPartition,
+  RUN_COST_MODEL,
+  type RunCostModel,
+} from '../cost';
 
 /**
  * How much one automatic run claims. The claim record is one DynamoDB item, and an item holds at most 400 KB

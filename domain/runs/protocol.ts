@@ -15,8 +15,7 @@
  * - Only the lease holder claims or returns claims, and each of those writes checks the lease in its transaction.
  */
 import type { ExecutionInput } from '../../schemas/types.generated';
-import { AwsThrottledError } from '../common';
-import type { Log } from '../common';
+import { AwsThrottledError, type Log } from '../common';
 import { executionNameFor } from '../config';
 import type { RunDeps } from './ports';
 

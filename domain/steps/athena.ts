@@ -6,12 +6,22 @@ import type {
   RefreshState,
   StartPartitionRefreshInput,
 } from '../../schemas/types.generated';
-import { datasetNamed, type ResolvedDataset } from '../config';
-import { AthenaQueryFailedError, AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../common';
-import { assertPartition, targetPartitionPrefix } from '../config';
-import { nextPollSeconds, secondsBetween } from '../config';
+import {
+  datasetNamed,
+  type ResolvedDataset,
+  assertPartition,
+  targetPartitionPrefix,
+  nextPollSeconds,
+  secondsBetween,
+} from '../config';
+import {
+  AthenaQueryFailedError,
+  AwsThrottledError,
+  InvalidInputError,
+  InvalidPartitionError,
+  type Log,
+} from '../common';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
 import { artifactsOf, readPartitionList } from '../inputs';
 
 /**

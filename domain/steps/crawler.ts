@@ -1,8 +1,6 @@
 import type { CheckCrawlerInput, CrawlState, StartCrawlerInput } from '../../schemas/types.generated';
-import { datasetNamed } from '../config';
-import { CrawlerFailedError } from '../common';
-import { nextPollSeconds, secondsBetween } from '../config';
-import type { CrawlerStatus, Log } from '../common';
+import { datasetNamed, nextPollSeconds, secondsBetween } from '../config';
+import { CrawlerFailedError, type CrawlerStatus, type Log } from '../common';
 import type { Deps } from '../deps';
 
 /** A crawl that has not shown up this long after we started it is treated as lost, not awaited forever. */

@@ -21,13 +21,16 @@ import type {
   PartitionValues,
   SchemaDrift,
 } from '../../schemas/types.generated';
-import { runArtifacts, type ArtifactStore, type ObjectLocation } from '../common';
-import { datasetNamed, type ResolvedDataset } from '../config';
-import { InvalidInputError } from '../common';
-import { failureMessage } from '../common';
-import { rawPartitionPrefix } from '../config';
+import {
+  runArtifacts,
+  type ArtifactStore,
+  type ObjectLocation,
+  InvalidInputError,
+  failureMessage,
+  type Log,
+} from '../common';
+import { datasetNamed, type ResolvedDataset, rawPartitionPrefix } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
 import { artifactsOf } from '../inputs';
 import {
   catalogColumnType,

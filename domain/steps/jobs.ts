@@ -8,21 +8,44 @@ import type {
   JobRunSummary,
   StartJobRunInput,
   SummarizeJobRunsInput,
+  PartitionValues,
 } from '../../schemas/types.generated';
-import { executionPrefix, parseS3Uri, s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
-import { glueContractArguments } from '../rows';
-import { datasetNamed, type ResolvedDataset } from '../config';
-import { ConcurrentRunsExceededError, InvalidInputError, JobSummaryMissingError } from '../common';
-import { failureMessage } from '../common';
-import { jobSummaryLocation, parseJobBatchResult, parseJobSummary, readJobRows, summaryArgument } from '../rows';
+import {
+  executionPrefix,
+  parseS3Uri,
+  s3Uri,
+  type ArtifactStore,
+  type ObjectLocation,
+  ConcurrentRunsExceededError,
+  InvalidInputError,
+  JobSummaryMissingError,
+  failureMessage,
+  validate,
+  FINISHED_JOB_STATES,
+  type JobRunInfo,
+  type Log,
+} from '../common';
+import {
+  glueContractArguments,
+  jobSummaryLocation,
+  parseJobBatchResult,
+  parseJobSummary,
+  readJobRows,
+  summaryArgument,
+} from '../rows';
+import {
+  datasetNamed,
+  type ResolvedDataset,
+  assertPartition,
+  partitionKey,
+  rawPartitionPrefix,
+  targetPartitionPrefix,
+  nextPollSeconds,
+  secondsBetween,
+} from '../config';
 import { jobRowMetrics } from '../metrics';
-import { assertPartition, partitionKey, rawPartitionPrefix, targetPartitionPrefix } from '../config';
-import { nextPollSeconds, secondsBetween } from '../config';
 import { artifactsOf } from '../inputs';
-import { validate } from '../common';
-import { FINISHED_JOB_STATES, type JobRunInfo, type Log } from '../common';
 import type { Deps } from '../deps';
-import type { PartitionValues } from '../../schemas/types.generated';
 
 export const RUN_KEY_ARGUMENT = '--sluice_run_key';
 /** How many of the job's most recent runs the start step searches for its run key. */

@@ -21,12 +21,17 @@ import type {
   PartitionValues,
   SummarizeMapRunInput,
 } from '../../schemas/types.generated';
-import { s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
-import { InvalidOutputError, readCause } from '../common';
-import { failureMessage } from '../common';
+import {
+  s3Uri,
+  type ArtifactStore,
+  type ObjectLocation,
+  InvalidOutputError,
+  readCause,
+  failureMessage,
+  validate,
+} from '../common';
 import { writeRerunManifest, writeSucceededList } from '../inputs';
 import { readJobBatch } from './jobs';
-import { validate } from '../common';
 
 /** Failures the summary (and so the notification) lists; the rest are in the failed-partitions object. */
 export const LISTED_FAILURES = 50;

@@ -10,9 +10,7 @@ import type {
   PartitionValues,
 } from '../../schemas/types.generated';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
-import { s3Uri } from '../common';
-import { readCause } from '../common';
+import { type Log, s3Uri, readCause } from '../common';
 import { manifestInputFor } from './summary';
 import { formatRunCost } from '../cost';
 

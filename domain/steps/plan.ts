@@ -9,14 +9,18 @@
  * The state gets a reference and counts, never a list.
  */
 import type { JobWorkItem, PartitionValues, PlanJobRunsInput, PlanJobRunsOutput } from '../../schemas/types.generated';
-import { executionPrefix, s3Uri, type ArtifactStore, type ObjectLocation } from '../common';
-import { datasetNamed, type ResolvedDataset } from '../config';
-import { InvalidInputError } from '../common';
+import {
+  executionPrefix,
+  s3Uri,
+  type ArtifactStore,
+  type ObjectLocation,
+  InvalidInputError,
+  type Log,
+} from '../common';
+import { datasetNamed, type ResolvedDataset, rawPartitionPrefix } from '../config';
 import { partitionsWithinTimeBudget, timeBudgetSeconds } from '../runs';
 import { batchPlanOptions, modelPlan, planJobBatches, type BatchPlanOptions } from '../cost';
-import { rawPartitionPrefix } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
 import { artifactsOf } from '../inputs';
 import { jobBatch, jobBatchLocation } from './jobs';
 

@@ -8,15 +8,11 @@ import type {
   ReleaseLeaseInput,
   ReleaseLeaseOutput,
 } from '../../schemas/types.generated';
-import { defaultClaimLimits } from '../runs';
-import { datasetNamed } from '../config';
-import { decideSettled } from '../runs';
-import { LeaseHeldError } from '../common';
-import { partitionFromKey } from '../config';
+import { defaultClaimLimits, decideSettled, returnClaimsOfOthers, RUN_LEASE_SECONDS, startRunIfNeeded } from '../runs';
+import { datasetNamed, partitionFromKey } from '../config';
+import { LeaseHeldError, type Log } from '../common';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
 import { validateRunRequest } from '../inputs';
-import { returnClaimsOfOthers, RUN_LEASE_SECONDS, startRunIfNeeded } from '../runs';
 import { artifactsContext, partitionsDealtWith, prepareManualDebounce, writeClaimedList } from './summary';
 
 /** First step: validates the execution input (automatic or manual) and holds the dataset's run lease. */

@@ -11,12 +11,10 @@ import type {
   RunContext,
   SummarizeMapRunInput,
 } from '../../schemas/types.generated';
-import { parseS3Uri, runArtifacts, s3Uri } from '../common';
-import type { ResolvedDataset } from '../config';
+import { parseS3Uri, runArtifacts, s3Uri, type Log } from '../common';
+import { type ResolvedDataset, assertPartition, partitionKey } from '../config';
 import { summarizeMapRun } from './map-results';
-import { assertPartition, partitionKey } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
 import { artifactsOf, manualPartitions, writePartitionList } from '../inputs';
 import { assertManualRunFits } from './plan';
 

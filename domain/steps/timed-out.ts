@@ -20,13 +20,11 @@
  * Everything is idempotent, so a retried event (EventBridge -> Lambda async retries) finishes the work: the lease
  * is re-taken by the same holder, the DDL has the same ClientRequestTokens, returnClaim resumes.
  */
-import { datasetNamed } from '../config';
+import { datasetNamed, partitionKey } from '../config';
 import { jobSummaryLocation } from '../rows';
-import { partitionKey } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
+import { type Log, runArtifacts } from '../common';
 import { artifactsOf } from '../inputs';
-import { runArtifacts } from '../common';
 import { checkPartitionRefresh, startPartitionRefresh } from './athena';
 import { jobRunKey } from './jobs';
 import type { PartitionValues, RefreshState } from '../../schemas/types.generated';

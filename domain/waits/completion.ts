@@ -49,15 +49,11 @@ import type {
   RecheckWaitMessage,
   WaitStateChangeEvent,
 } from '../../schemas/types.generated';
-import { datasetNamed } from '../config';
-import { errorMessage, InvalidInputError, SluiceError } from '../common';
+import { datasetNamed, recheckDelaySeconds, secondsBetween } from '../config';
+import { errorMessage, InvalidInputError, SluiceError, type Log } from '../common';
 import { jobRowMetrics, stepMetrics } from '../metrics';
-import { recheckDelaySeconds, secondsBetween } from '../config';
 import type { Deps } from '../deps';
-import type { Log } from '../common';
-import { checkCrawler } from '../steps';
-import { checkJobRun } from '../steps';
-import { checkPartitionRefresh, queryFinished, waveFinished } from '../steps';
+import { checkCrawler, checkJobRun, checkPartitionRefresh, queryFinished, waveFinished } from '../steps';
 import type { WaitCheck, WaitDeps, WaitRecord } from './ports';
 
 /** SendTaskFailure: error <= 256 characters, cause <= 32,768 (API reference, SendTaskFailure request parameters). */

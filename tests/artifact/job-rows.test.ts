@@ -8,8 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { writeMapRunResults } from '../../adapters/local/distributed-map';
-import type { ArtifactStore } from '../../domain/common';
-import { runArtifacts } from '../../domain/common';
+import { type ArtifactStore, runArtifacts } from '../../domain/common';
 import { usePackagedWorld, type PackagedWorld } from './support';
 
 let world: PackagedWorld;

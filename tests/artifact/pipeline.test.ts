@@ -6,8 +6,7 @@
  */
 import { unsuccessfulStates } from '../../runtime/state-machine';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../domain/config';
-import { rawPartitionPrefix } from '../../domain/config';
+import { loadConfigFile, rawPartitionPrefix } from '../../domain/config';
 import { reportOf, STAGE, usePackagedWorld, type PackagedWorld } from './support';
 import { faults } from '../support/aws-fakes';
 

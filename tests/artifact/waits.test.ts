@@ -5,8 +5,7 @@
  * events in AWS's shape, or -- events withheld -- recheckWait fed the re-check queue's messages
  * (tests/artifact/token-waits.ts). Every scenario asserts the run's outcome and its state transitions.
  */
-import type { ObservedRun } from './support';
-import { reportOf, usePackagedWorld, type PackagedWorld } from './support';
+import { type ObservedRun, reportOf, usePackagedWorld, type PackagedWorld } from './support';
 
 let world: PackagedWorld;
 let runs = 0;

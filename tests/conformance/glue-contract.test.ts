@@ -18,8 +18,7 @@ import {
   sparkSql,
   csvHeaderNames,
 } from '../../domain/rows/cast-contract';
-import { loadConfigFile } from '../../domain/config';
-import { parseRawKey } from '../../domain/config';
+import { loadConfigFile, parseRawKey } from '../../domain/config';
 import { jobArguments } from '../../domain/steps/jobs';
 import { isTextHead } from '../../adapters/local/glue';
 import { testConfig } from '../support/fakes';

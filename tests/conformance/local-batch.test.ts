@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { LocalEngine } from '../../adapters/local/duckdb';
 import { LocalJobs } from '../../adapters/local/glue';
 import { LocalLake } from '../../adapters/local/lake';
-import { parseS3Uri, s3Uri } from '../../domain/common';
+import { parseS3Uri, s3Uri, type JobRunInfo } from '../../domain/common';
 import { parseJobBatchResult } from '../../domain/rows';
 import { batchPartitionResults, jobBatch, jobBatchArguments, jobBatchLocation } from '../../domain/steps/jobs';
 import {
@@ -29,7 +29,6 @@ import {
   type BatchOutcome,
 } from '../spark/engines';
 import { DEFAULT_MAPPING, FILES } from './table';
-import type { JobRunInfo } from '../../domain/common';
 
 let engine: LocalEngine;
 let work: string;

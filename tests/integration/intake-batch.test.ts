@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import { MemoryDynamo } from '../../adapters/memory/dynamo';
-import { AwsThrottledError } from '../../domain/common';
+import { AwsThrottledError, type Log } from '../../domain/common';
 import {
   acceptBatch,
   type ArrivalBatchStore,
@@ -11,7 +11,6 @@ import {
   type PoisonSink,
   type SqsRecord,
 } from '../../domain/intake';
-import type { Log } from '../../domain/common';
 import { RUN_LEASE_SECONDS } from '../../domain/runs';
 import { startDynamo, type LocalDynamo } from '../support/dynamo';
 import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';

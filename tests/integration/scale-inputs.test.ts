@@ -3,12 +3,10 @@
  * written as the Distributed Map's item list so the state holds a reference only; the claim cap of automatic runs;
  * and the failed partitions stored as a manifest that a manual run accepts as its input.
  */
-import { parseS3Uri } from '../../domain/common';
+import { parseS3Uri, validate } from '../../domain/common';
 import { parseConfig } from '../../domain/config/config';
 import { validateRunRequest } from '../../domain/inputs';
-import { validate } from '../../domain/common';
-import type { FakeWorld } from '../support/fakes';
-import { fakeWorld, ORDERS_CONFIG, testConfig } from '../support/fakes';
+import { type FakeWorld, fakeWorld, ORDERS_CONFIG, testConfig } from '../support/fakes';
 import { arrive, EXECUTION_ARN, runAutomatic, runManual } from '../support/machine';
 
 const day = (d: number) => ({ year: '2024', month: '02', day: String(d).padStart(2, '0') });

@@ -9,12 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emfMetrics, lambdaHandler } from '../../adapters/lambda/step';
 import { step as checkStep } from '../../functions/check-job-run';
-import { parseS3Uri, type ArtifactStore } from '../../domain/common';
+import { parseS3Uri, type ArtifactStore, type Log, validate } from '../../domain/common';
 import { jobSummaryLocation, parseJobSummary, SUMMARY_ARGUMENT } from '../../domain/rows';
 import type { MetricPoint } from '../../domain/metrics';
-import type { Log } from '../../domain/common';
 import { checkJobRun, jobRunKey, startJobRun } from '../../domain/steps/jobs';
-import { validate } from '../../domain/common';
 import type { JobRowSummary, JobRunState } from '../../schemas/types.generated';
 import { fakeWorld, type FakeWorld } from '../support/fakes';
 

@@ -20,9 +20,7 @@ import { acceptBatch, type BatchDeps, type SqsRecord } from '../../domain/intake
 import type { Deps } from '../../domain/deps';
 import type { Log } from '../../domain/common';
 import { catchUpAll, RUN_LEASE_SECONDS } from '../../domain/runs';
-import { startJobRun } from '../../domain/steps';
-import { notifyFailure } from '../../domain/steps';
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
+import { startJobRun, notifyFailure, claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import { deliver } from '../../domain/waits/completion';
 import type { WaitDeps, WaitRecord } from '../../domain/waits';
 import { batchMetrics } from '../../functions/on-arrival-batch';

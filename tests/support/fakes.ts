@@ -1,7 +1,7 @@
 /** Scriptable in-memory ports for unit and state-machine tests. */
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
 import { parseConfig, type ResolvedConfig } from '../../domain/config/config';
-import { ConcurrentRunsExceededError } from '../../domain/common';
+import { ConcurrentRunsExceededError, parseS3Uri, type ArtifactStore } from '../../domain/common';
 import type {
   Clock,
   CrawlOutcome,
@@ -25,7 +25,6 @@ import type {
   PartitionValues,
 } from '../../schemas/types.generated';
 import { BATCH_ARGUMENT } from '../../domain/steps';
-import { parseS3Uri, type ArtifactStore } from '../../domain/common';
 import { SUMMARY_ARGUMENT } from '../../domain/rows';
 import { MemoryArrivalLedger, MemoryRunLeases } from '../../adapters/memory/state';
 

@@ -14,8 +14,7 @@ import {
   startPartitionRefresh,
 } from '../../domain/steps/athena';
 import { datasetNamed } from '../../domain/config';
-import { AthenaQueryFailedError, InvalidPartitionError } from '../../domain/common';
-import type { Log } from '../../domain/common';
+import { AthenaQueryFailedError, InvalidPartitionError, type Log } from '../../domain/common';
 import { fakeWorld } from '../support/fakes';
 
 const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -15,10 +15,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AthenaQueries } from '../../adapters/aws/athena';
 import { MemoryRecheckQueue, MemoryTaskTokens, MemoryWaitStore, type TokenAnswer } from '../../adapters/memory/waits';
-import { AwsThrottledError } from '../../domain/common';
+import { AwsThrottledError, validate } from '../../domain/common';
 import type { Deps } from '../../domain/deps';
 import { registrationRetry, startPartitionRefresh } from '../../domain/steps/athena';
-import { validate } from '../../domain/common';
 import { awaitCompletion, completeFromEvent } from '../../domain/waits/completion';
 import type { RefreshState } from '../../schemas/types.generated';
 import { AthenaSim, partitions } from '../support/athena-sim';

@@ -18,8 +18,7 @@ import { AthenaQueries } from '../../adapters/aws/athena';
 import { GlueCrawlers, GlueJobs } from '../../adapters/aws/glue';
 import type { Deps } from '../../domain/deps';
 import type { Log } from '../../domain/common';
-import { startPartitionRefresh } from '../../domain/steps';
-import { startCrawler } from '../../domain/steps';
+import { startPartitionRefresh, startCrawler } from '../../domain/steps';
 import { jobRunKey, RUN_KEY_ARGUMENT, startJobRun } from '../../domain/steps/jobs';
 import { fakeWorld } from '../support/fakes';
 

@@ -7,10 +7,9 @@ import { SqsPoisonSink } from '../../adapters/aws/poison-sink';
 import { FileDeadLetters, LocalIntakeQueue } from '../../adapters/local/intake-queue';
 import { MemoryRunLeases } from '../../adapters/memory/state';
 import { batchMetrics } from '../../functions/on-arrival-batch';
-import { AwsThrottledError } from '../../domain/common';
+import { AwsThrottledError, type Log } from '../../domain/common';
 import { eventId, type ArrivalBatchStore, type BatchDeps, type ObjectEvent } from '../../domain/intake';
 import type { ArrivalLedger } from '../../domain/runs';
-import type { Log } from '../../domain/common';
 import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
 
 const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };

@@ -2,7 +2,7 @@
  * The batch form of a job run (issue 23, docs/batches.md): the JobBatch file, its location and key, and the run's
  * arguments, built from the same pieces as a single-partition run's.
  */
-import { s3Uri } from '../../domain/common';
+import { s3Uri, validate } from '../../domain/common';
 import { jobSummaryLocation } from '../../domain/rows';
 import { partitionKey } from '../../domain/config';
 import {
@@ -17,7 +17,6 @@ import {
   jobBatchResultLocation,
   jobRunKey,
 } from '../../domain/steps/jobs';
-import { validate } from '../../domain/common';
 import type { JobBatch } from '../../schemas/types.generated';
 import { testConfig } from '../support/fakes';
 

@@ -3,10 +3,14 @@
  * as a single run's check would, and refuses a result object it cannot trust (domain/rows/job-summary.ts
  * parseJobBatchResult). Executed on both engines' real output: tests/conformance/local-batch.test.ts, tests/spark/.
  */
-import { s3Uri, type ObjectLocation } from '../../domain/common';
-import { JobSummaryInvalidError, JobSummaryMissingError } from '../../domain/common';
+import {
+  s3Uri,
+  type ObjectLocation,
+  JobSummaryInvalidError,
+  JobSummaryMissingError,
+  type JobRunInfo,
+} from '../../domain/common';
 import { jobRowSummary } from '../../domain/rows';
-import type { JobRunInfo } from '../../domain/common';
 import { batchPartitionResults, jobBatch, jobBatchLocation } from '../../domain/steps/jobs';
 import type { JobBatchResult } from '../../schemas/types.generated';
 import { testConfig } from '../support/fakes';

@@ -1,10 +1,8 @@
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
 import { readItems, writeMapRunResults, type ChildRun } from '../../adapters/local/distributed-map';
-import { InvalidOutputError } from '../../domain/common';
+import { InvalidOutputError, runArtifacts, validate } from '../../domain/common';
 import { failureDigest, outcomeOf, parseResultFile, readMapRun, summarizeMapRun } from '../../domain/steps/map-results';
 import { partitionsOf, writePartitionList } from '../../domain/inputs/run-inputs';
-import { runArtifacts } from '../../domain/common';
-import { validate } from '../../domain/common';
 import { testConfig } from '../support/fakes';
 
 const orders = testConfig().datasets[0]!;

@@ -5,8 +5,7 @@
  */
 import { stepMetrics } from '../../domain/metrics';
 import type { Log } from '../../domain/common';
-import type { RunCostPort } from '../../domain/cost';
-import { billedRunCost } from '../../domain/cost';
+import { type RunCostPort, billedRunCost } from '../../domain/cost';
 import { notifyFailure } from '../../domain/steps';
 import { fakeWorld } from '../support/fakes';
 

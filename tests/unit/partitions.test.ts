@@ -1,9 +1,8 @@
 import { parseRawKey, assertPartition, targetPartitionPrefix, partitionKey } from '../../domain/config';
-import { InvalidPartitionError } from '../../domain/common';
+import { InvalidPartitionError, type Log, type ObjectStorePort } from '../../domain/common';
 import fc from 'fast-check';
 import { acceptObjectCreated } from '../../domain/intake/arrival';
 import { resolveEventKey } from '../../domain/intake/object-keys';
-import type { Log, ObjectStorePort } from '../../domain/common';
 import { fakeWorld, testConfig } from '../support/fakes';
 
 const config = testConfig();

@@ -4,13 +4,11 @@
  * the summary's pre-job failures.
  */
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { runArtifacts } from '../../domain/common';
+import { runArtifacts, InvalidInputError, InvalidOutputError, type Log } from '../../domain/common';
 import { modelledWallSeconds, partitionsWithinTimeBudget, timeBudgetSeconds } from '../../domain/runs/claim-limits';
 import { parseConfig } from '../../domain/config/config';
-import { InvalidInputError, InvalidOutputError } from '../../domain/common';
 import { batchPlanOptions } from '../../domain/cost';
 import { readPreJobFailures, summarizeMapRun } from '../../domain/steps/map-results';
-import type { Log } from '../../domain/common';
 import { writePartitionList } from '../../domain/inputs';
 import { batchResultsLocation, checkJobRun, jobBatchLocation, startJobRun } from '../../domain/steps/jobs';
 import { assertManualRunFits, jobRunsListLocation, partitionSizes, planJobRuns } from '../../domain/steps/plan';

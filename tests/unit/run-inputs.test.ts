@@ -6,8 +6,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { S3ArtifactStore } from '../../adapters/aws/artifact-store';
 import { LocalArtifactStore } from '../../adapters/local/artifact-store';
 import { MemoryArtifactStore } from '../../adapters/memory/artifact-store';
-import { executionPrefix, parseS3Uri, runArtifacts } from '../../domain/common';
-import { AwsThrottledError, InvalidInputError, InvalidPartitionError } from '../../domain/common';
+import {
+  executionPrefix,
+  parseS3Uri,
+  runArtifacts,
+  AwsThrottledError,
+  InvalidInputError,
+  InvalidPartitionError,
+  validate,
+} from '../../domain/common';
 import {
   partitionsOf,
   prepareManualItems,
@@ -16,7 +23,6 @@ import {
   writePartitionList,
   writeRerunManifest,
 } from '../../domain/inputs/run-inputs';
-import { validate } from '../../domain/common';
 import { testConfig } from '../support/fakes';
 
 const orders = testConfig().datasets[0]!;

@@ -1,11 +1,9 @@
 import { addPartitionsStatement } from '../../domain/steps/athena';
-import { checkCrawler, startCrawler } from '../../domain/steps';
+import { checkCrawler, startCrawler, claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import { checkJobRun, jobRunKey, startJobRun } from '../../domain/steps/jobs';
 import { notifyFailure, readCause } from '../../domain/steps/notify';
-import { claimArrivals, prepareRun, releaseLease } from '../../domain/steps';
 import { ensureRunActive } from '../../domain/runs';
-import { InvalidPartitionError } from '../../domain/common';
-import type { Log } from '../../domain/common';
+import { InvalidPartitionError, type Log } from '../../domain/common';
 import { claimedList } from '../../domain/inputs/run-inputs';
 import { fakeWorld } from '../support/fakes';
 

@@ -2,9 +2,8 @@
  * Issue 23, item 3: a TIMED_OUT execution, through the status-change handler on the in-memory ledger and leases.
  * Deterministic: a ticking clock, no sleeps (the registration's waits are replaced).
  */
-import { datasetNamed } from '../../domain/config';
+import { datasetNamed, partitionFromKey } from '../../domain/config';
 import { jobSummaryLocation } from '../../domain/rows';
-import { partitionFromKey } from '../../domain/config';
 import { catchUpAll, RUN_LEASE_SECONDS } from '../../domain/runs';
 import { writePartitionList } from '../../domain/inputs';
 import { jobRunKey } from '../../domain/steps/jobs';

@@ -1,7 +1,7 @@
 /** The re-check queue's Lambda (functions/recheck-wait.ts): SQS partial-batch responses, one message at a time. */
 import { MemoryRecheckQueue, MemoryTaskTokens, MemoryWaitStore } from '../../adapters/memory/waits';
 import { fakeWorld } from '../support/fakes';
-import { awaitJobInput, jobNameOf } from '../support/waits';
+import { awaitJobInput, jobNameOf, recordingLog } from '../support/waits';
 
 const world = fakeWorld();
 const waitDeps = { waits: new MemoryWaitStore(), tokens: new MemoryTaskTokens(), rechecks: new MemoryRecheckQueue() };
@@ -11,7 +11,6 @@ jest.mock('../../adapters/aws/wait-deps', () => ({ awsWaitDeps: () => waitDeps }
 // Imported after the mocks so the handler wires the in-memory ports.
 import { handler } from '../../functions/recheck-wait';
 import { awaitCompletion } from '../../domain/waits/completion';
-import { recordingLog } from '../support/waits';
 
 test('a malformed message is reported alone (retried, then kept by the DLQ); the good one completes its wait', async () => {
   world.jobs.script = () => ({ pollsToFinish: 1, finalState: 'SUCCEEDED' });
