@@ -17,9 +17,8 @@ import type { S3ObjectCreatedEvent } from '../../schemas/types.generated';
 import { resolveEventKey } from './object-keys';
 import { partitionKey } from '../config';
 import type { Deps } from '../deps';
-import type { Log, ObjectStorePort } from '../common';
-import { ensureRunActive } from '../runs';
-import { describeErrors, validatorFor } from '../common';
+import { type Log, type ObjectStorePort, describeErrors, validatorFor } from '../common';
+import { ensureRunActive, type Arrival } from '../runs';
 
 /** The parts of an SQS record the intake reads (Lambda's SQS event). */
 export interface SqsRecord {
@@ -37,14 +36,8 @@ export interface BatchResponse {
   batchItemFailures: Array<{ itemIdentifier: string }>;
 }
 
-export interface ObjectEvent {
-  dataset: string;
-  partitionKey: string;
-  objectKey: string;
-  sequencer: string;
-  size: number;
-  arrivedAt: string;
-}
+/** One object event as the batch records it: the single-record ledger's Arrival, one definition for both. */
+export type ObjectEvent = Arrival;
 
 /** The batch side of the debounce store, over the same items as the single-record ledger. */
 export interface ArrivalBatchStore {

@@ -6,10 +6,7 @@
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
-import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
 import { S3Objects } from '../../adapters/aws/s3';
-import { MemoryDynamo } from '../../adapters/memory/dynamo';
 import {
   acceptBatch,
   RESOLVE_CONCURRENCY,
@@ -18,7 +15,7 @@ import {
   type SqsRecord,
 } from '../../domain/intake/batch';
 import type { Log } from '../../domain/common';
-import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
+import { memoryBatchDeps } from '../support/intake-deps';
 
 const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };
 const START = Date.parse('2024-03-01T10:00:00Z');
@@ -39,20 +36,7 @@ function ambiguousRecord(n: number): SqsRecord {
 }
 
 function deps(): BatchDeps {
-  const store = new MemoryDynamo(() => START);
-  store.createTable('t');
-  const doc = store.doc as never;
-  const clock = new TickingClock(START, 0);
-  return {
-    config: testConfig(),
-    clock,
-    arrivals: new DynamoArrivalLedger(doc, 't', () => clock.now()),
-    leases: new DynamoRunLeases(doc, 't'),
-    executions: new RecordingExecutions(),
-    batches: new DynamoArrivalBatches(doc, 't'),
-    poison: { send: async () => undefined },
-    objects: new S3Objects(new S3Client({ region: 'eu-west-1' })),
-  };
+  return memoryBatchDeps(START, new S3Objects(new S3Client({ region: 'eu-west-1' })));
 }
 
 beforeEach(() => s3Mock.reset());

@@ -7,8 +7,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoArrivalBatches } from '../../adapters/aws/dynamo-arrival-batches';
 import { MemoryDynamo } from '../../adapters/memory/dynamo';
-import { AwsThrottledError } from '../../domain/common';
-import { DynamoArrivalLedger, DynamoRunLeases } from '../../adapters/aws/dynamo-state';
+import { AwsThrottledError, type ObjectStorePort } from '../../domain/common';
 import {
   acceptBatch,
   eventId,
@@ -18,8 +17,7 @@ import {
   type ObjectEvent,
   type SqsRecord,
 } from '../../domain/intake/batch';
-import type { ObjectStorePort } from '../../domain/common';
-import { RecordingExecutions, testConfig, TickingClock } from '../support/fakes';
+import { memoryBatchDeps } from '../support/intake-deps';
 
 const TABLE = 'state';
 const PARTITION = 'year=2024/month=03/day=01';
@@ -170,21 +168,9 @@ describe('the batch intake stops resolving keys at its deadline', () => {
     }),
   });
   function batchDeps(headObject: ObjectStorePort['headObject']): BatchDeps {
-    const store = new MemoryDynamo(() => START);
-    store.createTable('t');
-    const doc = store.doc as never;
-    const clock = new TickingClock(START, 0);
-    return {
-      config: testConfig(),
-      clock,
-      arrivals: new DynamoArrivalLedger(doc, 't', () => clock.now()),
-      leases: new DynamoRunLeases(doc, 't'),
-      executions: new RecordingExecutions(),
-      batches: new DynamoArrivalBatches(doc, 't'),
-      poison: { send: async () => undefined },
-      objects: { headObject },
-    };
+    return memoryBatchDeps(START, { headObject });
   }
+
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   const numberOf = (key: string) => Number(/flower-(\d+)/.exec(key)![1]);
   beforeEach(() => jest.useFakeTimers({ now: START }));
